@@ -1,0 +1,149 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/sluicedata/sluice/objstore"
+)
+
+// fetched is one input object read into memory, or the error reading it.
+type fetched struct {
+	idx  int
+	data []byte
+	err  error
+}
+
+// byteBudget is a counting semaphore over bytes: it bounds how much fetched
+// data is in memory at once. A request larger than the whole budget is
+// admitted alone (when nothing else is held) so a big file never deadlocks.
+type byteBudget struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	limit int64
+	used  int64
+}
+
+func newByteBudget(limit int64) *byteBudget {
+	b := &byteBudget{limit: limit}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *byteBudget) acquire(ctx context.Context, n int64) error {
+	// sync.Cond knows nothing of contexts: wake the waiters on cancellation.
+	stop := context.AfterFunc(ctx, func() {
+		b.mu.Lock()
+		b.cond.Broadcast()
+		b.mu.Unlock()
+	})
+	defer stop()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.used > 0 && b.used+n > b.limit {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b.cond.Wait()
+	}
+	b.used += n
+	return nil
+}
+
+func (b *byteBudget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+// prefetch GETs the objects keys[i] (of sizes[i]) with up to `concurrency`
+// requests in flight and at most budget bytes held, and delivers them in
+// index order on the returned channel: S3 is latency-bound, so dozens of
+// small GETs must overlap, but decoding stays in key order so outputs are
+// deterministic. The consumer must call done(n) after it has finished with
+// a delivered object's bytes. A consumer that stops early must cancel ctx,
+// which stops the fetches and lets every goroutine here exit.
+func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []int64,
+	concurrency int, budget *byteBudget) (<-chan fetched, func(n int64)) {
+	out := make(chan fetched)
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	slots := make([]chan fetched, len(keys))
+	for i := range slots {
+		slots[i] = make(chan fetched, 1)
+	}
+	sem := make(chan struct{}, concurrency)
+	go func() {
+		// Launch in order; each launch first reserves its bytes so the
+		// in-order consumer can always make progress.
+		for i := range keys {
+			if err := budget.acquire(ctx, sizes[i]); err != nil {
+				slots[i] <- fetched{idx: i, err: err}
+				for j := i + 1; j < len(keys); j++ {
+					slots[j] <- fetched{idx: j, err: err}
+				}
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				budget.release(sizes[i])
+				for j := i; j < len(keys); j++ {
+					slots[j] <- fetched{idx: j, err: ctx.Err()}
+				}
+				return
+			}
+			go func(i int) {
+				defer func() { <-sem }()
+				data, err := getAll(ctx, store, keys[i], sizes[i])
+				slots[i] <- fetched{idx: i, data: data, err: err}
+			}(i)
+		}
+	}()
+	go func() {
+		defer close(out)
+		for i := range slots {
+			f := <-slots[i]
+			select {
+			case out <- f:
+			case <-ctx.Done():
+				// Drain so that senders never block; release what they hold.
+				budget.release(sizes[i])
+				for j := i + 1; j < len(slots); j++ {
+					<-slots[j]
+				}
+				return
+			}
+		}
+	}()
+	return out, budget.release
+}
+
+// getAll reads a whole object; size is a capacity hint from the listing.
+func getAll(ctx context.Context, store objstore.Store, key string, size int64) ([]byte, error) {
+	rc, _, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	buf := make([]byte, 0, size+bytesMinRead)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: read: %w", key, err)
+		}
+	}
+}
+
+const bytesMinRead = 512

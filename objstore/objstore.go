@@ -1,0 +1,114 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Errors every Store returns (wrapped, test with errors.Is).
+var (
+	// ErrNotExist: the key (or upload) does not exist.
+	ErrNotExist = errors.New("object does not exist")
+	// ErrPrecondition: a conditional write's condition did not hold
+	// (If-None-Match: * on an existing key, or If-Match on another ETag).
+	ErrPrecondition = errors.New("precondition failed")
+)
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Key          string // relative to the Store's root
+	Size         int64
+	ETag         string // opaque; changes whenever the content changes
+	LastModified time.Time
+}
+
+// ListInput asks for one page of a listing.
+type ListInput struct {
+	Prefix    string
+	Delimiter string // "" or "/"
+	// StartAfter lists keys strictly after this one ("" = from the start).
+	// With a Delimiter, whether a common prefix that StartAfter falls inside
+	// (Prefix "a/", StartAfter "a/b/c", later keys "a/b/d") is returned
+	// differs between S3-compatible servers: callers must not rely on it.
+	StartAfter string
+	Token      string // continuation token from the previous page ("" = first page)
+	MaxKeys    int    // 0 = the store's default (1000)
+}
+
+// ListPage is one page of a listing. Objects and CommonPrefixes are each in
+// UTF-8 byte order of their keys and, merged, form one sorted sequence.
+// NextToken is "" on the last page.
+type ListPage struct {
+	Objects        []ObjectInfo
+	CommonPrefixes []string
+	NextToken      string
+}
+
+// PutOptions are the conditions of a conditional write.
+type PutOptions struct {
+	IfNoneMatch bool   // create only: fail with ErrPrecondition if the key exists
+	IfMatch     string // replace only the object whose ETag is this
+	ContentType string
+}
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	Number int32  `json:"n"`
+	ETag   string `json:"etag"`
+	Size   int64  `json:"size"`
+}
+
+// PendingUpload is an upload whose data is written but not yet visible.
+// It is plain data so that a journal can record it and another process can
+// complete or abort it.
+type PendingUpload struct {
+	Key      string `json:"key"`
+	UploadID string `json:"upload_id"`
+	Parts    []Part `json:"parts,omitempty"`
+	Size     int64  `json:"size"`
+}
+
+// Upload streams one object that stays invisible until CompleteUpload.
+// Write buffers into parts (S3: ≥ 5 MiB but the last, ≤ 10,000 parts);
+// Finish flushes the last part and returns the pending upload without making
+// it visible; Abort discards everything written.
+type Upload interface {
+	io.Writer
+	Finish(ctx context.Context) (PendingUpload, error)
+	Abort(ctx context.Context) error
+}
+
+// Store is a flat namespace of objects with S3 semantics.
+//
+// Contract (checked by the conformance suite in objstoretest, run against
+// every implementation):
+//   - Keys are slash-separated; List returns them in UTF-8 byte order, with
+//     Delimiter grouping keys into CommonPrefixes as S3 does.
+//   - Reads after a successful write see the write (strong consistency).
+//   - Put with IfNoneMatch/IfMatch is atomic: of two racing writers at most
+//     one succeeds; the loser gets ErrPrecondition.
+//   - Get/Head/Delete of a missing key: Get and Head return ErrNotExist,
+//     Delete succeeds (idempotent, as on S3).
+//   - An Upload is invisible to List/Get until CompleteUpload; CompleteUpload
+//     of an already completed upload whose key holds the same data succeeds
+//     (an ambiguous retry is recognised, not failed).
+type Store interface {
+	// URL is the store's root, e.g. "s3://bucket" or "file:///data/lake".
+	URL() string
+	List(ctx context.Context, in ListInput) (ListPage, error)
+	Head(ctx context.Context, key string) (ObjectInfo, error)
+	Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
+	// GetRange reads length bytes at offset; length < 0 reads to the end.
+	GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+	Put(ctx context.Context, key string, data []byte, opts PutOptions) (ObjectInfo, error)
+	Delete(ctx context.Context, key string) error
+
+	NewUpload(ctx context.Context, key string) (Upload, error)
+	CompleteUpload(ctx context.Context, u PendingUpload) (ObjectInfo, error)
+	AbortUpload(ctx context.Context, u PendingUpload) error
+	// ListUploads lists the pending (started, not completed or aborted)
+	// uploads whose keys start with prefix.
+	ListUploads(ctx context.Context, prefix string) ([]PendingUpload, error)
+}

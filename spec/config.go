@@ -1,0 +1,221 @@
+package spec
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
+)
+
+// Config is one decoded configuration: all *.hcl files of a directory
+// (except *.test.hcl and *.vars.hcl).
+type Config struct {
+	Dir       string
+	Files     []string // the files read, sorted
+	Variables map[string]*Variable
+	State     *State      // never nil after a successful Load: defaults filled in
+	Pipelines []*Pipeline // sorted by name
+	Moved     []*Moved
+	Schemas   map[string]*schema.Schema // every schema loaded via schema_file
+	// Sources holds every file Load read (configuration, schema_file, file
+	// and -var-file inputs) by the filename its diagnostics use, so that a
+	// renderer can print the offending line with a caret.
+	Sources map[string][]byte
+	// Digest is a hex SHA-256 over the configuration's files and the
+	// resolved variable values; saved plans carry it to detect config changes.
+	Digest string
+}
+
+// Variable is a declared input variable and its resolved value.
+type Variable struct {
+	Name        string
+	Type        cty.Type
+	Default     cty.Value
+	Description string
+	Sensitive   bool
+	Value       cty.Value // resolved: default < SLUICE_VAR_ < -var-file < -var
+	DeclRange   hcl.Range
+}
+
+// State says where bookmarks, journals and locks live.
+type State struct {
+	URL       string // default: ".sluice/state" next to the config, as an absolute path
+	DeclRange hcl.Range
+}
+
+// Moved keeps bookmarks across a rename: From and To are "pipeline.NAME"
+// or "pipeline.NAME.source.NAME".
+type Moved struct {
+	From, To  string
+	DeclRange hcl.Range
+}
+
+// Pipeline is one source → sink pipeline.
+type Pipeline struct {
+	Name        string
+	Description string
+	Source      *Source
+	Checks      []*Check
+	Sink        *Sink
+	DeclRange   hcl.Range
+}
+
+// Format is a data file format.
+type Format int
+
+// Formats.
+const (
+	FormatJSON Format = iota + 1
+	FormatCSV
+	FormatParquet
+)
+
+// Compression is a codec.
+type Compression int
+
+// Codecs. CompressionAuto is valid only on sources.
+const (
+	CompressionAuto Compression = iota + 1
+	CompressionNone
+	CompressionGzip
+	CompressionZstd
+	CompressionSnappy
+	CompressionBzip2
+)
+
+// BadRecordPolicy is the value of on_bad_record.
+type BadRecordPolicy int
+
+// on_bad_record values.
+const (
+	BadRecordFail BadRecordPolicy = iota + 1
+	BadRecordSkip
+	BadRecordQuarantine
+)
+
+// ChangePolicy is the value of on_change.
+type ChangePolicy int
+
+// on_change values.
+const (
+	ChangeIgnore ChangePolicy = iota + 1
+	ChangeReprocess
+	ChangeError
+)
+
+// SchemaChangePolicy is the value of on_schema_change.
+type SchemaChangePolicy int
+
+// on_schema_change values.
+const (
+	SchemaChangeFail SchemaChangePolicy = iota + 1
+	SchemaChangeAddColumns
+	SchemaChangeIgnore
+)
+
+// Mode is the sink's write mode.
+type Mode int
+
+// Sink modes.
+const (
+	ModeAppend Mode = iota + 1
+	ModeOverwrite
+	ModeOverwritePartitions
+)
+
+// Committer is the sink's commit strategy.
+type Committer int
+
+// Committers.
+const (
+	CommitterAtomic Committer = iota + 1
+	CommitterDirect
+)
+
+// Severity of a check.
+type Severity int
+
+// Check severities.
+const (
+	SeverityError Severity = iota + 1
+	SeverityWarn
+)
+
+// Source is a pipeline's input.
+type Source struct {
+	Name        string
+	URL         string // absolute path or s3:// URL (relative local paths resolved)
+	Format      Format
+	Compression Compression
+	Schema      *schema.Schema // nil: parquet schema taken from footers at plan time
+	Partitions  []string
+	Where       *predicate.Predicate // nil: no filter
+	WhereRange  hcl.Range            // the attribute's expression range
+	// WhereText is the where expression as written; set even when Where is
+	// nil because the schema of a Parquet source is known only at plan time.
+	WhereText      string
+	whereMap       *stringMap // maps predicate spans into the file (WhereSubject)
+	Select         []string   // nil: every column
+	Include        []string
+	Exclude        []string
+	OnBadRecord    BadRecordPolicy
+	OnChange       ChangePolicy
+	OnSchemaChange SchemaChangePolicy
+	Bounded        *Bounds // nil: unbounded
+	TaskBytes      int64   // default 128 MiB
+	CSV            CSVOptions
+	DeclRange      hcl.Range
+}
+
+// Bounds limit one run; a zero field is unset.
+type Bounds struct {
+	Files int64
+	Bytes int64
+}
+
+// CSVOptions configure the CSV reader (and writer on sinks).
+type CSVOptions struct {
+	Header     bool     // default true
+	Delimiter  rune     // default ','
+	Quote      rune     // default '"'
+	NullValues []string // default [""]
+}
+
+// Check is an assertion on the output, evaluated before commit.
+type Check struct {
+	Name    string
+	Expr    *predicate.Predicate // nil when MinRows is used
+	MinRows int64                // -1 when unset
+	// ExprText is the expr as written ("" with MinRows); set even when Expr
+	// is nil because the output schema of a Parquet source is known only at plan time.
+	ExprText  string
+	ExprRange hcl.Range  // the expr attribute's expression range
+	exprMap   *stringMap // maps predicate spans into the file (ExprSubject)
+	Severity  Severity
+	DeclRange hcl.Range
+}
+
+// Sink is a pipeline's output.
+type Sink struct {
+	Name           string
+	URL            string
+	Format         Format
+	Compression    Compression // default snappy for parquet, none for csv/json
+	PartitionBy    []string
+	Mode           Mode
+	Committer      Committer
+	TargetFileSize int64 // default 128 MiB
+	RowGroupSize   int64 // default 64 MiB
+	S3             S3Options
+	CSV            CSVOptions
+	DeclRange      hcl.Range
+}
+
+// S3Options are server-side settings for objects written to S3.
+type S3Options struct {
+	SSE          string // default "AES256"
+	KMSKeyID     string
+	StorageClass string
+	ACL          string
+}
