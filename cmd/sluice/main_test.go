@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "rewrite cmp golden files in the txtar scripts")
+
+// TestMain registers the real program as the `sluice` command of the
+// scripts: testscript re-runs this test binary as sluice, and it calls run.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"sluice": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: the CLI contract as scripts.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"exits": cmdExits},
+		Setup: func(env *testscript.Env) error {
+			// Scripts must not depend on the developer's environment.
+			env.Setenv("SLUICE_LOG", "")
+			env.Setenv("NO_COLOR", "")
+			return nil
+		},
+	})
+}
+
+// cmdExits is `exits CODE PROGRAM [ARGS...]`: run the program and require
+// that exact exit code. Plain `! exec` only checks "non-zero", and the exit
+// codes are a contract (1 usage, 3 fmt -check, 4 invalid, ...).
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! exits")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// TestRunInProcess drives run directly, as main does, to check that it
+// returns codes instead of exiting and keeps stdout for machine output.
+func TestRunInProcess(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"version", "-json"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("version -json: exit %d: %s", code, stderr.String())
+	}
+	var v versionInfo
+	if err := json.Unmarshal(stdout.Bytes(), &v); err != nil {
+		t.Fatalf("version -json is not JSON: %v\n%s", err, stdout.String())
+	}
+	if v.PlanFormatVersion != planFormatVersion || v.StateFormatVersion != stateFormatVersion || v.Version == "" {
+		t.Errorf("version: %+v", v)
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte("pipeline \"x\" {\n  source = \n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code := run([]string{"validate", dir, "-json"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 4 {
+		t.Fatalf("validate: exit %d, want 4: %s", code, stderr.String())
+	}
+	var doc struct {
+		Valid      bool `json:"valid"`
+		ErrorCount int  `json:"error_count"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Valid || doc.ErrorCount == 0 {
+		t.Errorf("validate -json: %v %+v\n%s", err, doc, stdout.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"fmt", "-"}, strings.NewReader("a=1\nbb = 2\n"), &stdout, &stderr); code != 0 {
+		t.Fatalf("fmt -: exit %d: %s", code, stderr.String())
+	}
+	if got, want := stdout.String(), "a  = 1\nbb = 2\n"; got != want {
+		t.Errorf("fmt - = %q, want %q", got, want)
+	}
+}
