@@ -57,7 +57,9 @@ const (
 
 // Compare is L op R with SQL semantics: unknown (null) when either side is null.
 // Both operands have the same comparable type after coercion (numeric operands
-// of different kinds are both Float64 or both Int64; see Coerced).
+// of different kinds are both Float64 or both Int64; see Cast). Timestamps of
+// one unit compare whatever their timezones (values are UTC instants), and
+// decimals of one scale whatever their precision.
 type Compare struct {
 	Op   CmpOp
 	L, R Expr
@@ -158,9 +160,10 @@ type Call struct {
 	At  Span
 }
 
-// Cast converts X to Typ: the only implicit conversions are int → float64 and
-// int32 → int64, inserted by the type checker so that both sides of a
-// comparison or arithmetic have one type.
+// Cast converts X to Typ: the only implicit conversions are int → float64,
+// int32 → int64 and float32 → float64, inserted by the type checker so that
+// both sides of a comparison or arithmetic have one type. (Literals are
+// converted at compile time instead of being wrapped in a Cast.)
 type Cast struct {
 	X   Expr
 	Typ schema.Type
