@@ -105,6 +105,9 @@ type Store interface {
 	Put(ctx context.Context, key string, data []byte, opts PutOptions) (ObjectInfo, error)
 	Delete(ctx context.Context, key string) error
 
+	// NewUpload starts an upload of key. ctx bounds the whole upload (parts
+	// may be sent in the background while Write is called), not just this
+	// call.
 	NewUpload(ctx context.Context, key string) (Upload, error)
 	CompleteUpload(ctx context.Context, u PendingUpload) (ObjectInfo, error)
 	AbortUpload(ctx context.Context, u PendingUpload) error

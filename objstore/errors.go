@@ -1,0 +1,131 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// Describe renders an error of this package as the one line a user reads:
+// the first line of its text. The stores already build short messages
+// ("s3://b/k: bucket does not exist"); Describe only guarantees that
+// nothing multi-line (an SDK's request dump) reaches a terminal.
+func Describe(err error) string {
+	if err == nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return strings.TrimSpace(line)
+}
+
+// wrap turns an AWS SDK error into "s3://bucket/key: cause", where cause is
+// one short sentence, wrapping ErrNotExist / ErrPrecondition / the context
+// error where they apply. The SDK's own text (operation names, request ids,
+// nested retry wrappers) is dropped; it never holds a secret, but it is
+// noise to a user.
+func (s *S3Store) wrap(key string, err error) error {
+	where := s.keyURL(key)
+	if key == "" {
+		where = s.URL()
+	}
+	return fmt.Errorf("%s: %w", where, s.cause(err))
+}
+
+func (s *S3Store) endpointName() string {
+	if s.endpoint != "" {
+		return s.endpoint
+	}
+	return "AWS S3"
+}
+
+func (s *S3Store) cause(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(err, context.Canceled) {
+			return context.Canceled
+		}
+		return context.DeadlineExceeded
+	}
+	attempts := ""
+	var me *retry.MaxAttemptsError
+	if errors.As(err, &me) {
+		attempts = fmt.Sprintf(" (after %d attempts)", me.Attempt)
+	}
+	status := 0
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code := ae.ErrorCode()
+		switch {
+		case code == "NoSuchBucket":
+			return errors.New("bucket does not exist")
+		case code == "NoSuchKey" || code == "NotFound" || code == "NoSuchUpload" || (status == 404 && code == ""):
+			if code == "NoSuchUpload" {
+				return fmt.Errorf("upload: %w", ErrNotExist)
+			}
+			return ErrNotExist
+		case code == "PreconditionFailed" || code == "ConditionalRequestConflict" || status == 412:
+			return ErrPrecondition
+		case code == "InvalidAccessKeyId" || strings.HasSuffix(code, "UserNotFound"):
+			return errors.New("access denied: the access key id is not known to the server (check credentials)")
+		case code == "SignatureDoesNotMatch":
+			return errors.New("access denied: request signature does not match (check the secret access key)")
+		case code == "AccessDenied" || code == "Forbidden" || status == 403:
+			return errors.New("access denied (check credentials)")
+		case code == "InvalidRange":
+			return errors.New("requested range is beyond the end of the object")
+		case code == "SlowDown" || status == 503:
+			return fmt.Errorf("server is throttling requests (503 SlowDown)%s", attempts)
+		}
+		msg := Describe(errors.New(ae.ErrorMessage()))
+		if status != 0 {
+			return fmt.Errorf("%s (HTTP %d): %s%s", code, status, msg, attempts)
+		}
+		return fmt.Errorf("%s: %s%s", code, msg, attempts)
+	}
+	if status != 0 {
+		return fmt.Errorf("HTTP %d%s", status, attempts)
+	}
+	msg := err.Error()
+	switch {
+	case isConnRefused(err):
+		return fmt.Errorf("cannot connect to endpoint %s: connection refused", s.endpointName())
+	case strings.Contains(msg, "retrieve credentials") || strings.Contains(msg, "refresh cached credentials") ||
+		strings.Contains(msg, "no EC2 IMDS role") || strings.Contains(msg, "static credentials are empty"):
+		return errors.New("no usable AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)")
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return fmt.Errorf("cannot resolve endpoint host %s", dnsErr.Name)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("request to endpoint %s timed out%s", s.endpointName(), attempts)
+	}
+	if errors.Is(err, syscall.ECONNRESET) || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF") {
+		return fmt.Errorf("connection to endpoint %s lost%s", s.endpointName(), attempts)
+	}
+	// Unknown: the innermost error is usually the informative one.
+	inner := err
+	for {
+		u := errors.Unwrap(inner)
+		if u == nil {
+			break
+		}
+		inner = u
+	}
+	return fmt.Errorf("%s%s", Describe(inner), attempts)
+}
+
+func isConnRefused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused")
+}

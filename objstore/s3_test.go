@@ -1,0 +1,336 @@
+package objstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluicedata/sluice/internal/s3test"
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/objstore/objstoretest"
+)
+
+// openS3 opens bucket through Open and the environment, as sluice does.
+func openS3(t *testing.T, bucket string, opts ...objstore.Option) objstore.Store {
+	t.Helper()
+	loc, err := objstore.Open(context.Background(), "s3://"+bucket+"/", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc.Store
+}
+
+func TestS3Conformance(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.SetEnv(t)
+	var n atomic.Int32
+	objstoretest.Run(t, func(t *testing.T) objstore.Store {
+		bucket := fmt.Sprintf("conformance-%d", n.Add(1))
+		srv.CreateBucket(t, bucket)
+		return openS3(t, bucket, objstore.WithPartSize(objstore.MinPartSize))
+	})
+}
+
+// Through the proxy: parts really are sent as they fill, at most two at a
+// time, and a small object is one part.
+func TestS3MultipartParts(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "parts")
+	p := srv.Proxy(t)
+	p.SetEnv(t)
+	s := openS3(t, "parts", objstore.WithPartSize(objstore.MinPartSize))
+	ctx := context.Background()
+
+	u, err := s.NewUpload(ctx, "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	for range 12 {
+		if _, err := u.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two full parts (10 MiB) were sent before Finish.
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Count(s3test.KindUploadPart) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := p.Count(s3test.KindUploadPart); got != 2 {
+		t.Fatalf("UploadPart calls before Finish = %d, want 2", got)
+	}
+	pu, err := u.Finish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pu.Parts) != 3 || pu.Parts[2].Size != 2<<20 || pu.Size != 12<<20 {
+		t.Fatalf("Finish = %+v, want 3 parts, the last of 2 MiB", pu)
+	}
+	if p.Count(s3test.KindCompleteMultipartUpload) != 0 {
+		t.Fatalf("Finish completed the upload")
+	}
+	if _, err := s.CompleteUpload(ctx, pu); err != nil {
+		t.Fatal(err)
+	}
+
+	// With slow parts, no more than two are in flight at once.
+	p.Reset()
+	p.SetFault(func(r *http.Request) s3test.Fault {
+		if s3test.Classify(r).Kind == s3test.KindUploadPart {
+			return s3test.Fault{Delay: 150 * time.Millisecond}
+		}
+		return s3test.Fault{}
+	})
+	slow, err := s.NewUpload(ctx, "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 26 {
+		if _, err := slow.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := slow.Finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.MaxConcurrent(s3test.KindUploadPart); got != 2 {
+		t.Fatalf("UploadPart calls in flight at most %d, want 2", got)
+	}
+	p.SetFault(nil)
+
+	small, err := s.NewUpload(ctx, "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small.Write([]byte("tiny"))
+	spu, err := small.Finish(ctx)
+	if err != nil || len(spu.Parts) != 1 {
+		t.Fatalf("small upload = %+v, %v; want one part", spu, err)
+	}
+	if err := small.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A CompleteMultipartUpload whose answer is lost is retried by the SDK,
+// gets NoSuchUpload, and is recognised as done.
+func TestS3CompleteAmbiguous(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "amb")
+	p := srv.Proxy(t)
+	p.SetEnv(t)
+	s := openS3(t, "amb")
+	ctx := context.Background()
+	u, err := s.NewUpload(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write([]byte("payload"))
+	pu, err := u.Finish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetFault(s3test.FirstN(1, func(r s3test.Request) bool { return r.Kind == s3test.KindCompleteMultipartUpload }, s3test.DropResponse))
+	info, err := s.CompleteUpload(ctx, pu)
+	if err != nil {
+		t.Fatalf("CompleteUpload with a lost answer: %v", err)
+	}
+	if info.Size != 7 {
+		t.Fatalf("info = %+v", info)
+	}
+	if got := p.Count(s3test.KindCompleteMultipartUpload); got < 2 {
+		t.Fatalf("CompleteMultipartUpload sent %d times, want a retry", got)
+	}
+}
+
+// 500s and 503 SlowDown are retried; 412 and 404 are not.
+func TestS3Retries(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "retry")
+	p := srv.Proxy(t)
+	p.SetEnv(t)
+	s := openS3(t, "retry", objstore.WithRetries(5, 50*time.Millisecond))
+	ctx := context.Background()
+
+	isPut := func(r s3test.Request) bool { return r.Kind == s3test.KindPutObject }
+	p.SetFault(s3test.FirstN(2, isPut, s3test.SlowDown))
+	if _, err := s.Put(ctx, "a", []byte("1"), objstore.PutOptions{}); err != nil {
+		t.Fatalf("Put through two SlowDowns: %v", err)
+	}
+	p.SetFault(s3test.FirstN(1, isPut, s3test.InternalError))
+	if _, err := s.Put(ctx, "b", []byte("1"), objstore.PutOptions{}); err != nil {
+		t.Fatalf("Put through a 500: %v", err)
+	}
+	p.SetFault(s3test.FirstN(1, func(r s3test.Request) bool { return r.Kind == s3test.KindGetObject }, s3test.DropConn))
+	if _, _, err := s.Get(ctx, "a"); err != nil {
+		t.Fatalf("Get through a dropped connection: %v", err)
+	}
+	p.SetFault(nil)
+
+	p.Reset()
+	_, err := s.Put(ctx, "a", []byte("2"), objstore.PutOptions{IfNoneMatch: true})
+	if !errors.Is(err, objstore.ErrPrecondition) {
+		t.Fatalf("IfNoneMatch on an existing key: %v", err)
+	}
+	if got := p.Count(s3test.KindPutObject); got != 1 {
+		t.Fatalf("a 412 was sent %d times, want 1 (no retry)", got)
+	}
+	p.Reset()
+	if _, err := s.Head(ctx, "missing"); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("Head(missing): %v", err)
+	}
+	if got := p.Count(s3test.KindHeadObject); got != 1 {
+		t.Fatalf("a 404 was sent %d times, want 1 (no retry)", got)
+	}
+
+	// Persistent 503s: the error says so, in one line.
+	p.SetFault(func(*http.Request) s3test.Fault { return s3test.SlowDown })
+	_, err = s.Put(ctx, "c", []byte("1"), objstore.PutOptions{})
+	if err == nil || !strings.Contains(err.Error(), "s3://retry/c: server is throttling requests") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("persistent SlowDown: %v", err)
+	}
+}
+
+// Errors are one line naming the URL and the cause, and never hold the
+// secret key.
+func TestS3ErrorMessages(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "exists")
+	ctx := context.Background()
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+
+	cases := []struct {
+		name   string
+		env    func(t *testing.T)
+		bucket string
+		want   string
+	}{
+		{"closed port", func(t *testing.T) {
+			srv.SetEnv(t)
+			t.Setenv("AWS_ENDPOINT_URL_S3", closed)
+		}, "exists", "s3://exists/some/key: cannot connect to endpoint " + closed + ": connection refused"},
+		{"missing bucket", func(t *testing.T) { srv.SetEnv(t) }, "nope", "s3://nope/some/key: bucket does not exist"},
+		{"bad secret", func(t *testing.T) {
+			srv.SetEnv(t)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-1234567890")
+		}, "exists", "s3://exists/some/key: access denied"},
+		{"unknown key id", func(t *testing.T) {
+			srv.SetEnv(t)
+			t.Setenv("AWS_ACCESS_KEY_ID", "AKIANOTKNOWN")
+		}, "exists", "s3://exists/some/key: access denied"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env(t)
+			s, err := objstore.NewS3(ctx, tc.bucket, objstore.WithRetries(2, 10*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			for _, op := range []func() error{
+				func() error { _, err := s.Put(ctx, "some/key", []byte("x"), objstore.PutOptions{}); return err },
+				func() error { _, _, err := s.Get(ctx, "some/key"); return err },
+				func() error { _, err := s.Head(ctx, "some/key"); return err },
+			} {
+				err := op()
+				if err == nil {
+					t.Fatal("succeeded")
+				}
+				msg := err.Error()
+				if !strings.HasPrefix(msg, tc.want) {
+					t.Errorf("error %q, want it to start with %q", msg, tc.want)
+				}
+				if strings.Contains(msg, "\n") || objstore.Describe(err) != msg {
+					t.Errorf("error is not one line: %q", msg)
+				}
+				for _, secret := range []string{srv.SecretKey(), "wrong-secret-1234567890"} {
+					if strings.Contains(msg, secret) {
+						t.Errorf("error holds a secret: %q", msg)
+					}
+				}
+				if errors.Is(err, objstore.ErrNotExist) {
+					t.Errorf("%q is ErrNotExist: a caller would take it for a missing key", msg)
+				}
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Errorf("failing took %v", time.Since(start))
+			}
+		})
+	}
+}
+
+// The endpoint can come from AWS_ENDPOINT_URL as well as
+// AWS_ENDPOINT_URL_S3, and multipart completion works with request
+// checksums computed only when required, as with the SDK default.
+func TestS3EnvVariants(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "env")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		opts []objstore.Option
+	}{
+		{"WithEndpoint", map[string]string{"AWS_ENDPOINT_URL_S3": ""}, []objstore.Option{objstore.WithEndpoint(srv.Endpoint())}},
+		{"AWS_ENDPOINT_URL", map[string]string{"AWS_ENDPOINT_URL_S3": "", "AWS_ENDPOINT_URL": srv.Endpoint()}, nil},
+		{"when_required", map[string]string{"AWS_REQUEST_CHECKSUM_CALCULATION": "when_required"}, nil},
+		{"no region", map[string]string{"AWS_REGION": ""}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.SetEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			s := openS3(t, "env", append(tc.opts, objstore.WithPartSize(objstore.MinPartSize))...)
+			ctx := context.Background()
+			key := "k-" + tc.name
+			u, err := s.NewUpload(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Write(bytes.Repeat([]byte("y"), objstore.MinPartSize+10))
+			pu, err := u.Finish(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CompleteUpload(ctx, pu); err != nil {
+				t.Fatal(err)
+			}
+			if info, err := s.Head(ctx, key); err != nil || info.Size != objstore.MinPartSize+10 {
+				t.Fatalf("Head = %+v, %v", info, err)
+			}
+		})
+	}
+}
+
+func TestS3NoCredentials(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.SetEnv(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("AWS_CONFIG_FILE", home+"/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", home+"/credentials")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	s, err := objstore.NewS3(context.Background(), "any", objstore.WithRetries(1, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Head(context.Background(), "k")
+	want := "s3://any/k: no usable AWS credentials"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
