@@ -1,0 +1,180 @@
+package write
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/decimal256"
+)
+
+// timestampPathLayout is how a timestamp partition value is written: Hive's
+// text form ("2026-01-02 10:00:00", fractional seconds only when non-zero),
+// always in UTC whatever the column's time zone, so one instant has one path.
+// The ':' are percent-escaped in the path like any Hive path.
+const timestampPathLayout = "2006-01-02 15:04:05.999999999"
+
+// column renders and compares the values of one partition column of one
+// batch. Values are rendered raw (unescaped); null and "" render as
+// DefaultPartition.
+type column struct {
+	eq     func(i, j int) bool
+	render func(i int) string
+}
+
+// checkPartitionType reports whether values of t can name a directory.
+func checkPartitionType(t arrow.DataType) error {
+	switch t.ID() {
+	case arrow.BOOL, arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
+		arrow.FLOAT32, arrow.FLOAT64, arrow.STRING, arrow.LARGE_STRING,
+		arrow.BINARY, arrow.LARGE_BINARY, arrow.DATE32, arrow.DATE64,
+		arrow.TIMESTAMP, arrow.DECIMAL128, arrow.DECIMAL256:
+		return nil
+	case arrow.DICTIONARY:
+		return checkPartitionType(t.(*arrow.DictionaryType).ValueType)
+	}
+	return fmt.Errorf("type %s cannot be a partition value", t)
+}
+
+type valuer[T comparable] interface {
+	IsNull(i int) bool
+	Value(i int) T
+}
+
+func eqOf[T comparable](a valuer[T]) func(i, j int) bool {
+	return func(i, j int) bool {
+		ni, nj := a.IsNull(i), a.IsNull(j)
+		if ni || nj {
+			return ni == nj
+		}
+		return a.Value(i) == a.Value(j)
+	}
+}
+
+func renderOf[T comparable](a valuer[T], f func(T) string) func(i int) string {
+	return func(i int) string {
+		if a.IsNull(i) {
+			return DefaultPartition
+		}
+		s := f(a.Value(i))
+		if s == "" {
+			return DefaultPartition
+		}
+		return s
+	}
+}
+
+func typed[T comparable](a valuer[T], f func(T) string) column {
+	return column{eq: eqOf(a), render: renderOf(a, f)}
+}
+
+func itoa[T int8 | int16 | int32 | int64](v T) string     { return strconv.FormatInt(int64(v), 10) }
+func utoa[T uint8 | uint16 | uint32 | uint64](v T) string { return strconv.FormatUint(uint64(v), 10) }
+func ident(s string) string                               { return s }
+
+// newColumn binds the comparer and renderer for one partition column.
+func newColumn(a arrow.Array) column {
+	switch a := a.(type) {
+	case *array.Boolean:
+		return typed[bool](a, strconv.FormatBool)
+	case *array.Int8:
+		return typed[int8](a, itoa[int8])
+	case *array.Int16:
+		return typed[int16](a, itoa[int16])
+	case *array.Int32:
+		return typed[int32](a, itoa[int32])
+	case *array.Int64:
+		return typed[int64](a, itoa[int64])
+	case *array.Uint8:
+		return typed[uint8](a, utoa[uint8])
+	case *array.Uint16:
+		return typed[uint16](a, utoa[uint16])
+	case *array.Uint32:
+		return typed[uint32](a, utoa[uint32])
+	case *array.Uint64:
+		return typed[uint64](a, utoa[uint64])
+	case *array.Float32:
+		return typed[float32](a, func(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) })
+	case *array.Float64:
+		return typed[float64](a, func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) })
+	case *array.String:
+		return typed[string](a, ident)
+	case *array.LargeString:
+		return typed[string](a, ident)
+	case *array.Binary:
+		return typed[string](binaryStrings{a}, ident)
+	case *array.LargeBinary:
+		return typed[string](binaryStrings{a}, ident)
+	case *array.Date32:
+		return typed[arrow.Date32](a, func(v arrow.Date32) string { return v.ToTime().Format(time.DateOnly) })
+	case *array.Date64:
+		return typed[arrow.Date64](a, func(v arrow.Date64) string { return v.ToTime().UTC().Format(time.DateOnly) })
+	case *array.Timestamp:
+		unit := a.DataType().(*arrow.TimestampType).Unit
+		return typed[arrow.Timestamp](a, func(v arrow.Timestamp) string {
+			return v.ToTime(unit).UTC().Format(timestampPathLayout)
+		})
+	case *array.Decimal128:
+		scale := a.DataType().(*arrow.Decimal128Type).Scale
+		return typed(a, func(v decimal128Num) string { return v.ToString(scale) })
+	case *array.Decimal256:
+		scale := a.DataType().(*arrow.Decimal256Type).Scale
+		return typed(a, func(v decimal256Num) string { return v.ToString(scale) })
+	case *array.Dictionary:
+		inner := newColumn(a.Dictionary())
+		return column{
+			eq: func(i, j int) bool {
+				ni, nj := a.IsNull(i), a.IsNull(j)
+				if ni || nj {
+					return ni == nj
+				}
+				return a.GetValueIndex(i) == a.GetValueIndex(j)
+			},
+			render: func(i int) string {
+				if a.IsNull(i) {
+					return DefaultPartition
+				}
+				return inner.render(a.GetValueIndex(i))
+			},
+		}
+	}
+	// Unreachable after checkPartitionType; fall back to arrow's text form.
+	return column{
+		eq:     func(i, j int) bool { return a.ValueStr(i) == a.ValueStr(j) },
+		render: func(i int) string { return a.ValueStr(i) },
+	}
+}
+
+// binaryStrings views a binary array's values as strings (no copy).
+type binaryStrings struct {
+	a interface {
+		IsNull(int) bool
+		ValueString(int) string
+	}
+}
+
+func (b binaryStrings) IsNull(i int) bool  { return b.a.IsNull(i) }
+func (b binaryStrings) Value(i int) string { return b.a.ValueString(i) }
+
+type (
+	decimal128Num = decimal128.Num
+	decimal256Num = decimal256.Num
+)
+
+// PartitionValue renders row i of a partition column exactly as the writer
+// names its directory, before escaping: integers in decimal, floats in the
+// shortest exact form, bools true/false, dates YYYY-MM-DD, timestamps in UTC
+// as "2006-01-02 15:04:05[.fraction]" (Hive's form), decimals with their
+// scale's digits, strings and binary as they are; a null or empty value is
+// DefaultPartition. Pass the result to PartitionPath or EscapePathValue.
+// It panics if the column's type cannot be a partition value (see New).
+func PartitionValue(a arrow.Array, i int) string {
+	if err := checkPartitionType(a.DataType()); err != nil {
+		panic("write.PartitionValue: " + err.Error())
+	}
+	return newColumn(a).render(i)
+}
