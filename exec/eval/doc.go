@@ -1,0 +1,15 @@
+// Package eval evaluates a type-checked predicate (spec/predicate IR) over
+// Arrow record batches, a column at a time.
+//
+// It owns only row-level evaluation and filtering of one batch: parsing and
+// type-checking belong to spec/predicate, splitting predicates into
+// partition/statistics/row conjuncts belongs to the planner, and operators
+// that pull batches from decoders belong to the rest of exec.
+//
+// Semantics are those of predicate.Eval (the row-at-a-time reference):
+// SQL three-valued logic (null is unknown, a row is kept only when the
+// predicate is true), Kleene AND/OR, IS NULL never unknown, integer
+// arithmetic wrapping as Go's, int / int giving float64, and division or
+// modulo by zero giving null rather than an error. The differential test
+// holds this package to that reference.
+package eval
