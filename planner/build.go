@@ -1,0 +1,453 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/schema"
+	"github.com/sluicedata/sluice/state"
+)
+
+// Options tune Build.
+type Options struct {
+	// Footers reads Parquet footers; nil disables row-group pruning.
+	Footers FooterReader
+	// OpenLocation opens a store URL; nil uses objstore.Open.
+	OpenLocation func(ctx context.Context, url string) (objstore.Location, error)
+	// Pipelines selects pipelines by name (path.Match globs); nil: all.
+	Pipelines []string
+	RunID     string           // "": a new one
+	Now       func() time.Time // nil: time.Now
+	PageSize  int              // listing page size; 0: the store's default
+	OpenCost  int64            // 0: DefaultOpenCost
+}
+
+// Build plans the next run of the selected pipelines of cfg, in name order.
+func Build(ctx context.Context, cfg *spec.Config, opts Options) (*Plan, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if opts.OpenLocation == nil {
+		opts.OpenLocation = func(ctx context.Context, url string) (objstore.Location, error) {
+			return objstore.Open(ctx, url)
+		}
+	}
+	runID := opts.RunID
+	if runID == "" {
+		runID = NewRunID(now())
+	}
+	plan := &Plan{FormatVersion: FormatVersion, RunID: runID, ConfigDigest: cfg.Digest, Created: now().UTC().Truncate(time.Second)}
+	stateLoc, err := opts.OpenLocation(ctx, cfg.State.URL)
+	if err != nil {
+		return nil, fmt.Errorf("planner: open state %s: %w", cfg.State.URL, err)
+	}
+	var existing []string // pipeline/source dirs in the state store, read once
+	existingRead := false
+	for _, p := range cfg.Pipelines {
+		if !selected(p.Name, opts.Pipelines) {
+			continue
+		}
+		pp, err := buildPipeline(ctx, cfg, p, stateLoc, opts)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		if pp.State.Version == 0 && pp.State.MovedFrom == "" && !movedTo(cfg, p) {
+			if !existingRead {
+				existing, err = state.ListSources(ctx, stateLoc.Store, stateLoc.Prefix)
+				if err != nil {
+					return nil, err
+				}
+				existingRead = true
+			}
+			if orphans := orphanStates(cfg, existing); len(orphans) > 0 {
+				pp.Summary.Warnings = append(pp.Summary.Warnings, fmt.Sprintf(
+					"no state for %s/%s, but state exists for %s, which no pipeline uses: if it was renamed, add a moved block, or the whole backlog will be processed again",
+					p.Name, p.Source.Name, strings.Join(orphans, ", ")))
+			}
+		}
+		plan.Pipelines = append(plan.Pipelines, pp)
+	}
+	return plan, nil
+}
+
+func selected(name string, globs []string) bool {
+	if len(globs) == 0 {
+		return true
+	}
+	for _, g := range globs {
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// movedTo reports whether a moved block names p (or its source) as target.
+func movedTo(cfg *spec.Config, p *spec.Pipeline) bool {
+	for _, m := range cfg.Moved {
+		if m.To == "pipeline."+p.Name || m.To == "pipeline."+p.Name+".source."+p.Source.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// movedFrom resolves the moved block whose target is p or p's source into
+// the old pipeline and source names.
+func movedFrom(cfg *spec.Config, p *spec.Pipeline) (string, string, bool) {
+	for _, m := range cfg.Moved {
+		from := strings.Split(m.From, ".")
+		switch m.To {
+		case "pipeline." + p.Name:
+			if len(from) == 2 && from[0] == "pipeline" {
+				return from[1], p.Source.Name, true
+			}
+			if len(from) == 4 && from[0] == "pipeline" && from[2] == "source" {
+				return from[1], from[3], true
+			}
+		case "pipeline." + p.Name + ".source." + p.Source.Name:
+			if len(from) == 4 && from[0] == "pipeline" && from[2] == "source" {
+				return from[1], from[3], true
+			}
+			if len(from) == 2 && from[0] == "pipeline" {
+				return from[1], p.Source.Name, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// orphanStates are the state dirs no pipeline/source of cfg owns.
+func orphanStates(cfg *spec.Config, existing []string) []string {
+	var out []string
+	for _, e := range existing {
+		owned := false
+		for _, p := range cfg.Pipelines {
+			if e == p.Name+"/"+p.Source.Name {
+				owned = true
+			}
+		}
+		if !owned {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// LogicalPlan builds the unoptimized tree of a pipeline.
+func LogicalPlan(p *spec.Pipeline) Node {
+	src := p.Source
+	var n Node = &Scan{Source: src.Name, URL: src.URL, Format: src.Format.String(), RowGroupsKept: -1, Est: Estimates{Rows: -1}, At: src.DeclRange}
+	if src.Where != nil {
+		n = &Filter{Input: n, Predicate: src.Where, Est: Estimates{Rows: -1}, At: src.WhereRange}
+	}
+	n = &Project{Input: n, Columns: outputColumnNames(src), Est: Estimates{Rows: -1}, At: src.DeclRange}
+	if len(p.Checks) > 0 {
+		var cs []string
+		for _, c := range p.Checks {
+			if c.Expr != nil {
+				cs = append(cs, fmt.Sprintf("%s: %s (%s)", c.Name, c.Expr.Source, c.Severity))
+			} else {
+				cs = append(cs, fmt.Sprintf("%s: min_rows %d (%s)", c.Name, c.MinRows, c.Severity))
+			}
+		}
+		n = &Check{Input: n, Checks: cs, Est: Estimates{Rows: -1}, At: p.DeclRange}
+	}
+	sk := p.Sink
+	return &Write{Input: n, Sink: sk.Name, URL: sk.URL, Format: sk.Format.String(), Mode: sk.Mode.String(),
+		Committer: sk.Committer.String(), PartitionBy: sk.PartitionBy, Est: Estimates{Rows: -1}, At: sk.DeclRange}
+}
+
+func outputColumnNames(src *spec.Source) []string {
+	if src.Select != nil {
+		return src.Select
+	}
+	var out []string
+	if src.Schema != nil {
+		for _, c := range src.Schema.Columns {
+			out = append(out, c.Name)
+		}
+	}
+	for _, k := range src.Partitions {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stateLoc objstore.Location, opts Options) (*PipelinePlan, error) {
+	src, sk := p.Source, p.Sink
+	loc, err := opts.OpenLocation(ctx, src.URL)
+	if err != nil {
+		return nil, fmt.Errorf("planner: open source %s: %w", src.URL, err)
+	}
+	prefix := loc.Prefix
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	st := state.Open(stateLoc, p.Name, src.Name)
+	head, etag, err := st.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pin := StatePin{URL: cfg.State.URL, Dir: st.Dir(), Version: head.Version, ETag: etag}
+	if head.Version == 0 {
+		// Renamed with a moved block: plan against the old bookmarks; the
+		// executor adopts them (state.Source.Adopt) before its commit.
+		if op, os, ok := movedFrom(cfg, p); ok {
+			old := state.Open(stateLoc, op, os)
+			oh, oetag, err := old.Head(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if oh.Version > 0 {
+				st, head = old, oh
+				pin.MovedFrom, pin.Version, pin.ETag = old.Dir(), oh.Version, oetag
+			}
+		}
+	}
+	rc := &RuleContext{
+		Ctx: ctx, Pipeline: p, Store: loc.Store, Prefix: prefix,
+		Footers: opts.Footers, OpenCost: opts.OpenCost, PageSize: opts.PageSize,
+	}
+	if head.Version > 0 {
+		rc.Processed = func() (ProcessedIterator, error) {
+			it, err := st.Entries(ctx, head)
+			if err != nil {
+				return nil, err
+			}
+			return stateIter{it}, nil
+		}
+	}
+	root, err := Optimize(rc, LogicalPlan(p), Rules())
+	if err != nil {
+		return nil, err
+	}
+	scan := FindScan(root)
+	sel := scan.Selection
+	pp := &PipelinePlan{
+		Name: p.Name,
+		Source: SourceSettings{Name: src.Name, URL: src.URL, Prefix: prefix, Format: src.Format, Compression: src.Compression,
+			Partitions: src.Partitions, OnBadRecord: src.OnBadRecord, OnSchemaChange: src.OnSchemaChange, CSV: src.CSV},
+		Sink: SinkSettings{Name: sk.Name, URL: sk.URL, Format: sk.Format, Compression: sk.Compression, PartitionBy: sk.PartitionBy,
+			Mode: sk.Mode, Committer: sk.Committer, TargetFileSize: sk.TargetFileSize, RowGroupSize: sk.RowGroupSize, S3: sk.S3, CSV: sk.CSV},
+		Tasks:     rc.Tasks,
+		State:     pin,
+		Rules:     rc.Trace,
+		inputs:    sel.Inputs,
+		rowGroups: scan.RowGroups,
+	}
+	if pp.Tasks == nil {
+		pp.Tasks = []Task{}
+	}
+	for _, k := range src.Partitions {
+		t := schema.Type{Kind: schema.String}
+		if c, ok := src.Schema.Column(k); ok {
+			t = c.Type
+		}
+		pp.Source.PartitionTypes = append(pp.Source.PartitionTypes, t)
+	}
+	// The file columns: declared, or (a Parquet source without a schema)
+	// read from the first input's footer at plan time.
+	var fileCols []schema.Column
+	if src.Schema != nil {
+		fileCols = src.Schema.Columns
+	} else if src.Format == spec.FormatParquet && opts.Footers != nil && sel.Inputs.Len() > 0 {
+		key := prefix + sel.Inputs.Rel(0)
+		ft, err := opts.Footers.ReadFooter(ctx, loc.Store, key, sel.Inputs.Size(0))
+		if err != nil {
+			return nil, fmt.Errorf("planner: schema from footer of %s: %w", key, err)
+		}
+		fileCols = ft.Columns
+	}
+	for _, c := range fileCols {
+		if slices.Contains(src.Partitions, c.Name) {
+			continue // from the path
+		}
+		if scan.Columns == nil || len(scan.Columns) == 0 && scan.AllColumns == 0 || slices.Contains(scan.Columns, c.Name) {
+			pp.FileSchema = append(pp.FileSchema, c)
+		}
+	}
+	outNames := src.Select
+	if outNames == nil {
+		for _, c := range fileCols {
+			outNames = append(outNames, c.Name)
+		}
+		for _, k := range src.Partitions {
+			if !slices.Contains(outNames, k) {
+				outNames = append(outNames, k)
+			}
+		}
+	}
+	for _, name := range outNames {
+		if i := slices.Index(src.Partitions, name); i >= 0 {
+			pp.OutputSchema = append(pp.OutputSchema, schema.Column{Name: name, Type: pp.Source.PartitionTypes[i], Nullable: true})
+			continue
+		}
+		if j := slices.IndexFunc(fileCols, func(c schema.Column) bool { return c.Name == name }); j >= 0 {
+			pp.OutputSchema = append(pp.OutputSchema, fileCols[j])
+		}
+	}
+	if src.Where != nil {
+		pp.Where = src.Where.Source
+	}
+	for _, c := range p.Checks {
+		cp := CheckPlan{Name: c.Name, MinRows: c.MinRows, Severity: c.Severity}
+		if c.Expr != nil {
+			cp.Expr = c.Expr.Source
+		}
+		pp.Checks = append(pp.Checks, cp)
+	}
+	pp.Summary = Summary{
+		Inputs:         sel.Selected,
+		Pruned:         Pruned{Partitions: sel.Stats.PrunedPartitions, Files: sel.Stats.GlobFiles, Bytes: sel.Stats.GlobBytes},
+		Backlog:        sel.Backlog,
+		EstimatedFiles: estimateOutputFiles(pp),
+		Pending:        sel.Pending(),
+		Warnings:       warnings(cfg, p, sel),
+	}
+	root = annotate(root, pp)
+	pp.Nodes = nodesJSON(root)
+	pp.Commit = commitSentence(pp)
+	return pp, nil
+}
+
+// stateIter adapts state.Iterator to ProcessedIterator.
+type stateIter struct{ *state.Iterator }
+
+func (s stateIter) Current() (string, string) {
+	e := s.Entry()
+	return e.Key, e.ETag
+}
+
+// estimateOutputFiles: each task's writer rolls files at target_file_size,
+// and writes at least one file per output partition it touches; output
+// bytes are taken as input bytes (a conservative guess for text → Parquet).
+func estimateOutputFiles(pp *PipelinePlan) int64 {
+	target := pp.Sink.TargetFileSize
+	if target <= 0 {
+		target = 128 << 20
+	}
+	var idx []int
+	for _, k := range pp.Sink.PartitionBy {
+		idx = append(idx, slices.Index(pp.Source.Partitions, k))
+	}
+	var n int64
+	for _, t := range pp.Tasks {
+		files := (t.Bytes + target - 1) / target
+		parts := int64(1)
+		if len(idx) > 0 && !slices.Contains(idx, -1) {
+			seen := map[string]bool{}
+			for _, i := range t.Inputs {
+				vals := HiveValues(pp.inputs.Rel(int(i)), pp.Source.Partitions)
+				var b strings.Builder
+				for _, j := range idx {
+					if j < len(vals) {
+						b.WriteString(vals[j])
+					}
+					b.WriteByte(0)
+				}
+				seen[b.String()] = true
+			}
+			parts = int64(len(seen))
+		}
+		n += max(files, parts)
+	}
+	return n
+}
+
+func warnings(cfg *spec.Config, p *spec.Pipeline, sel *Selection) []string {
+	w := []string{}
+	if p.Sink.Mode == spec.ModeAppend && p.Source.OnChange == spec.ChangeReprocess {
+		w = append(w, `on_change = "reprocess" in append mode appends the rows of a changed file again: the sink will hold duplicates of its old rows`)
+	}
+	if !isRemote(cfg.State.URL) && isRemote(p.Sink.URL) {
+		w = append(w, fmt.Sprintf("state is local (%s) but the sink is remote (%s): runs from another machine will not see these bookmarks", cfg.State.URL, p.Sink.URL))
+	}
+	if n := sel.Stats.NonHiveFiles + sel.Stats.NonHivePrefixes; n > 0 {
+		w = append(w, fmt.Sprintf("%d files and %d directories outside the %s=… layout of partitions were not read",
+			sel.Stats.NonHiveFiles, sel.Stats.NonHivePrefixes, strings.Join(p.Source.Partitions, "=…/")))
+	}
+	if sel.Stats.BadValues > 0 {
+		w = append(w, fmt.Sprintf("%d partition directories have values that do not parse as their column's type; they were kept", sel.Stats.BadValues))
+	}
+	if sel.Changed.Files > 0 && p.Source.OnChange == spec.ChangeIgnore {
+		w = append(w, fmt.Sprintf("%d processed files changed since and are ignored (on_change = \"ignore\")", sel.Changed.Files))
+	}
+	return w
+}
+
+func isRemote(url string) bool {
+	return strings.Contains(url, "://") && !strings.HasPrefix(url, "file://")
+}
+
+func commitSentence(pp *PipelinePlan) string {
+	n := pp.Summary.EstimatedFiles
+	var what string
+	switch pp.Sink.Mode {
+	case spec.ModeOverwrite:
+		what = "replacing the whole sink"
+	case spec.ModeOverwritePartitions:
+		what = "replacing the affected partitions"
+	default:
+		what = "appending"
+	}
+	if pp.Sink.Committer == spec.CommitterDirect {
+		return fmt.Sprintf("direct: about %s written in place, %s; a crash can leave partial output visible", plural(n, "file"), what)
+	}
+	return fmt.Sprintf("atomic: about %s published at commit, %s; nothing is visible before", plural(n, "file"), what)
+}
+
+// annotate fills the estimates of the nodes above the Scan (bottom-up, so
+// each sees its input's). Rows are -1 when unknown: known only from Parquet
+// footers, and a Filter's selectivity is never guessed.
+func annotate(root Node, pp *PipelinePlan) Node {
+	scanEst := FindScan(root).Est
+	out, _, _ := Transform(root, func(n Node) (Node, bool, error) {
+		switch x := n.(type) {
+		case *Filter:
+			c := *x
+			c.Est = Estimates{Files: scanEst.Files, Bytes: scanEst.Bytes, Rows: -1}
+			return &c, true, nil
+		case *Project:
+			c := *x
+			c.Est = Estimates{Files: scanEst.Files, Bytes: scanEst.Bytes, Rows: x.Input.Estimates().Rows}
+			return &c, true, nil
+		case *Check:
+			c := *x
+			c.Est = Estimates{Files: scanEst.Files, Bytes: scanEst.Bytes, Rows: x.Input.Estimates().Rows}
+			return &c, true, nil
+		case *Write:
+			c := *x
+			c.Est = Estimates{Files: pp.Summary.EstimatedFiles, Bytes: scanEst.Bytes, Rows: x.Input.Estimates().Rows}
+			return &c, true, nil
+		}
+		return n, false, nil
+	})
+	return out
+}
+
+// nodesJSON numbers the nodes parents first (the Write is node 1).
+func nodesJSON(root Node) []NodeJSON {
+	var out []NodeJSON
+	var visit func(n Node) int
+	visit = func(n Node) int {
+		id := len(out) + 1
+		out = append(out, NodeJSON{ID: id, Kind: n.Kind().String(), Detail: n.Detail(), Estimates: n.Estimates()})
+		for _, c := range n.Children() {
+			cid := visit(c)
+			out[id-1].Children = append(out[id-1].Children, cid)
+		}
+		return id
+	}
+	visit(root)
+	return out
+}

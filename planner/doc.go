@@ -1,0 +1,14 @@
+// Package planner turns a decoded configuration into the physical plan of
+// the next run: it lists each source (pruning hive partitions while it
+// walks, so pruned prefixes are never listed), merges the listing with the
+// bookmarks to choose the run's inputs (modes, bounds, on_change), builds a
+// small immutable logical plan (Scan → Filter → Project → Check → Write),
+// rewrites it with an ordered list of rules, lowers it to plain serializable
+// data (tasks of pinned inputs), renders it as text or JSON, and encodes and
+// decodes plan files.
+//
+// It reaches storage through objstore.Store, bookmarks through package
+// state, and Parquet footers through the FooterReader interface it declares,
+// so that it never imports exec (which sits above it). Running a plan is
+// exec's job.
+package planner

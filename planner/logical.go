@@ -1,0 +1,281 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluicedata/sluice/spec/predicate"
+)
+
+// NodeKind names a logical node.
+type NodeKind int
+
+// Logical node kinds.
+const (
+	KindScan NodeKind = iota + 1
+	KindFilter
+	KindProject
+	KindCheck
+	KindWrite
+)
+
+func (k NodeKind) String() string {
+	switch k {
+	case KindScan:
+		return "Scan"
+	case KindFilter:
+		return "Filter"
+	case KindProject:
+		return "Project"
+	case KindCheck:
+		return "Check"
+	case KindWrite:
+		return "Write"
+	}
+	return fmt.Sprintf("NodeKind(%d)", int(k))
+}
+
+// Estimates are a node's expected output.
+type Estimates struct {
+	Files int64 `json:"files"`
+	Bytes int64 `json:"bytes"`
+	Rows  int64 `json:"rows"` // -1: unknown
+}
+
+// Node is an immutable logical plan node: rules return new nodes
+// (WithChildren and the With* setters copy) rather than editing one.
+type Node interface {
+	Kind() NodeKind
+	Children() []Node
+	WithChildren(children ...Node) Node
+	Detail() string
+	Estimates() Estimates
+	Range() hcl.Range // the configuration block or attribute it came from
+}
+
+// Scan reads a source's files.
+type Scan struct {
+	Source     string
+	URL        string
+	Format     string
+	Columns    []string // columns to decode; nil until projection pushdown ran
+	AllColumns int      // columns in the file schema (0: unknown)
+	// PartitionConjuncts are decided on listing prefixes, StatsConjuncts on
+	// Parquet row-group statistics; both are copies of where's conjuncts
+	// (the residual Filter keeps every conjunct: pruning is only a shortcut).
+	PartitionConjuncts []predicate.Conjunct
+	StatsConjuncts     []predicate.Conjunct
+	Selection          *Selection // nil until bounded selection ran
+	// RowGroups maps an input index to the row groups kept, for the inputs
+	// that lost some (an empty slice: all pruned); sparse.
+	RowGroups      map[int][]int
+	PruneListing   bool  // the partition conjuncts are evaluated while listing
+	RowGroupsKept  int64 // -1: not pruned
+	RowGroupsTotal int64
+	Est            Estimates
+	At             hcl.Range
+}
+
+// Kind implements Node.
+func (*Scan) Kind() NodeKind { return KindScan }
+
+// Children implements Node.
+func (*Scan) Children() []Node { return nil }
+
+// WithChildren implements Node.
+func (s *Scan) WithChildren(...Node) Node { c := *s; return &c }
+
+// Estimates implements Node.
+func (s *Scan) Estimates() Estimates { return s.Est }
+
+// Range implements Node.
+func (s *Scan) Range() hcl.Range { return s.At }
+
+// Detail implements Node.
+func (s *Scan) Detail() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s (%s)", s.Source, s.URL, s.Format)
+	if s.Columns != nil {
+		if s.AllColumns > 0 {
+			fmt.Fprintf(&b, ", columns read %d of %d", len(s.Columns), s.AllColumns)
+		} else {
+			fmt.Fprintf(&b, ", columns read %d", len(s.Columns))
+		}
+	}
+	if s.RowGroupsKept >= 0 && s.RowGroupsTotal > 0 {
+		fmt.Fprintf(&b, ", row groups kept %d of %d", s.RowGroupsKept, s.RowGroupsTotal)
+	}
+	if len(s.PartitionConjuncts) > 0 {
+		b.WriteString(", partition filter: ")
+		b.WriteString(conjText(s.PartitionConjuncts))
+	}
+	return b.String()
+}
+
+func conjText(cs []predicate.Conjunct) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.Expr.String()
+	}
+	return strings.Join(parts, " && ")
+}
+
+// Filter keeps the rows for which Predicate is true.
+type Filter struct {
+	Input     Node
+	Predicate *predicate.Predicate
+	Est       Estimates
+	At        hcl.Range
+}
+
+// Kind implements Node.
+func (*Filter) Kind() NodeKind { return KindFilter }
+
+// Children implements Node.
+func (f *Filter) Children() []Node { return []Node{f.Input} }
+
+// WithChildren implements Node.
+func (f *Filter) WithChildren(ch ...Node) Node { c := *f; c.Input = ch[0]; return &c }
+
+// Estimates implements Node.
+func (f *Filter) Estimates() Estimates { return f.Est }
+
+// Range implements Node.
+func (f *Filter) Range() hcl.Range { return f.At }
+
+// Detail implements Node.
+func (f *Filter) Detail() string { return f.Predicate.Source }
+
+// Project keeps the output columns.
+type Project struct {
+	Input   Node
+	Columns []string
+	Est     Estimates
+	At      hcl.Range
+}
+
+// Kind implements Node.
+func (*Project) Kind() NodeKind { return KindProject }
+
+// Children implements Node.
+func (p *Project) Children() []Node { return []Node{p.Input} }
+
+// WithChildren implements Node.
+func (p *Project) WithChildren(ch ...Node) Node { c := *p; c.Input = ch[0]; return &c }
+
+// Estimates implements Node.
+func (p *Project) Estimates() Estimates { return p.Est }
+
+// Range implements Node.
+func (p *Project) Range() hcl.Range { return p.At }
+
+// Detail implements Node.
+func (p *Project) Detail() string { return strings.Join(p.Columns, ", ") }
+
+// Check evaluates the pipeline's checks on the output before commit.
+type Check struct {
+	Input  Node
+	Checks []string // "name: expr (severity)"
+	Est    Estimates
+	At     hcl.Range
+}
+
+// Kind implements Node.
+func (*Check) Kind() NodeKind { return KindCheck }
+
+// Children implements Node.
+func (c *Check) Children() []Node { return []Node{c.Input} }
+
+// WithChildren implements Node.
+func (c *Check) WithChildren(ch ...Node) Node { n := *c; n.Input = ch[0]; return &n }
+
+// Estimates implements Node.
+func (c *Check) Estimates() Estimates { return c.Est }
+
+// Range implements Node.
+func (c *Check) Range() hcl.Range { return c.At }
+
+// Detail implements Node.
+func (c *Check) Detail() string { return strings.Join(c.Checks, "; ") }
+
+// Write writes the sink.
+type Write struct {
+	Input       Node
+	Sink        string
+	URL         string
+	Format      string
+	Mode        string
+	Committer   string
+	PartitionBy []string
+	Est         Estimates // Files: estimated output files
+	At          hcl.Range
+}
+
+// Kind implements Node.
+func (*Write) Kind() NodeKind { return KindWrite }
+
+// Children implements Node.
+func (w *Write) Children() []Node { return []Node{w.Input} }
+
+// WithChildren implements Node.
+func (w *Write) WithChildren(ch ...Node) Node { c := *w; c.Input = ch[0]; return &c }
+
+// Estimates implements Node.
+func (w *Write) Estimates() Estimates { return w.Est }
+
+// Range implements Node.
+func (w *Write) Range() hcl.Range { return w.At }
+
+// Detail implements Node.
+func (w *Write) Detail() string {
+	d := fmt.Sprintf("%s %s (%s, mode %s, committer %s)", w.Sink, w.URL, w.Format, w.Mode, w.Committer)
+	if len(w.PartitionBy) > 0 {
+		d += ", partition_by " + strings.Join(w.PartitionBy, ", ")
+	}
+	return d
+}
+
+// Walk visits n and its descendants, parents first.
+func Walk(n Node, fn func(Node)) {
+	fn(n)
+	for _, c := range n.Children() {
+		Walk(c, fn)
+	}
+}
+
+// Transform rebuilds the tree bottom-up with fn applied to every node; fn
+// returns the node unchanged (and false) when it does not apply.
+func Transform(n Node, fn func(Node) (Node, bool, error)) (Node, bool, error) {
+	changed := false
+	if ch := n.Children(); len(ch) > 0 {
+		nc := make([]Node, len(ch))
+		for i, c := range ch {
+			r, ok, err := Transform(c, fn)
+			if err != nil {
+				return nil, false, err
+			}
+			nc[i], changed = r, changed || ok
+		}
+		if changed {
+			n = n.WithChildren(nc...)
+		}
+	}
+	r, ok, err := fn(n)
+	if err != nil {
+		return nil, false, err
+	}
+	return r, changed || ok, nil
+}
+
+// FindScan returns the plan's Scan.
+func FindScan(n Node) *Scan {
+	var s *Scan
+	Walk(n, func(x Node) {
+		if sc, ok := x.(*Scan); ok {
+			s = sc
+		}
+	})
+	return s
+}

@@ -1,0 +1,205 @@
+package planner
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
+)
+
+// FormatVersion is the version of the plan file and of plan -json.
+const FormatVersion = "1.0"
+
+// Plan is the physical plan of one run: plain data, serializable, with
+// everything the executor needs and nothing it must recompute.
+type Plan struct {
+	FormatVersion string          `json:"format_version"`
+	RunID         string          `json:"run_id"`
+	ConfigDigest  string          `json:"config_digest"`
+	Created       time.Time       `json:"created"`
+	Pipelines     []*PipelinePlan `json:"pipelines"`
+}
+
+// PipelinePlan is one pipeline's part of a plan.
+type PipelinePlan struct {
+	Name   string         `json:"name"`
+	Source SourceSettings `json:"source"`
+	Sink   SinkSettings   `json:"sink"`
+	// FileSchema are the columns to decode from each input (projection
+	// pushed down); nil for a schemaless Parquet source: every column.
+	FileSchema []schema.Column `json:"file_schema"`
+	// OutputSchema are the columns of the output rows, in select order
+	// (partition_by columns included: the writer moves them to the path).
+	OutputSchema []schema.Column `json:"output_schema"`
+	// Where is the residual row predicate as expr-lang text ("" keeps every
+	// row); the executor recompiles it with predicate.Compile.
+	Where  string      `json:"where,omitempty"`
+	Checks []CheckPlan `json:"checks,omitempty"`
+	Tasks  []Task      `json:"tasks"`
+	State  StatePin    `json:"state"`
+	// Summary and Nodes are what plan shows; Rules the trace of the rules
+	// that fired.
+	Summary Summary    `json:"summary"`
+	Nodes   []NodeJSON `json:"nodes"`
+	Rules   []Fired    `json:"rules"`
+	Commit  string     `json:"commit"` // the sentence plan prints about the commit
+
+	inputs    *Inputs
+	rowGroups map[int][]int
+}
+
+// NumInputs is the number of pinned inputs.
+func (p *PipelinePlan) NumInputs() int { return p.inputs.Len() }
+
+// Input returns pinned input i (tasks hold these indices).
+func (p *PipelinePlan) Input(i int) Input {
+	in := p.inputs.At(i)
+	if rgs, ok := p.rowGroups[i]; ok {
+		in.RowGroups = rgs
+		in.NoRowGroups = len(rgs) == 0
+	}
+	return in
+}
+
+// Inputs is the compact input list.
+func (p *PipelinePlan) Inputs() *Inputs { return p.inputs }
+
+// SourceSettings are the source attributes the executor needs.
+type SourceSettings struct {
+	Name           string                  `json:"name"`
+	URL            string                  `json:"url"`
+	Prefix         string                  `json:"prefix"` // key prefix in the store opened from URL
+	Format         spec.Format             `json:"format"`
+	Compression    spec.Compression        `json:"compression"`
+	Partitions     []string                `json:"partitions,omitempty"`
+	PartitionTypes []schema.Type           `json:"partition_types,omitempty"`
+	OnBadRecord    spec.BadRecordPolicy    `json:"on_bad_record"`
+	OnSchemaChange spec.SchemaChangePolicy `json:"on_schema_change"`
+	CSV            spec.CSVOptions         `json:"csv"`
+}
+
+// SinkSettings are the sink attributes the executor needs.
+type SinkSettings struct {
+	Name           string           `json:"name"`
+	URL            string           `json:"url"`
+	Format         spec.Format      `json:"format"`
+	Compression    spec.Compression `json:"compression"`
+	PartitionBy    []string         `json:"partition_by,omitempty"`
+	Mode           spec.Mode        `json:"mode"`
+	Committer      spec.Committer   `json:"committer"`
+	TargetFileSize int64            `json:"target_file_size"`
+	RowGroupSize   int64            `json:"row_group_size"`
+	S3             spec.S3Options   `json:"s3"`
+	CSV            spec.CSVOptions  `json:"csv"`
+}
+
+// CheckPlan is one check, as text the executor recompiles.
+type CheckPlan struct {
+	Name     string        `json:"name"`
+	Expr     string        `json:"expr,omitempty"`
+	MinRows  int64         `json:"min_rows"` // -1: unset
+	Severity spec.Severity `json:"severity"`
+}
+
+// StatePin is the state HEAD the plan was made against; apply refuses the
+// plan if HEAD moved.
+type StatePin struct {
+	URL string `json:"url"`
+	Dir string `json:"dir"` // the pipeline/source directory the run records into
+	// MovedFrom is set when Dir has no state yet and a moved block names an
+	// old directory that has: Version and ETag are then that directory's
+	// HEAD, and the executor calls state.Source.Adopt before recording.
+	MovedFrom string `json:"moved_from,omitempty"`
+	Version   int64  `json:"version"`
+	ETag      string `json:"etag"`
+}
+
+// Summary are the figures of plan -json.
+type Summary struct {
+	Inputs         Figures  `json:"inputs"`
+	Pruned         Pruned   `json:"pruned"`
+	Backlog        Figures  `json:"backlog"`
+	EstimatedFiles int64    `json:"estimated_files"`
+	Pending        bool     `json:"pending"`
+	Warnings       []string `json:"warnings"`
+}
+
+// Pruned counts what pruning removed.
+type Pruned struct {
+	Partitions int64 `json:"partitions"`
+	Files      int64 `json:"files"`
+	Bytes      int64 `json:"bytes"`
+}
+
+// NodeJSON is one node of plan -json.
+type NodeJSON struct {
+	ID        int       `json:"id"`
+	Kind      string    `json:"kind"`
+	Detail    string    `json:"detail"`
+	Estimates Estimates `json:"estimates"`
+	Children  []int     `json:"children,omitempty"`
+}
+
+// NewRunID returns a time-sortable run id like 20261121T232147Z-a1b2c3.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// FormatBytes renders a byte count for people: "312 B", "1.5 MiB".
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(n) / float64(div)
+	s := fmt.Sprintf("%.1f", v)
+	if len(s) > 2 && s[len(s)-2:] == ".0" {
+		s = s[:len(s)-2]
+	}
+	return s + " " + string("KMGTP"[exp]) + "iB"
+}
+
+// Pending reports whether any pipeline of the plan has work to do
+// (plan -detailed-exitcode exits 2 when it does).
+func (p *Plan) Pending() bool {
+	for _, pp := range p.Pipelines {
+		if pp.Summary.Pending {
+			return true
+		}
+	}
+	return false
+}
+
+// PredicateEnv is the environment the executor compiles Where in: the
+// decoded columns plus the hive partition keys, typed as at plan time.
+func (p *PipelinePlan) PredicateEnv() predicate.Env {
+	env := predicate.Env{Partitions: p.Source.Partitions}
+	env.Columns = append(env.Columns, p.FileSchema...)
+	for i, k := range p.Source.Partitions {
+		if slices.ContainsFunc(env.Columns, func(c schema.Column) bool { return c.Name == k }) {
+			continue
+		}
+		if i < len(p.Source.PartitionTypes) && p.Source.PartitionTypes[i].Kind != schema.String {
+			// A same-named declared column typed the key at plan time.
+			env.Columns = append(env.Columns, schema.Column{Name: k, Type: p.Source.PartitionTypes[i], Nullable: true})
+		}
+	}
+	return env
+}
+
+// CheckEnv is the environment the checks compile in: the output columns.
+func (p *PipelinePlan) CheckEnv() predicate.Env {
+	return predicate.Env{Columns: p.OutputSchema}
+}

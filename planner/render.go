@@ -1,0 +1,149 @@
+package planner
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText renders the plan for people (sluice plan).
+func WriteText(w io.Writer, p *Plan) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %s\n", p.RunID)
+	for _, pp := range p.Pipelines {
+		b.WriteString("\n")
+		renderPipeline(&b, pp)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func renderPipeline(b *strings.Builder, pp *PipelinePlan) {
+	s := pp.Summary
+	status := "nothing to do"
+	if s.Pending {
+		status = "work to do"
+	}
+	fmt.Fprintf(b, "Pipeline %s (%s)\n", pp.Name, status)
+	byID := map[int]NodeJSON{}
+	for _, n := range pp.Nodes {
+		byID[n.ID] = n
+	}
+	var tree func(id int, indent string, last, root bool)
+	tree = func(id int, indent string, last, root bool) {
+		n := byID[id]
+		branch, next := "", indent
+		if !root {
+			branch = "└─ "
+			if !last {
+				branch = "├─ "
+			}
+			if last {
+				next = indent + "   "
+			} else {
+				next = indent + "│  "
+			}
+		}
+		fmt.Fprintf(b, "  %s%s%s %s%s\n", indent, branch, n.Kind, n.Detail, estText(n))
+		for i, c := range n.Children {
+			tree(c, next, i == len(n.Children)-1, false)
+		}
+	}
+	if len(pp.Nodes) > 0 {
+		tree(1, "", true, true)
+	}
+	fmt.Fprintf(b, "  Pruned: %s, %s (%s)\n", plural(s.Pruned.Partitions, "partition"), plural(s.Pruned.Files, "file"), FormatBytes(s.Pruned.Bytes))
+	fmt.Fprintf(b, "  This run: %s (%s) in %s; backlog after it: %s (%s)\n",
+		plural(s.Inputs.Files, "file"), FormatBytes(s.Inputs.Bytes), plural(int64(len(pp.Tasks)), "task"),
+		plural(s.Backlog.Files, "file"), FormatBytes(s.Backlog.Bytes))
+	fmt.Fprintf(b, "  State: version %d\n", pp.State.Version)
+	fmt.Fprintf(b, "  Commit: %s\n", pp.Commit)
+	for _, w := range s.Warnings {
+		fmt.Fprintf(b, "  Warning: %s\n", w)
+	}
+	if len(pp.Rules) > 0 {
+		b.WriteString("  Rules fired:\n")
+		for _, r := range pp.Rules {
+			fmt.Fprintf(b, "    %s: %s\n", r.Rule, r.Detail)
+		}
+	}
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func estText(n NodeJSON) string {
+	e := n.Estimates
+	if n.Kind == KindWrite.String() {
+		return fmt.Sprintf("  [~%s]", plural(e.Files, "output file"))
+	}
+	return fmt.Sprintf("  [%s, %s]", plural(e.Files, "file"), FormatBytes(e.Bytes))
+}
+
+// planJSON is the plan -json document (DESIGN §2, a contract).
+type planJSON struct {
+	FormatVersion string         `json:"format_version"`
+	RunID         string         `json:"run_id"`
+	Pipelines     []pipelineJSON `json:"pipelines"`
+}
+
+type pipelineJSON struct {
+	Name     string     `json:"name"`
+	Pending  bool       `json:"pending"`
+	Inputs   Figures    `json:"inputs"`
+	Pruned   Pruned     `json:"pruned"`
+	Backlog  Figures    `json:"backlog"`
+	Outputs  outputs    `json:"outputs"`
+	Tasks    int        `json:"tasks"`
+	Commit   string     `json:"commit"`
+	Warnings []string   `json:"warnings"`
+	Nodes    []nodeJSON `json:"nodes"`
+	Rules    []Fired    `json:"rules"`
+}
+
+type outputs struct {
+	EstimatedFiles int64 `json:"estimated_files"`
+}
+
+type nodeJSON struct {
+	ID        int       `json:"id"`
+	Kind      string    `json:"kind"`
+	Detail    string    `json:"detail"`
+	Estimates Estimates `json:"estimates"`
+	Children  []int     `json:"children"`
+}
+
+// WriteJSON renders plan -json. Rows estimates are -1 when unknown.
+func WriteJSON(w io.Writer, p *Plan) error {
+	doc := planJSON{FormatVersion: FormatVersion, RunID: p.RunID, Pipelines: []pipelineJSON{}}
+	for _, pp := range p.Pipelines {
+		pj := pipelineJSON{
+			Name: pp.Name, Pending: pp.Summary.Pending, Inputs: pp.Summary.Inputs, Pruned: pp.Summary.Pruned,
+			Backlog: pp.Summary.Backlog, Outputs: outputs{pp.Summary.EstimatedFiles}, Tasks: len(pp.Tasks),
+			Commit: pp.Commit, Warnings: pp.Summary.Warnings, Nodes: []nodeJSON{}, Rules: pp.Rules,
+		}
+		if pj.Warnings == nil {
+			pj.Warnings = []string{}
+		}
+		if pj.Rules == nil {
+			pj.Rules = []Fired{}
+		}
+		for _, n := range pp.Nodes {
+			ch := n.Children
+			if ch == nil {
+				ch = []int{}
+			}
+			pj.Nodes = append(pj.Nodes, nodeJSON{ID: n.ID, Kind: n.Kind, Detail: n.Detail, Estimates: n.Estimates, Children: ch})
+		}
+		doc.Pipelines = append(doc.Pipelines, pj)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(doc)
+}

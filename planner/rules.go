@@ -1,0 +1,83 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+)
+
+// Rule is one logical rewrite. Apply returns the (new) tree and whether it
+// changed anything; it never edits the tree it was given.
+type Rule struct {
+	Name  string
+	Apply func(rc *RuleContext, n Node) (Node, bool, error)
+}
+
+// Rules is the optimizer, in the order the rules run. Order matters:
+// predicates must be split before projection (which reads their columns)
+// and before pruning; selection needs the pruned listing; row-group
+// pruning needs the chosen inputs; packing needs the final sizes.
+func Rules() []Rule {
+	return []Rule{
+		{"split_predicate", splitPredicate},
+		{"projection_pushdown", projectionPushdown},
+		{"partition_pruning", partitionPruning},
+		{"bounded_selection", boundedSelection},
+		{"row_group_pruning", rowGroupPruning},
+		{"task_packing", taskPacking},
+	}
+}
+
+// RuleContext is what rules may consult: the pipeline, its source store,
+// the bookmarks and the footer reader. Rules record what they did in Trace.
+type RuleContext struct {
+	Ctx       context.Context
+	Pipeline  *spec.Pipeline
+	Store     objstore.Store // the source's store
+	Prefix    string         // the source's prefix in Store ("" or ending in "/")
+	Processed func() (ProcessedIterator, error)
+	Footers   FooterReader // nil: no row-group pruning
+	OpenCost  int64        // bytes charged per file when packing; 0: DefaultOpenCost
+	PageSize  int
+	Trace     []Fired
+	Tasks     []Task // set by task_packing
+}
+
+// Fired records one rule that changed the plan.
+type Fired struct {
+	Rule   string `json:"rule"`
+	Detail string `json:"detail"`
+}
+
+func (rc *RuleContext) fired(rule, format string, args ...any) {
+	rc.Trace = append(rc.Trace, Fired{Rule: rule, Detail: fmt.Sprintf(format, args...)})
+}
+
+// Optimize applies rules in order, each once, recording which fired.
+func Optimize(rc *RuleContext, n Node, rules []Rule) (Node, error) {
+	for _, r := range rules {
+		out, _, err := r.Apply(rc, n)
+		if err != nil {
+			return nil, fmt.Errorf("planner: rule %s: %w", r.Name, err)
+		}
+		n = out
+	}
+	return n, nil
+}
+
+// withScan applies fn to the plan's Scan, rebuilding the path above it.
+func withScan(n Node, fn func(*Scan) (*Scan, bool, error)) (Node, bool, error) {
+	return Transform(n, func(x Node) (Node, bool, error) {
+		s, ok := x.(*Scan)
+		if !ok {
+			return x, false, nil
+		}
+		r, changed, err := fn(s)
+		if err != nil || !changed {
+			return x, false, err
+		}
+		return r, true, nil
+	})
+}

@@ -1,0 +1,295 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicedata/sluice/objstore"
+)
+
+func entries(keys ...string) []Entry {
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		out[i] = Entry{Key: k, ETag: "e-" + k, Size: int64(len(k))}
+	}
+	return out
+}
+
+func collect(t *testing.T, s *Source, h Head) []Entry {
+	t.Helper()
+	it, err := s.Entries(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	var out []Entry
+	for it.Next() {
+		out = append(out, it.Entry())
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMissingHeadIsEmpty(t *testing.T) {
+	s := New(objstore.NewLocal(t.TempDir()), "st/", "p", "src")
+	h, etag, err := s.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Version != 0 || etag != "" || len(h.Segments) != 0 {
+		t.Fatalf("empty state = %+v %q", h, etag)
+	}
+	if got := collect(t, s, h); len(got) != 0 {
+		t.Fatalf("entries of empty state: %v", got)
+	}
+}
+
+func TestAddSegmentsAndMerge(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewLocal(t.TempDir())
+	s := New(store, "state", "orders", "raw")
+	if s.Dir() != "state/orders/raw/" {
+		t.Fatalf("Dir = %q", s.Dir())
+	}
+	h1, err := s.AddSegment(ctx, "20261121T000000Z-aaaaaa", slices.Values(entries("a", "c", "e")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1.Version != 1 || len(h1.Segments) != 1 {
+		t.Fatalf("head after first run: %+v", h1)
+	}
+	_, etag, err := s.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second run reprocessed "c" (new ETag) and added b, d, f.
+	second := []Entry{{Key: "b", ETag: "x", Size: 1}, {Key: "c", ETag: "c2", Size: 9}, {Key: "d", ETag: "x"}, {Key: "f", ETag: "x"}}
+	h2, err := s.AddSegment(ctx, "20261121T010000Z-bbbbbb", slices.Values(second), etag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h2.Version != 2 || len(h2.Segments) != 2 {
+		t.Fatalf("head after second run: %+v", h2)
+	}
+	got := collect(t, s, h2)
+	var keys []string
+	for _, e := range got {
+		keys = append(keys, e.Key)
+	}
+	if fmt.Sprint(keys) != "[a b c d e f]" {
+		t.Fatalf("merged keys = %v", keys)
+	}
+	if got[2].ETag != "c2" || got[2].Size != 9 || got[2].RunID != "20261121T010000Z-bbbbbb" {
+		t.Fatalf("newest segment must win for c: %+v", got[2])
+	}
+	if got[0].RunID != "20261121T000000Z-aaaaaa" {
+		t.Fatalf("run id of a: %+v", got[0])
+	}
+	// Reading HEAD back gives what AddSegment returned.
+	h, _, err := s.Head(ctx)
+	if err != nil || h.Version != 2 || !slices.Equal(h.Segments, h2.Segments) {
+		t.Fatalf("re-read head %+v, %v", h, err)
+	}
+}
+
+func TestAddSegmentRaces(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
+	if _, err := s.AddSegment(ctx, "r1", slices.Values(entries("a")), ""); err != nil {
+		t.Fatal(err)
+	}
+	// A second writer that also saw no HEAD loses.
+	_, err := s.AddSegment(ctx, "r2", slices.Values(entries("b")), "")
+	if !errors.Is(err, objstore.ErrPrecondition) {
+		t.Fatalf("create over an existing HEAD: %v, want ErrPrecondition", err)
+	}
+	_, etag, _ := s.Head(ctx)
+	if _, err := s.AddSegment(ctx, "r3", slices.Values(entries("c")), etag); err != nil {
+		t.Fatal(err)
+	}
+	// A writer that planned against the old ETag loses.
+	_, err = s.AddSegment(ctx, "r4", slices.Values(entries("d")), etag)
+	if !errors.Is(err, objstore.ErrPrecondition) {
+		t.Fatalf("stale If-Match: %v, want ErrPrecondition", err)
+	}
+	h, _, _ := s.Head(ctx)
+	if h.Version != 2 || h.RunID != "r3" {
+		t.Fatalf("head = %+v", h)
+	}
+	if got := collect(t, s, h); len(got) != 2 {
+		t.Fatalf("entries = %v", got)
+	}
+}
+
+func TestAddSegmentRejectsUnsorted(t *testing.T) {
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
+	_, err := s.AddSegment(context.Background(), "r1", slices.Values(entries("b", "a")), "")
+	if err == nil {
+		t.Fatal("unsorted entries accepted")
+	}
+	_, etag, _ := s.Head(context.Background())
+	if etag != "" {
+		t.Fatal("HEAD written despite the error")
+	}
+}
+
+func TestNewerFormatRefused(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewLocal(t.TempDir())
+	s := New(store, "", "p", "s")
+	if _, err := store.Put(ctx, s.Dir()+"HEAD", []byte(`{"format_version": 2, "version": 3, "segments": []}`), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.Head(ctx)
+	if err == nil || !strings.Contains(err.Error(), "format version 2") || !strings.Contains(err.Error(), "version 1") {
+		t.Fatalf("newer HEAD: %v", err)
+	}
+}
+
+// The merge must hold one reader per segment, not the keys: 200 segments of
+// 500 interleaved keys merge into one sorted stream of 100,000 unique keys.
+func TestMergeManySegments(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
+	etag := ""
+	const segs, per = 200, 500
+	for r := 0; r < segs; r++ {
+		es := make([]Entry, per)
+		for i := range es {
+			es[i] = Entry{Key: fmt.Sprintf("k%07d", i*segs+r), ETag: "e"}
+		}
+		h, err := s.AddSegment(ctx, fmt.Sprintf("run%04d", r), slices.Values(es), etag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, etag, _ = s.Head(ctx)
+		_ = h
+	}
+	h, _, _ := s.Head(ctx)
+	start := time.Now()
+	it, err := s.Entries(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	defer func() { t.Logf("merged %d segments in %v", segs, time.Since(start)) }()
+	n := 0
+	prev := ""
+	for it.Next() {
+		k := it.Entry().Key
+		if k <= prev {
+			t.Fatalf("out of order: %s after %s", k, prev)
+		}
+		prev = k
+		n++
+	}
+	if it.Err() != nil || n != segs*per {
+		t.Fatalf("merged %d keys (err %v), want %d", n, it.Err(), segs*per)
+	}
+}
+
+func TestListSources(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewLocal(t.TempDir())
+	for _, ps := range [][2]string{{"a", "x"}, {"a", "y"}, {"b", "z"}} {
+		if _, err := New(store, "st/", ps[0], ps[1]).AddSegment(ctx, "r", slices.Values(entries("k")), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := ListSources(ctx, store, "st")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[a/x a/y b/z]" {
+		t.Fatalf("ListSources = %v", got)
+	}
+}
+
+func TestAdoptAfterRename(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewLocal(t.TempDir())
+	old := New(store, "st/", "orders_old", "raw")
+	if _, err := old.AddSegment(ctx, "r1", slices.Values(entries("a", "b")), ""); err != nil {
+		t.Fatal(err)
+	}
+	renamed := New(store, "st/", "orders", "raw")
+	h, etag, err := renamed.Adopt(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Version != 1 || etag == "" {
+		t.Fatalf("adopted head %+v %q", h, etag)
+	}
+	if _, err := renamed.AddSegment(ctx, "r2", slices.Values(entries("c")), etag); err != nil {
+		t.Fatal(err)
+	}
+	h, _, _ = renamed.Head(ctx)
+	if got := collect(t, renamed, h); len(got) != 3 || h.Version != 2 {
+		t.Fatalf("after adopt + run: %v at version %d", got, h.Version)
+	}
+	if _, _, err := renamed.Adopt(ctx, old); !errors.Is(err, objstore.ErrPrecondition) {
+		t.Fatalf("adopt over an existing HEAD: %v", err)
+	}
+}
+
+func TestCompact(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
+	etag := ""
+	for r, keys := range [][]string{{"a", "d"}, {"b", "d"}, {"c"}} {
+		if _, err := s.AddSegment(ctx, fmt.Sprintf("r%d", r), slices.Values(entries(keys...)), etag); err != nil {
+			t.Fatal(err)
+		}
+		_, etag, _ = s.Head(ctx)
+	}
+	h, _, _ := s.Head(ctx)
+	before := collect(t, s, h)
+	if _, err := s.Compact(ctx, "r9", "stale"); !errors.Is(err, objstore.ErrPrecondition) {
+		t.Fatalf("compact with a stale ETag: %v", err)
+	}
+	h2, err := s.Compact(ctx, "r9", etag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h2.Segments) != 1 || h2.Version != h.Version+1 {
+		t.Fatalf("compacted head %+v", h2)
+	}
+	after := collect(t, s, h2)
+	if !slices.Equal(before, after) {
+		t.Fatalf("compaction changed the entries:\n%v\n%v", before, after)
+	}
+	if after[3].Key != "d" || after[3].RunID != "r1" {
+		t.Fatalf("d must keep the run that last processed it: %+v", after[3])
+	}
+}
+
+func TestReplaceForOverwrite(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
+	if _, err := s.AddSegment(ctx, "r1", slices.Values(entries("a", "b", "c")), ""); err != nil {
+		t.Fatal(err)
+	}
+	_, etag, _ := s.Head(ctx)
+	// b was deleted; the overwrite run read a and c only.
+	h, err := s.Replace(ctx, "r2", slices.Values(entries("a", "c")), etag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, s, h)
+	if len(got) != 2 || got[0].Key != "a" || got[1].Key != "c" || h.Version != 2 {
+		t.Fatalf("after replace: %v (version %d)", got, h.Version)
+	}
+	// A run that processed nothing still moves the version.
+	_, etag, _ = s.Head(ctx)
+	h, err = s.AddSegment(ctx, "r3", slices.Values([]Entry(nil)), etag)
+	if err != nil || h.Version != 3 || len(h.Segments) != 1 {
+		t.Fatalf("empty run: %+v, %v", h, err)
+	}
+}
