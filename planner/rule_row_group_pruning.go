@@ -2,6 +2,8 @@ package planner
 
 import (
 	"sync"
+
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // footerConcurrency bounds the footer reads in flight: each is a ranged GET
@@ -52,9 +54,15 @@ func rowGroupPruning(rc *RuleContext, n Node) (Node, bool, error) {
 					defer func() { <-sem; wg.Done() }()
 					f, err := rc.Footers.ReadFooter(rc.Ctx, rc.Store, key, size)
 					if err != nil {
-						res[k].err = err
+						if rc.Ctx.Err() != nil {
+							res[k].err = err
+						}
+						// An unreadable footer keeps the whole file: the
+						// executor meets the same error and applies
+						// on_bad_record to it, with the key in the message.
 						return
 					}
+					trustStats(&f, rc.Pipeline.Source.Schema)
 					var rgs []int
 					for g := range f.RowGroups {
 						keep := true
@@ -85,6 +93,9 @@ func rowGroupPruning(rc *RuleContext, n Node) (Node, bool, error) {
 				}
 				total += r.total
 				rows += r.rows
+				if r.total == 0 && r.kept == nil {
+					continue // footer unreadable: kept whole, counted nowhere
+				}
 				if r.kept != nil {
 					pruned[base+k] = r.kept
 					kept += int64(len(r.kept))
@@ -99,4 +110,28 @@ func rowGroupPruning(rc *RuleContext, n Node) (Node, bool, error) {
 		rc.fired("row_group_pruning", "row groups kept %d of %d", kept, total)
 		return &c, kept < total, nil
 	})
+}
+
+// trustStats drops the statistics of columns whose type in the file is not
+// the declared one: min/max are in the file's representation (a timestamp
+// in the file's unit, say), while predicate literals are converted to the
+// declared type, so comparing the two could prune a row group wrongly.
+func trustStats(f *Footer, declared *schema.Schema) {
+	if declared == nil {
+		return // the schema was taken from the footers themselves
+	}
+	fileType := make(map[string]schema.Type, len(f.Columns))
+	for _, c := range f.Columns {
+		fileType[c.Name] = c.Type
+	}
+	for g := range f.RowGroups {
+		cols := f.RowGroups[g].Columns[:0:0]
+		for _, cs := range f.RowGroups[g].Columns {
+			want, ok := declared.Column(cs.Name)
+			if got, inFile := fileType[cs.Name]; ok && inFile && got.Equal(want.Type) {
+				cols = append(cols, cs)
+			}
+		}
+		f.RowGroups[g].Columns = cols
+	}
 }
