@@ -1,0 +1,200 @@
+package decode
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	arrowcsv "github.com/apache/arrow-go/v18/arrow/csv"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicedata/sluice/spec"
+)
+
+// benchSchema is 20 mixed columns, like the measured workload in
+// notes/engines.md (§5): ints, floats, strings, bools, timestamps, a date
+// and a decimal.
+func benchSchema() *arrow.Schema {
+	var fs []arrow.Field
+	for i := range 5 {
+		fs = append(fs, field(fmt.Sprintf("i%d", i), arrow.PrimitiveTypes.Int64, true))
+	}
+	for i := range 4 {
+		fs = append(fs, field(fmt.Sprintf("f%d", i), arrow.PrimitiveTypes.Float64, true))
+	}
+	for i := range 6 {
+		fs = append(fs, field(fmt.Sprintf("s%d", i), arrow.BinaryTypes.String, true))
+	}
+	fs = append(fs,
+		field("b0", arrow.FixedWidthTypes.Boolean, true),
+		field("b1", arrow.FixedWidthTypes.Boolean, true),
+		field("t0", tsUS, true),
+		field("d0", arrow.FixedWidthTypes.Date32, true),
+		field("m0", dec, true),
+	)
+	return sch(fs...)
+}
+
+var words = []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india-juliet", "kilo lima mike"}
+
+func benchRow(rng *rand.Rand) []string {
+	var v []string
+	for range 5 {
+		v = append(v, fmt.Sprint(rng.Int64N(1e12)-5e11))
+	}
+	for range 4 {
+		v = append(v, fmt.Sprintf("%.4f", rng.Float64()*1e6))
+	}
+	for i := range 6 {
+		v = append(v, fmt.Sprintf("%s-%d", words[rng.IntN(len(words))], rng.IntN(1e6*(i+1))))
+	}
+	v = append(v, fmt.Sprint(rng.IntN(2) == 0), fmt.Sprint(rng.IntN(3) == 0),
+		fmt.Sprintf("2026-%02d-%02dT%02d:%02d:%02d.%06dZ", rng.IntN(12)+1, rng.IntN(28)+1, rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(1e6)),
+		fmt.Sprintf("2026-%02d-%02d", rng.IntN(12)+1, rng.IntN(28)+1),
+		fmt.Sprintf("%d.%03d", rng.IntN(1e6), rng.IntN(1000)))
+	return v
+}
+
+func benchJSONData(rows int) []byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sc := benchSchema()
+	var buf bytes.Buffer
+	for range rows {
+		v := benchRow(rng)
+		buf.WriteByte('{')
+		for i, f := range sc.Fields() {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			switch f.Type.ID() {
+			case arrow.STRING, arrow.TIMESTAMP, arrow.DATE32, arrow.DECIMAL128:
+				fmt.Fprintf(&buf, "%q:%q", f.Name, v[i])
+			default:
+				fmt.Fprintf(&buf, "%q:%s", f.Name, v[i])
+			}
+		}
+		buf.WriteString("}\n")
+	}
+	return buf.Bytes()
+}
+
+func benchCSVData(rows int) []byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sc := benchSchema()
+	var buf bytes.Buffer
+	for i, f := range sc.Fields() {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(f.Name)
+	}
+	buf.WriteByte('\n')
+	for range rows {
+		for i, v := range benchRow(rng) {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(v)
+		}
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
+}
+
+// cpuMBps reports throughput per second of process CPU time: the
+// machine is shared, so wall-clock MB/s understates a core's speed.
+func cpuMBps(b *testing.B, bytes int64, start syscall.Rusage) {
+	var end syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &end)
+	cpu := time.Duration(end.Utime.Nano() + end.Stime.Nano() - start.Utime.Nano() - start.Stime.Nano())
+	if cpu > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/cpu.Seconds()/1e6, "MB/cpu-s")
+	}
+}
+
+func rusage() syscall.Rusage {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru
+}
+
+func drain(b *testing.B, r Reader) int64 {
+	var n int64
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += rec.NumRows()
+		rec.Release()
+	}
+	r.Close()
+	return n
+}
+
+// BenchmarkJSON measures NDJSON decoding of 20 mixed columns on one core.
+func BenchmarkJSON(b *testing.B) {
+	data := benchJSONData(20000)
+	sc := benchSchema()
+	b.SetBytes(int64(len(data)))
+	ru := rusage()
+	for b.Loop() {
+		r, err := NewJSON(bytes.NewReader(data), Options{Key: "bench.json", Schema: sc, Alloc: memory.NewGoAllocator()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := drain(b, r); n != 20000 {
+			b.Fatalf("rows = %d", n)
+		}
+	}
+	cpuMBps(b, int64(len(data)), ru)
+}
+
+// BenchmarkCSV compares our CSV decoder with arrow-go's csv.Reader
+// (encoding/csv underneath) on the same 20 columns.
+func BenchmarkCSV(b *testing.B) {
+	data := benchCSVData(20000)
+	sc := benchSchema()
+	b.Run("sluice", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		ru := rusage()
+		defer func() { cpuMBps(b, int64(len(data)), ru) }()
+		for b.Loop() {
+			r, err := NewCSV(bytes.NewReader(data), Options{Key: "bench.csv", Schema: sc, CSV: spec.CSVOptions{Header: true}, Alloc: memory.NewGoAllocator()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n := drain(b, r); n != 20000 {
+				b.Fatalf("rows = %d", n)
+			}
+		}
+	})
+	b.Run("arrow-go", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		ru := rusage()
+		defer func() { cpuMBps(b, int64(len(data)), ru) }()
+		for b.Loop() {
+			r := arrowcsv.NewReader(bytes.NewReader(data), sc, arrowcsv.WithHeader(true), arrowcsv.WithChunk(DefaultBatchRows),
+				arrowcsv.WithNullReader(true, ""), arrowcsv.WithAllocator(memory.NewGoAllocator()))
+			var n int64
+			for r.Next() {
+				n += r.RecordBatch().NumRows()
+			}
+			if err := r.Err(); err != nil {
+				b.Fatal(err)
+			}
+			r.Release()
+			if n != 20000 {
+				b.Fatalf("rows = %d", n)
+			}
+		}
+	})
+}

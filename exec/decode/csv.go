@@ -1,0 +1,384 @@
+package decode
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/valyala/fastjson"
+)
+
+// csvReader is our own CSV decoder: arrow-go's reader (encoding/csv
+// underneath) allocates a string per field and cannot tell which line a bad
+// value came from. BenchmarkCSV compares the two.
+type csvReader struct {
+	o      Options
+	lr     lineReader
+	delim  byte
+	quote  byte
+	nulls  [][]byte
+	rb     *array.RecordBuilder
+	cols   []*column
+	p      fastjson.Parser // nested columns are JSON text inside a field
+	expect int             // fields per record
+	// mapping[i] is the file field of output column i, or -1 (read as null).
+	mapping []int
+
+	// The current record: field bytes concatenated in rec, field i is
+	// rec[starts[i]:ends[i]]; quoted[i] says it was quoted (never null).
+	rec     []byte
+	starts  []int
+	ends    []int
+	quoted  []bool
+	recLine int64
+	raw     []byte // earlier lines of a multi-line record
+	multi   bool
+	last    []byte // the last line read (valid until the next read)
+
+	cells  []cell
+	err    error
+	closed bool
+}
+
+// NewCSV returns a CSV reader. With o.CSV.Header, the first record names
+// the columns and schema columns are found by name in any order; a declared
+// column missing from the header is reported once through OnBad (Line 1,
+// Column, reason "column not in header") and, if OnBad returns nil, read as
+// null. Without a header, fields are positional (o.CSVColumns, else the
+// schema's columns). Unquoted fields equal to one of o.CSV.NullValues are
+// null; a quoted field is never null. Empty lines are skipped. Delimiter and
+// quote must be single-byte (ASCII) characters. Binary columns take the
+// field's bytes as they are; list/struct/map columns take JSON text.
+func NewCSV(r io.Reader, o Options) (Reader, error) {
+	if err := o.normalize(); err != nil {
+		return nil, err
+	}
+	delim, quote := o.CSV.Delimiter, o.CSV.Quote
+	if delim == 0 {
+		delim = ','
+	}
+	if quote == 0 {
+		quote = '"'
+	}
+	if delim >= 0x80 || quote >= 0x80 || delim == quote || delim == '\n' || delim == '\r' || quote == '\n' || quote == '\r' {
+		return nil, fmt.Errorf("%s: csv: delimiter %q and quote %q must be distinct single-byte characters other than newline", o.Key, delim, quote)
+	}
+	nulls := o.CSV.NullValues
+	if nulls == nil {
+		nulls = []string{""}
+	}
+	rb := array.NewRecordBuilder(o.Alloc, o.Schema)
+	cols, err := newColumns(&o, rb)
+	if err != nil {
+		rb.Release()
+		return nil, err
+	}
+	cr := &csvReader{
+		o:     o,
+		lr:    lineReader{br: bufio.NewReaderSize(r, 256<<10)},
+		delim: byte(delim),
+		quote: byte(quote),
+		rb:    rb,
+		cols:  cols,
+		cells: make([]cell, len(cols)),
+	}
+	for _, n := range nulls {
+		cr.nulls = append(cr.nulls, []byte(n))
+	}
+	if err := cr.readHeader(); err != nil {
+		rb.Release()
+		return nil, err
+	}
+	return cr, nil
+}
+
+func (r *csvReader) readHeader() error {
+	names := r.o.CSVColumns
+	if r.o.CSV.Header {
+		ok, reason, err := r.readRecord()
+		if err != nil {
+			return wrapReadErr(r.o.Key, err)
+		}
+		if !ok {
+			// An empty object: no header and no rows.
+			r.expect = -1
+			r.mapping = make([]int, len(r.cols))
+			for i := range r.mapping {
+				r.mapping[i] = -1
+			}
+			return nil
+		}
+		if reason != "" {
+			return fmt.Errorf("%s:%d: csv header: %s", r.o.Key, r.recLine, reason)
+		}
+		names = make([]string, len(r.starts))
+		for i := range r.starts {
+			names[i] = string(r.rec[r.starts[i]:r.ends[i]])
+		}
+	} else if names == nil {
+		for _, f := range r.o.Schema.Fields() {
+			names = append(names, f.Name)
+		}
+	}
+	r.expect = len(names)
+	r.mapping = make([]int, len(r.cols))
+	for i, c := range r.cols {
+		r.mapping[i] = -1
+		for j, n := range names {
+			if n == c.name {
+				r.mapping[i] = j
+				break
+			}
+		}
+		if r.mapping[i] < 0 {
+			if err := r.o.bad(BadRecord{Line: 1, Column: c.name, Reason: "column not in header"}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nextLine reads a line, keeping the record's earlier lines for Raw.
+func (r *csvReader) nextLine() ([]byte, error) {
+	line, err := r.lr.next()
+	if err == nil {
+		r.last = line
+	}
+	return line, err
+}
+
+// readRecord parses the next non-empty record into rec/starts/ends/quoted.
+// ok is false at the end of input; reason is non-empty when the record is
+// malformed (it was still consumed whole, so decoding can go on).
+func (r *csvReader) readRecord() (ok bool, reason string, err error) {
+	var line []byte
+	for {
+		line, err = r.nextLine()
+		if err != nil {
+			if err == io.EOF {
+				return false, "", nil
+			}
+			return false, "", err
+		}
+		if r.lr.line == 1 {
+			line = bytes.TrimPrefix(line, bom)
+			r.last = line
+		}
+		if len(line) > 0 {
+			break
+		}
+	}
+	r.recLine = r.lr.line
+	r.multi = false
+	r.rec = r.rec[:0]
+	r.starts = r.starts[:0]
+	r.ends = r.ends[:0]
+	r.quoted = r.quoted[:0]
+	delim, quote := r.delim, r.quote
+
+	i := 0
+	start := 0
+	inQuote, afterQuote, quoted := false, false, false
+	fieldStart := true
+	for {
+		if inQuote {
+			j := bytes.IndexByte(line[i:], quote)
+			if j < 0 {
+				r.rec = append(r.rec, line[i:]...)
+				r.rec = append(r.rec, '\n')
+				// The quoted field goes on on the next line.
+				r.raw = append(r.raw[:0:0], r.rawSoFar()...)
+				r.raw = append(r.raw, '\n')
+				r.multi = true
+				next, err := r.nextLine()
+				if err == io.EOF {
+					r.rec = r.rec[:len(r.rec)-1]
+					r.raw = r.raw[:len(r.raw)-1]
+					r.last = nil
+					r.endField(start, true)
+					return true, fmt.Sprintf("unclosed quote in field %d starting on line %d", len(r.starts), r.recLine), nil
+				}
+				if err != nil {
+					return false, "", err
+				}
+				line, i = next, 0
+				continue
+			}
+			r.rec = append(r.rec, line[i:i+j]...)
+			i += j + 1
+			if i < len(line) && line[i] == quote {
+				r.rec = append(r.rec, quote)
+				i++
+				continue
+			}
+			inQuote, afterQuote = false, true
+			continue
+		}
+		if fieldStart && i < len(line) && line[i] == quote {
+			inQuote, quoted, fieldStart = true, true, false
+			i++
+			continue
+		}
+		fieldStart = false
+		seg := line[i:]
+		j := bytes.IndexByte(seg, delim)
+		if j >= 0 {
+			seg = seg[:j]
+		}
+		if len(seg) > 0 {
+			if afterQuote && reason == "" {
+				reason = fmt.Sprintf("unexpected text after closing quote in field %d", len(r.starts)+1)
+			}
+			if !afterQuote && bytes.IndexByte(seg, quote) >= 0 && reason == "" {
+				reason = fmt.Sprintf("bare quote in unquoted field %d", len(r.starts)+1)
+			}
+			r.rec = append(r.rec, seg...)
+		}
+		r.endField(start, quoted)
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		start = len(r.rec)
+		inQuote, afterQuote, quoted, fieldStart = false, false, false, true
+	}
+	if reason == "" && r.expect > 0 && len(r.starts) != r.expect {
+		reason = fmt.Sprintf("row has %d fields, expected %d", len(r.starts), r.expect)
+	}
+	return true, reason, nil
+}
+
+func (r *csvReader) endField(start int, quoted bool) {
+	r.starts = append(r.starts, start)
+	r.ends = append(r.ends, len(r.rec))
+	r.quoted = append(r.quoted, quoted)
+}
+
+func (r *csvReader) rawSoFar() []byte {
+	if r.multi {
+		return append(r.raw, r.last...)
+	}
+	return r.last
+}
+
+func (r *csvReader) isNull(f []byte) bool {
+	for _, n := range r.nulls {
+		if bytes.Equal(f, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *csvReader) Next() (arrow.RecordBatch, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.closed {
+		return nil, fmt.Errorf("%s: decode: reader closed", r.o.Key)
+	}
+	rows := 0
+	for rows < r.o.BatchRows {
+		ok, reason, err := r.readRecord()
+		if err != nil {
+			r.err = wrapReadErr(r.o.Key, err)
+			return nil, r.err
+		}
+		if !ok {
+			break
+		}
+		if reason != "" {
+			if err := r.badRecord("", reason); err != nil {
+				r.err = err
+				return nil, err
+			}
+			continue
+		}
+		good, err := r.convertRow()
+		if err != nil {
+			r.err = err
+			return nil, err
+		}
+		if good {
+			rows++
+		}
+	}
+	if rows == 0 {
+		r.err = io.EOF
+		return nil, io.EOF
+	}
+	return newBatch(r.rb, r.o.Schema, rows), nil
+}
+
+func (r *csvReader) convertRow() (bool, error) {
+	for i, c := range r.cols {
+		fi := r.mapping[i]
+		var f []byte
+		null := fi < 0
+		if !null {
+			f = r.rec[r.starts[fi]:r.ends[fi]]
+			null = !r.quoted[fi] && r.isNull(f)
+		}
+		if null {
+			if !c.nullable {
+				return false, r.badRecord(c.name, "null in non-nullable column")
+			}
+			r.cells[i] = cell{null: true}
+			continue
+		}
+		if c.conv.kind >= kList {
+			v, err := r.p.ParseBytes(f)
+			if err != nil {
+				return false, r.badRecord(c.name, "invalid JSON in "+c.conv.kind.String()+" field: "+err.Error())
+			}
+			if err := c.conv.nestedJSON(nil, v, &c.scratch); err != nil {
+				return false, r.badRecord(c.name, err.Error())
+			}
+			continue
+		}
+		x, err := c.conv.fromText(f)
+		if err != nil {
+			return false, r.badRecord(c.name, err.Error())
+		}
+		r.cells[i] = x
+	}
+	for i, c := range r.cols {
+		if c.conv.kind >= kList {
+			fi := r.mapping[i]
+			f := []byte(nil)
+			if fi >= 0 {
+				f = r.rec[r.starts[fi]:r.ends[fi]]
+			}
+			if fi < 0 || (!r.quoted[fi] && r.isNull(f)) {
+				c.b.AppendNull()
+				continue
+			}
+			v, _ := r.p.ParseBytes(f)
+			_ = c.conv.nestedJSON(c.b, v, &c.scratch)
+			continue
+		}
+		c.conv.appendCell(c.b, r.cells[i])
+	}
+	return true, nil
+}
+
+func (r *csvReader) badRecord(col, reason string) error {
+	return r.o.bad(BadRecord{
+		Line:   r.recLine,
+		Column: col,
+		Reason: clipReason(reason),
+		Raw:    bytes.Clone(r.rawSoFar()),
+	})
+}
+
+func (r *csvReader) Close() error {
+	if !r.closed {
+		r.closed = true
+		r.rb.Release()
+	}
+	return nil
+}

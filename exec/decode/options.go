@@ -1,0 +1,112 @@
+package decode
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+
+	"github.com/sluicedata/sluice/spec"
+)
+
+// DefaultBatchRows is the target rows per batch when Options.BatchRows is 0.
+const DefaultBatchRows = 64 << 10
+
+// BadRecord describes one input record that could not be decoded.
+type BadRecord struct {
+	Key    string
+	Line   int64  // 1-based line where the record starts (text formats); 0 if n/a
+	Row    int64  // 1-based row (parquet); 0 if n/a
+	Column string // the column concerned, "" when the whole record is bad
+	Reason string
+	Raw    []byte // the raw record text (text formats); a copy the callee may keep
+}
+
+func (b BadRecord) String() string {
+	pos := ""
+	switch {
+	case b.Line > 0:
+		pos = fmt.Sprintf(":%d", b.Line)
+	case b.Row > 0:
+		pos = fmt.Sprintf(" row %d", b.Row)
+	}
+	if b.Column != "" {
+		return fmt.Sprintf("%s%s: column %q: %s", b.Key, pos, b.Column, b.Reason)
+	}
+	return fmt.Sprintf("%s%s: %s", b.Key, pos, b.Reason)
+}
+
+// BadRecordError is the error a decoder returns when Options.OnBad is nil:
+// without a policy, the first bad record stops decoding.
+type BadRecordError struct{ Record BadRecord }
+
+func (e *BadRecordError) Error() string { return "bad record: " + e.Record.String() }
+
+// Options configure a decoder.
+type Options struct {
+	Key    string        // object key, for messages
+	Schema *arrow.Schema // the columns to produce, in order (already projected)
+	// TimestampFormats holds a format per column name for date and
+	// timestamp columns (a Go layout, or strftime directives such as
+	// "%d/%m/%Y %H:%M"); a missing or "" entry means ISO 8601 / RFC 3339
+	// ('T' or space, optional zone; bare dates and integer epoch counts in
+	// the column's unit are accepted too: see the package doc).
+	TimestampFormats map[string]string
+	CSV              spec.CSVOptions
+	// CSVColumns names the file's columns in order when CSV.Header is false;
+	// nil means Schema's fields are the file's columns, in order.
+	CSVColumns []string
+	BatchRows  int              // target rows per batch (default DefaultBatchRows)
+	Alloc      memory.Allocator // default memory.DefaultAllocator
+	// OnBad is called for every bad record. Returning nil skips the record
+	// and decoding continues; returning an error stops decoding with that
+	// error (the on_bad_record = fail policy). nil: stop with *BadRecordError.
+	OnBad func(BadRecord) error
+	// ParquetMetadata, when set, is the already-read footer of the Parquet
+	// object (from ReadParquetSchema), saving a second footer read.
+	ParquetMetadata *metadata.FileMetaData
+	// SchemaChange is the source's on_schema_change; only
+	// spec.SchemaChangeIgnore changes what NewParquet does.
+	SchemaChange spec.SchemaChangePolicy
+}
+
+func (o *Options) normalize() error {
+	if o.Schema == nil {
+		return fmt.Errorf("%s: decode: no schema", o.Key)
+	}
+	if o.BatchRows <= 0 {
+		o.BatchRows = DefaultBatchRows
+	}
+	if o.Alloc == nil {
+		o.Alloc = memory.DefaultAllocator
+	}
+	return nil
+}
+
+func (o *Options) bad(r BadRecord) error {
+	r.Key = o.Key
+	if o.OnBad == nil {
+		return &BadRecordError{Record: r}
+	}
+	return o.OnBad(r)
+}
+
+// Reader yields record batches of Options.Schema.
+type Reader interface {
+	// Next returns the next batch, or io.EOF after the last one. The caller
+	// owns the batch and must Release it.
+	Next() (arrow.RecordBatch, error)
+	// Close releases the reader's buffers. It does not close the source.
+	Close() error
+}
+
+// newBatch finishes the builders' batch. A schema with no columns (a
+// count-only read) still reports how many rows were decoded.
+func newBatch(rb *array.RecordBuilder, s *arrow.Schema, rows int) arrow.RecordBatch {
+	if s.NumFields() == 0 {
+		return array.NewRecordBatch(s, nil, int64(rows))
+	}
+	return rb.NewRecordBatch()
+}
