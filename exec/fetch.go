@@ -13,6 +13,7 @@ import (
 type fetched struct {
 	idx  int
 	data []byte
+	etag string // the ETag the GET returned
 	err  error
 }
 
@@ -99,8 +100,8 @@ func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []
 			}
 			go func(i int) {
 				defer func() { <-sem }()
-				data, err := getAll(ctx, store, keys[i], sizes[i])
-				slots[i] <- fetched{idx: i, data: data, err: err}
+				data, etag, err := getAll(ctx, store, keys[i], sizes[i])
+				slots[i] <- fetched{idx: i, data: data, etag: etag, err: err}
 			}(i)
 		}
 	}()
@@ -124,10 +125,10 @@ func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []
 }
 
 // getAll reads a whole object; size is a capacity hint from the listing.
-func getAll(ctx context.Context, store objstore.Store, key string, size int64) ([]byte, error) {
-	rc, _, err := store.Get(ctx, key)
+func getAll(ctx context.Context, store objstore.Store, key string, size int64) ([]byte, string, error) {
+	rc, info, err := store.Get(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer rc.Close()
 	buf := make([]byte, 0, size+bytesMinRead)
@@ -138,10 +139,10 @@ func getAll(ctx context.Context, store objstore.Store, key string, size int64) (
 		n, err := rc.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			return buf, nil
+			return buf, info.ETag, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: read: %w", key, err)
+			return nil, "", fmt.Errorf("%s: read: %w", key, err)
 		}
 	}
 }

@@ -1,0 +1,117 @@
+package exec
+
+import (
+	"context"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+
+	"github.com/sluicedata/sluice/exec/arrowtype"
+	"github.com/sluicedata/sluice/exec/decode"
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/planner"
+	"github.com/sluicedata/sluice/spec/schema"
+)
+
+// Footers reads Parquet footers for the planner (planner.FooterReader):
+// the file's schema, and per row group the row count, size and the
+// min/max/null-count statistics of its top-level scalar columns.
+type Footers struct{}
+
+var _ planner.FooterReader = Footers{}
+
+// ReadFooter implements planner.FooterReader with ranged reads: only the
+// footer is fetched, never the column chunks.
+func (Footers) ReadFooter(ctx context.Context, store objstore.Store, key string, size int64) (planner.Footer, error) {
+	r := objstore.NewReaderAt(ctx, store, key, size)
+	sc, md, err := decode.ReadParquetSchema(r, size, key)
+	if err != nil {
+		return planner.Footer{}, err
+	}
+	cols, err := arrowtype.FromArrowSchema(sc)
+	if err != nil {
+		return planner.Footer{}, err
+	}
+	types := make(map[string]schema.Type, len(cols))
+	for _, c := range cols {
+		types[c.Name] = c.Type
+	}
+	f := planner.Footer{Columns: cols}
+	for i := 0; i < md.NumRowGroups(); i++ {
+		rg := md.RowGroup(i)
+		st := planner.RowGroupStats{Rows: rg.NumRows(), Bytes: rg.TotalCompressedSize()}
+		for j := 0; j < rg.NumColumns(); j++ {
+			name := md.Schema.Column(j).Path()
+			if strings.Contains(name, ".") {
+				continue // a nested leaf: predicates never read those
+			}
+			t, ok := types[name]
+			if !ok {
+				continue
+			}
+			cc, err := rg.ColumnChunk(j)
+			if err != nil {
+				continue
+			}
+			if set, err := cc.StatsSet(); err != nil || !set {
+				continue
+			}
+			ts, err := cc.Statistics()
+			if err != nil || ts == nil {
+				continue
+			}
+			cs := planner.ColumnStats{Name: name, HasNullCount: ts.HasNullCount(), NullCount: ts.NullCount()}
+			cs.Min, cs.Max, cs.HasMinMax = minMax(ts, t)
+			st.Columns = append(st.Columns, cs)
+		}
+		f.RowGroups = append(f.RowGroups, st)
+	}
+	return f, nil
+}
+
+// minMax converts statistics to the predicate.Literal representation of
+// the column's type. Types whose statistics order differs from the value
+// order (decimals in byte arrays, unsigned integers, float16) report no
+// min/max: pruning then keeps the row group.
+func minMax(ts metadata.TypedStatistics, t schema.Type) (lo, hi any, ok bool) {
+	if !ts.HasMinMax() {
+		return nil, nil, false
+	}
+	switch s := ts.(type) {
+	case *metadata.BooleanStatistics:
+		if t.Kind == schema.Bool {
+			return s.Min(), s.Max(), true
+		}
+	case *metadata.Int32Statistics:
+		switch t.Kind {
+		case schema.Date:
+			return s.Min(), s.Max(), true
+		case schema.Int32:
+			if s.Descr().LogicalType().String() == "Int(bitWidth=32, isSigned=false)" {
+				return nil, nil, false
+			}
+			return int64(s.Min()), int64(s.Max()), true
+		}
+	case *metadata.Int64Statistics:
+		switch t.Kind {
+		case schema.Int64, schema.Timestamp:
+			if t.Kind == schema.Int64 && strings.Contains(s.Descr().LogicalType().String(), "isSigned=false") {
+				return nil, nil, false
+			}
+			return s.Min(), s.Max(), true
+		}
+	case *metadata.Float32Statistics:
+		if t.Kind == schema.Float32 || t.Kind == schema.Float64 {
+			return float64(s.Min()), float64(s.Max()), true
+		}
+	case *metadata.Float64Statistics:
+		if t.Kind == schema.Float64 {
+			return s.Min(), s.Max(), true
+		}
+	case *metadata.ByteArrayStatistics:
+		if t.Kind == schema.String {
+			return string(s.Min()), string(s.Max()), true
+		}
+	}
+	return nil, nil, false
+}

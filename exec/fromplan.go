@@ -1,0 +1,124 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sluicedata/sluice/exec/arrowtype"
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/planner"
+	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
+)
+
+// OpenFunc opens a store URL.
+type OpenFunc func(ctx context.Context, url string) (objstore.Location, error)
+
+// JobFromPlan turns one pipeline of a physical plan into a Job: it opens
+// the stores, types the schemas for Arrow, recompiles the predicates the
+// plan carries as text, and types each input's partition values.
+func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, open OpenFunc) (*Job, error) {
+	src, err := open(ctx, pp.Source.URL)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", pp.Source.URL, err)
+	}
+	sink, err := open(ctx, pp.Sink.URL)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", pp.Sink.URL, err)
+	}
+	// Partition keys come from the object path, never from the file, even
+	// when the schema declares a same-named column to type them.
+	var fileCols []schema.Column
+	for _, c := range pp.FileSchema {
+		if !slices.Contains(pp.Source.Partitions, c.Name) {
+			fileCols = append(fileCols, c)
+		}
+	}
+	job := &Job{
+		Pipeline: pp.Name,
+		RunID:    runID,
+		Source: SourceSpec{
+			Name: pp.Source.Name, Loc: src, Format: pp.Source.Format, Compression: pp.Source.Compression,
+			FileSchema: arrowtype.ArrowSchema(fileCols), TimestampFormats: map[string]string{},
+			CSV: pp.Source.CSV, OnBadRecord: pp.Source.OnBadRecord, OnSchemaChange: pp.Source.OnSchemaChange,
+		},
+		Sink: SinkSpec{
+			Name: pp.Sink.Name, Loc: sink, Format: pp.Sink.Format, Compression: pp.Sink.Compression,
+			PartitionBy: pp.Sink.PartitionBy, Mode: pp.Sink.Mode, Committer: pp.Sink.Committer,
+			TargetFileSize: pp.Sink.TargetFileSize, RowGroupSize: pp.Sink.RowGroupSize, CSV: pp.Sink.CSV,
+		},
+	}
+	for _, c := range fileCols {
+		if c.TimestampFormat != "" {
+			job.Source.TimestampFormats[c.Name] = c.TimestampFormat
+		}
+	}
+	partTypes := make([]schema.Type, len(pp.Source.Partitions))
+	for i, k := range pp.Source.Partitions {
+		partTypes[i] = schema.Type{Kind: schema.String}
+		if i < len(pp.Source.PartitionTypes) && pp.Source.PartitionTypes[i].Kind != schema.Invalid {
+			partTypes[i] = pp.Source.PartitionTypes[i]
+		}
+		job.Source.PartitionFields = append(job.Source.PartitionFields,
+			arrow.Field{Name: k, Type: arrowtype.ToArrow(partTypes[i]), Nullable: true})
+	}
+	for _, c := range pp.OutputSchema {
+		job.Sink.Columns = append(job.Sink.Columns, c.Name)
+	}
+
+	env := predicate.Env{Columns: fileCols, Partitions: pp.Source.Partitions}
+	for i, k := range pp.Source.Partitions {
+		if !slices.ContainsFunc(fileCols, func(c schema.Column) bool { return c.Name == k }) {
+			// Type the key for the predicate as the plan typed it.
+			env.Columns = append(env.Columns, schema.Column{Name: k, Type: partTypes[i], Nullable: true})
+		}
+	}
+	if pp.Where != "" {
+		p, errs := predicate.Compile(pp.Where, env)
+		if len(errs) > 0 {
+			return nil, fmt.Errorf("where %q: %s", pp.Where, errs[0].Summary)
+		}
+		job.Filter = p
+	}
+	outEnv := predicate.Env{Columns: pp.OutputSchema}
+	for _, c := range pp.Checks {
+		cs := CheckSpec{Name: c.Name, MinRows: c.MinRows, Severity: c.Severity}
+		if c.Expr != "" {
+			p, errs := predicate.Compile(c.Expr, outEnv)
+			if len(errs) > 0 {
+				return nil, fmt.Errorf("check %s %q: %s", c.Name, c.Expr, errs[0].Summary)
+			}
+			cs.Expr = p
+		}
+		job.Checks = append(job.Checks, cs)
+	}
+
+	for _, t := range pp.Tasks {
+		task := Task{Index: t.ID}
+		for _, idx := range t.Inputs {
+			in := pp.Input(int(idx))
+			if in.NoRowGroups {
+				// Every row group was pruned: the file is recorded as
+				// processed without being read.
+				in.RowGroups = []int{}
+			}
+			vals := make([]any, len(partTypes))
+			for i := range partTypes {
+				if i >= len(in.Partitions) {
+					continue // not under a hive path for this key: null
+				}
+				v, err := predicate.ParsePartitionValue(in.Partitions[i], partTypes[i])
+				if err != nil {
+					return nil, fmt.Errorf("%s: partition %s: %w", in.Key, pp.Source.Partitions[i], err)
+				}
+				vals[i] = v
+			}
+			task.Inputs = append(task.Inputs, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups})
+		}
+		job.Tasks = append(job.Tasks, task)
+	}
+	return job, nil
+}

@@ -1,0 +1,81 @@
+package exec
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/predicate"
+)
+
+// Job is one pipeline's run as the executor sees it: everything is resolved
+// (stores opened, schemas typed, predicates compiled), so running it needs
+// no configuration and no planner.
+type Job struct {
+	Pipeline string
+	RunID    string
+	Source   SourceSpec
+	Sink     SinkSpec
+	// Filter is the residual predicate evaluated on every decoded row
+	// (file columns plus partition columns); nil keeps every row.
+	Filter *predicate.Predicate
+	Checks []CheckSpec
+	Tasks  []Task
+}
+
+// SourceSpec is how to read the inputs.
+type SourceSpec struct {
+	Name        string
+	Loc         objstore.Location
+	Format      spec.Format
+	Compression spec.Compression
+	// FileSchema holds the columns decoded from each object, in order.
+	FileSchema *arrow.Schema
+	// PartitionFields are the partition keys the job needs, typed; their
+	// values come from each input's path (Input.Partition, same order).
+	PartitionFields  []arrow.Field
+	TimestampFormats map[string]string
+	CSV              spec.CSVOptions
+	OnBadRecord      spec.BadRecordPolicy
+	OnSchemaChange   spec.SchemaChangePolicy
+}
+
+// SinkSpec is where and how to write.
+type SinkSpec struct {
+	Name string
+	Loc  objstore.Location
+	// Columns are the output columns in order (they include PartitionBy,
+	// which are written in the path only).
+	Columns        []string
+	Format         spec.Format
+	Compression    spec.Compression
+	PartitionBy    []string
+	Mode           spec.Mode
+	Committer      spec.Committer
+	TargetFileSize int64
+	RowGroupSize   int64
+	CSV            spec.CSVOptions
+}
+
+// CheckSpec is one check evaluated on the output rows before commit.
+type CheckSpec struct {
+	Name     string
+	Expr     *predicate.Predicate // nil: a min_rows check
+	MinRows  int64                // -1: unset
+	Severity spec.Severity
+}
+
+// Task is a list of inputs read and written by one worker.
+type Task struct {
+	Index  int
+	Inputs []Input
+}
+
+// Input is one pinned input object.
+type Input struct {
+	Key       string // full key inside Source.Loc.Store
+	Size      int64
+	ETag      string
+	Partition []any // typed values of Source.PartitionFields (nil = null)
+	RowGroups []int // parquet: the row groups to read (nil: all)
+}

@@ -1,0 +1,606 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicedata/sluice/exec/decode"
+	"github.com/sluicedata/sluice/exec/eval"
+	"github.com/sluicedata/sluice/exec/write"
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+)
+
+// Options tune a run. The zero value is usable.
+type Options struct {
+	// Parallelism is the number of tasks run at once (default GOMAXPROCS).
+	Parallelism int
+	// MemoryLimit bounds buffered data: fetched objects waiting to be
+	// decoded and row groups buffered by the writers (default 1 GiB).
+	MemoryLimit int64
+	// FetchConcurrency is the number of GETs in flight per task (default 32):
+	// object stores are latency-bound, so small objects must overlap.
+	FetchConcurrency int
+	Alloc            memory.Allocator
+	Version          string // recorded in Parquet metadata and manifests
+	// Progress, when set, receives counters as tasks advance. It is called
+	// from worker goroutines and must be cheap and safe for concurrent use.
+	Progress func(Progress)
+}
+
+// DefaultMemoryLimit is the budget when Options.MemoryLimit is 0.
+const DefaultMemoryLimit = 1 << 30
+
+// coalesceRows is the batch size filters and checks run on: arrow compute
+// calls have a fixed dispatch cost, and one small object gives only a few
+// hundred rows, so batches of consecutive objects are concatenated first.
+const coalesceRows = 32 << 10
+
+// Progress is a snapshot of a run's counters.
+type Progress struct {
+	Pipeline   string
+	FilesDone  int64
+	FilesTotal int64
+	BytesDone  int64
+	BytesTotal int64
+	RowsIn     int64
+	RowsOut    int64
+	// Event is "task_started" or "task_done"; Task is that task's index.
+	Event string
+	Task  int
+}
+
+// Stats are a run's totals.
+type Stats struct {
+	FilesRead    int64 `json:"files_read"`
+	BytesRead    int64 `json:"bytes_read"`
+	RowsIn       int64 `json:"rows_in"`
+	RowsOut      int64 `json:"rows_out"`
+	BadRecords   int64 `json:"bad_records"`
+	BadFiles     int64 `json:"bad_files"`
+	FilesWritten int64 `json:"files_written"`
+	BytesWritten int64 `json:"bytes_written"`
+}
+
+// CheckResult is the outcome of one check.
+type CheckResult struct {
+	Name     string   `json:"name"`
+	Severity string   `json:"severity"`
+	Passed   bool     `json:"passed"`
+	Failing  int64    `json:"failing_rows"` // rows where expr was not true
+	Examples []string `json:"examples,omitempty"`
+	Message  string   `json:"message"`
+}
+
+// Result is a finished, not yet committed run: its outputs are pending
+// uploads, invisible until Commit.
+type Result struct {
+	Job        *Job
+	Files      []write.File
+	Quarantine []objstore.PendingUpload // quarantined bad records, one object per task
+	Stats      Stats
+	Checks     []CheckResult
+	Elapsed    time.Duration
+}
+
+// ChecksFailed reports whether an error-severity check failed.
+func (r *Result) ChecksFailed() bool {
+	for _, c := range r.Checks {
+		if !c.Passed && c.Severity == spec.SeverityError.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// InputChangedError reports a pinned input whose ETag changed since the
+// plan was made: the plan is stale.
+type InputChangedError struct {
+	Key, Planned, Found string
+}
+
+func (e *InputChangedError) Error() string {
+	return fmt.Sprintf("%s changed since the plan was made (ETag %s, planned %s); run 'sluice plan' again", e.Key, e.Found, e.Planned)
+}
+
+// Run executes every task of job and returns the pending outputs. On error
+// every upload it started is aborted, so nothing of the run remains.
+func Run(ctx context.Context, job *Job, o Options) (*Result, error) {
+	start := time.Now()
+	r, err := newRunner(job, o)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.run(ctx)
+	if err != nil {
+		// Abort with a fresh context: the run's may be cancelled already.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		r.abortAll(actx)
+		return nil, err
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+type runner struct {
+	job        *Job
+	o          Options
+	alloc      memory.Allocator
+	evalSchema *arrow.Schema // file columns + partition columns
+	outSchema  *arrow.Schema // the sink's columns
+	outIdx     []int         // outSchema's columns in evalSchema
+	filter     *eval.Program
+	checks     []*checkState
+	fetchMem   *byteBudget
+	writeMem   *write.Budget
+
+	filesTotal, bytesTotal            int64
+	filesDone, bytesDone, rowsIn, out atomic.Int64
+	badRecords, badFiles              atomic.Int64
+
+	mu         sync.Mutex
+	files      []write.File
+	quarantine []objstore.PendingUpload
+	writers    []*write.Writer // open writers, aborted on failure
+	uploads    []objstore.Upload
+}
+
+type checkState struct {
+	spec     CheckSpec
+	prog     *eval.Program
+	mu       sync.Mutex
+	failing  int64
+	examples []string
+}
+
+func newRunner(job *Job, o Options) (*runner, error) {
+	if o.Parallelism <= 0 {
+		o.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	if o.MemoryLimit <= 0 {
+		o.MemoryLimit = DefaultMemoryLimit
+	}
+	if o.FetchConcurrency <= 0 {
+		o.FetchConcurrency = 32
+	}
+	alloc := o.Alloc
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	r := &runner{job: job, o: o, alloc: alloc}
+	fields := append([]arrow.Field(nil), job.Source.FileSchema.Fields()...)
+	fields = append(fields, job.Source.PartitionFields...)
+	r.evalSchema = arrow.NewSchema(fields, nil)
+	outFields := make([]arrow.Field, 0, len(job.Sink.Columns))
+	for _, name := range job.Sink.Columns {
+		idx := r.evalSchema.FieldIndices(name)
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("pipeline %s: output column %q is neither decoded nor a partition key", job.Pipeline, name)
+		}
+		r.outIdx = append(r.outIdx, idx[0])
+		outFields = append(outFields, r.evalSchema.Field(idx[0]))
+	}
+	r.outSchema = arrow.NewSchema(outFields, nil)
+	if job.Filter != nil {
+		p, err := eval.Compile(job.Filter.Root, r.evalSchema)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: where: %w", job.Pipeline, err)
+		}
+		r.filter = p
+	}
+	for _, c := range job.Checks {
+		cs := &checkState{spec: c}
+		if c.Expr != nil {
+			p, err := eval.Compile(c.Expr.Root, r.outSchema)
+			if err != nil {
+				return nil, fmt.Errorf("pipeline %s: check %s: %w", job.Pipeline, c.Name, err)
+			}
+			cs.prog = p
+		}
+		r.checks = append(r.checks, cs)
+	}
+	// Half the budget for fetched objects, half for buffered row groups.
+	r.fetchMem = newByteBudget(o.MemoryLimit / 2)
+	r.writeMem = write.NewBudget(o.MemoryLimit / 2)
+	for _, t := range job.Tasks {
+		r.filesTotal += int64(len(t.Inputs))
+		for _, in := range t.Inputs {
+			r.bytesTotal += in.Size
+		}
+	}
+	return r, nil
+}
+
+func (r *runner) run(ctx context.Context) (*Result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ctx = compute.WithAllocator(ctx, r.alloc)
+	next := make(chan Task)
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel(err) })
+	}
+	for w := 0; w < r.o.Parallelism; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				r.report("task_started", t.Index)
+				if err := r.runTask(ctx, t); err != nil {
+					fail(err)
+					return
+				}
+				r.report("task_done", t.Index)
+			}
+		}()
+	}
+feed:
+	for _, t := range r.job.Tasks {
+		select {
+		case next <- t:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res := &Result{Job: r.job, Files: r.files, Quarantine: r.quarantine}
+	res.Stats = Stats{
+		FilesRead: r.filesDone.Load(), BytesRead: r.bytesDone.Load(),
+		RowsIn: r.rowsIn.Load(), RowsOut: r.out.Load(),
+		BadRecords: r.badRecords.Load(), BadFiles: r.badFiles.Load(),
+	}
+	for _, f := range r.files {
+		res.Stats.FilesWritten++
+		res.Stats.BytesWritten += f.Bytes
+	}
+	res.Checks = r.checkResults(res.Stats.RowsOut)
+	return res, nil
+}
+
+func (r *runner) report(event string, task int) {
+	if r.o.Progress == nil {
+		return
+	}
+	r.o.Progress(Progress{
+		Pipeline: r.job.Pipeline, Event: event, Task: task,
+		FilesDone: r.filesDone.Load(), FilesTotal: r.filesTotal,
+		BytesDone: r.bytesDone.Load(), BytesTotal: r.bytesTotal,
+		RowsIn: r.rowsIn.Load(), RowsOut: r.out.Load(),
+	})
+}
+
+// runTask reads a task's inputs in key order and writes their rows.
+func (r *runner) runTask(ctx context.Context, t Task) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	job := r.job
+	w, err := write.New(ctx, r.outSchema, write.Options{
+		Store: job.Sink.Loc.Store, Prefix: job.Sink.Loc.Prefix,
+		Format: job.Sink.Format, Compression: job.Sink.Compression,
+		PartitionBy: job.Sink.PartitionBy, TargetFileSize: job.Sink.TargetFileSize,
+		RowGroupSize: job.Sink.RowGroupSize, CSV: job.Sink.CSV,
+		RunID: job.RunID, Task: t.Index, Version: r.o.Version,
+		Alloc: r.alloc, Budget: r.writeMem,
+	})
+	if err != nil {
+		return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+	}
+	r.mu.Lock()
+	r.writers = append(r.writers, w)
+	r.mu.Unlock()
+
+	q := &quarantine{}
+	co := &coalescer{alloc: r.alloc, schema: r.evalSchema}
+	flush := func(b arrow.RecordBatch) error {
+		defer b.Release()
+		return r.process(ctx, w, b)
+	}
+	keys := make([]string, len(t.Inputs))
+	sizes := make([]int64, len(t.Inputs))
+	for i, in := range t.Inputs {
+		keys[i], sizes[i] = in.Key, in.Size
+	}
+	ch, done := prefetch(ctx, job.Source.Loc.Store, keys, sizes, r.o.FetchConcurrency, r.fetchMem)
+	for f := range ch {
+		in := t.Inputs[f.idx]
+		var batches []arrow.RecordBatch
+		switch {
+		case f.err != nil:
+			err = f.err
+		case in.ETag != "" && f.etag != "" && f.etag != in.ETag:
+			// The object was replaced since it was planned: reading the
+			// new content under the old bookmark would be wrong, and
+			// on_bad_record does not apply to a healthy object.
+			done(in.Size)
+			return &InputChangedError{Key: in.Key, Planned: in.ETag, Found: f.etag}
+		default:
+			batches, err = r.decodeObject(ctx, in, f.data, q)
+		}
+		done(in.Size)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if ferr := r.badFile(in, err, q); ferr != nil {
+				return ferr
+			}
+			continue
+		}
+		r.filesDone.Add(1)
+		r.bytesDone.Add(in.Size)
+		for _, b := range batches {
+			r.rowsIn.Add(b.NumRows())
+			if out := co.add(b); out != nil {
+				if err := flush(out); err != nil {
+					releaseAll(batches)
+					return err
+				}
+			}
+		}
+		releaseAll(batches)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if out := co.finish(); out != nil {
+		if err := flush(out); err != nil {
+			return err
+		}
+	}
+	files, err := w.Close(ctx)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+	}
+	var qu objstore.PendingUpload
+	hasQ := q.buf.Len() > 0
+	if hasQ {
+		key := fmt.Sprintf("%s_sluice/bad/%s/task-%05d.jsonl", job.Sink.Loc.Prefix, job.RunID, t.Index)
+		if qu, err = r.upload(ctx, key, q.buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.files = append(r.files, files...)
+	if hasQ {
+		r.quarantine = append(r.quarantine, qu)
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+func releaseAll(bs []arrow.RecordBatch) {
+	for _, b := range bs {
+		b.Release()
+	}
+}
+
+// upload writes data as a pending (invisible) upload.
+func (r *runner) upload(ctx context.Context, key string, data []byte) (objstore.PendingUpload, error) {
+	store := r.job.Sink.Loc.Store
+	up, err := store.NewUpload(ctx, key)
+	if err != nil {
+		return objstore.PendingUpload{}, err
+	}
+	r.mu.Lock()
+	r.uploads = append(r.uploads, up)
+	r.mu.Unlock()
+	if _, err := up.Write(data); err != nil {
+		return objstore.PendingUpload{}, fmt.Errorf("%s: %w", key, err)
+	}
+	return up.Finish(ctx)
+}
+
+// decodeObject decodes one whole object into batches of evalSchema.
+//
+// Text objects are decoded completely before any row moves on, so a file
+// that turns out to be broken half-way (a truncated gzip stream) is handled
+// as a whole file under on_bad_record and never contributes half its rows.
+func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *quarantine) ([]arrow.RecordBatch, error) {
+	src := r.job.Source
+	opts := decode.Options{
+		Key: in.Key, Schema: src.FileSchema, TimestampFormats: src.TimestampFormats,
+		CSV: src.CSV, Alloc: r.alloc, SchemaChange: src.OnSchemaChange,
+		OnBad: r.onBad(q),
+	}
+	var rd decode.Reader
+	var err error
+	switch src.Format {
+	case spec.FormatParquet:
+		rd, err = decode.NewParquet(ctx, bytes.NewReader(data), int64(len(data)), opts, in.RowGroups)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		var body io.ReadCloser
+		body, err = decode.Decompress(bytes.NewReader(data), in.Key, src.Compression)
+		if err != nil {
+			return nil, err
+		}
+		defer body.Close()
+		if src.Format == spec.FormatCSV {
+			rd, err = decode.NewCSV(body, opts)
+		} else {
+			rd, err = decode.NewJSON(body, opts)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer rd.Close()
+	var out []arrow.RecordBatch
+	for {
+		b, err := rd.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			releaseAll(out)
+			return nil, err
+		}
+		if len(src.PartitionFields) > 0 {
+			nb, perr := decode.TryAppendPartitionColumns(b, src.PartitionFields, in.Partition, r.alloc)
+			b.Release()
+			if perr != nil {
+				releaseAll(out)
+				return nil, fmt.Errorf("%s: %w", in.Key, perr)
+			}
+			b = nb
+		}
+		out = append(out, b)
+	}
+}
+
+// process filters one batch, projects the output columns, runs the checks
+// and hands the rows to the writer. b is not consumed.
+func (r *runner) process(ctx context.Context, w *write.Writer, b arrow.RecordBatch) error {
+	kept := b
+	if r.filter != nil {
+		f, err := r.filter.Filter(ctx, b)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: where: %w", r.job.Pipeline, err)
+		}
+		defer f.Release()
+		kept = f
+	}
+	if kept.NumRows() == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, len(r.outIdx))
+	for i, idx := range r.outIdx {
+		cols[i] = kept.Column(idx)
+	}
+	out := array.NewRecordBatch(r.outSchema, cols, kept.NumRows())
+	defer out.Release()
+	for _, c := range r.checks {
+		if err := c.observe(ctx, out); err != nil {
+			return err
+		}
+	}
+	r.out.Add(out.NumRows())
+	return w.Write(ctx, out)
+}
+
+// abortAll aborts every writer and upload of a failed run.
+func (r *runner) abortAll(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.writers {
+		_ = w.Abort(ctx)
+	}
+	for _, up := range r.uploads {
+		_ = up.Abort(ctx)
+	}
+	for _, f := range r.files {
+		_ = r.job.Sink.Loc.Store.AbortUpload(ctx, f.Upload)
+	}
+	for _, u := range r.quarantine {
+		_ = r.job.Sink.Loc.Store.AbortUpload(ctx, u)
+	}
+}
+
+// AbortResult discards a finished but uncommitted run (checks failed, or the
+// user declined): every pending upload is aborted.
+func AbortResult(ctx context.Context, res *Result) error {
+	var errs []error
+	store := res.Job.Sink.Loc.Store
+	for _, f := range res.Files {
+		if err := store.AbortUpload(ctx, f.Upload); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, u := range res.Quarantine {
+		if err := store.AbortUpload(ctx, u); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// quarantine collects one task's bad records as JSON lines.
+type quarantine struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+type badLine struct {
+	Key    string `json:"key"`
+	Line   int64  `json:"line,omitempty"`
+	Row    int64  `json:"row,omitempty"`
+	Column string `json:"column,omitempty"`
+	Reason string `json:"reason"`
+	Raw    string `json:"raw"`
+}
+
+func (q *quarantine) add(b decode.BadRecord) {
+	line, _ := json.Marshal(badLine{Key: b.Key, Line: b.Line, Row: b.Row, Column: b.Column, Reason: b.Reason, Raw: string(b.Raw)})
+	q.mu.Lock()
+	q.buf.Write(line)
+	q.buf.WriteByte('\n')
+	q.mu.Unlock()
+}
+
+// onBad applies on_bad_record to one bad record.
+func (r *runner) onBad(q *quarantine) func(decode.BadRecord) error {
+	return func(b decode.BadRecord) error {
+		switch r.job.Source.OnBadRecord {
+		case spec.BadRecordSkip:
+			r.badRecords.Add(1)
+			return nil
+		case spec.BadRecordQuarantine:
+			r.badRecords.Add(1)
+			q.add(b)
+			return nil
+		default:
+			return &decode.BadRecordError{Record: b}
+		}
+	}
+}
+
+// badFile applies on_bad_record to an object that could not be read at all
+// (corrupt compression, broken Parquet footer, vanished object). Under
+// skip and quarantine the object counts as processed, so it is not retried
+// forever; `state forget` re-queues it.
+func (r *runner) badFile(in Input, err error, q *quarantine) error {
+	var bre *decode.BadRecordError
+	if errors.As(err, &bre) {
+		return fmt.Errorf("bad record in %s (on_bad_record = \"fail\"): %w", bre.Record.Key, err)
+	}
+	switch r.job.Source.OnBadRecord {
+	case spec.BadRecordSkip:
+		r.badFiles.Add(1)
+	case spec.BadRecordQuarantine:
+		r.badFiles.Add(1)
+		q.add(decode.BadRecord{Key: in.Key, Reason: "whole object unreadable: " + err.Error()})
+	default:
+		if errors.Is(err, objstore.ErrNotExist) {
+			return fmt.Errorf("%s: the input vanished after the run started (on_bad_record = \"fail\"): %w", in.Key, err)
+		}
+		return fmt.Errorf("cannot read input (on_bad_record = \"fail\"): %w", err)
+	}
+	r.filesDone.Add(1)
+	r.bytesDone.Add(in.Size)
+	return nil
+}
