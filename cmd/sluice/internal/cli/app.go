@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 
@@ -214,7 +217,53 @@ func (a *App) dispatch(ctx context.Context, cmd *Command, path []string, args []
 		path:        path,
 	}
 	inv.Log = newLogger(a.Stderr, common)
-	return run(inv)
+	stop, err := startProfiles(common)
+	if err != nil {
+		return inv.Errorf("%v", err)
+	}
+	code := run(inv)
+	if err := stop(); err != nil {
+		inv.Log.Error("writing profile", "err", err)
+	}
+	return code
+}
+
+// startProfiles starts the profiles -cpuprofile and -memprofile ask for;
+// the returned function stops them and writes the files.
+func startProfiles(c CommonFlags) (func() error, error) {
+	var cpu *os.File
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return nil, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		cpu = f
+	}
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return err
+			}
+		}
+		if c.MemProfile != "" {
+			f, err := os.Create(c.MemProfile)
+			if err != nil {
+				return err
+			}
+			runtime.GC()
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}
+		return nil
+	}, nil
 }
 
 func argsPhrase(cmd *Command) string {

@@ -84,8 +84,10 @@ type CommonFlags struct {
 	JSON        bool
 	LogLevel    slog.Level // -log-level, else SLUICE_LOG, else warn
 	NoColor     bool
-	Parallelism int   // 0: choose automatically
-	MemoryLimit int64 // bytes; 0: no explicit limit
+	Parallelism int    // 0: choose automatically
+	MemoryLimit int64  // bytes; 0: no explicit limit
+	CPUProfile  string // -cpuprofile: write a CPU profile of the command here
+	MemProfile  string // -memprofile: write a heap profile at the end here
 }
 
 // Invocation is everything a running command may touch. Commands write

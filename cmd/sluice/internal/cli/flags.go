@@ -150,6 +150,8 @@ func registerCommon(fs *flag.FlagSet, groups Common, c *CommonFlags, logSet *boo
 	if groups&CommonExec != 0 {
 		fs.Var(positiveInt{&c.Parallelism}, "parallelism", "Run at most `N` tasks at once (default: number of CPUs).")
 		fs.Var(sizeFlag{&c.MemoryLimit, parseSize}, "memory-limit", "Bound buffered data to `SIZE` (e.g. 2GiB).")
+		fs.StringVar(&c.CPUProfile, "cpuprofile", "", "Write a CPU profile of the run to `FILE` (go tool pprof).")
+		fs.StringVar(&c.MemProfile, "memprofile", "", "Write a heap profile at the end of the run to `FILE`.")
 	}
 	c.LogLevel = slog.LevelWarn // also the default help shows
 	fs.Var(levelFlag{&c.LogLevel, logSet}, "log-level", "Log `LEVEL` on stderr: error, warn, info or debug (env SLUICE_LOG).")
@@ -160,7 +162,7 @@ func registerCommon(fs *flag.FlagSet, groups Common, c *CommonFlags, logSet *boo
 // list command flags and common flags apart.
 func isCommonFlag(name string) bool {
 	switch name {
-	case "var", "var-file", "json", "parallelism", "memory-limit", "log-level", "no-color":
+	case "var", "var-file", "json", "parallelism", "memory-limit", "cpuprofile", "memprofile", "log-level", "no-color":
 		return true
 	}
 	return false
