@@ -193,6 +193,10 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
+	if p, err = inferSchema(ctx, p, loc, prefix, opts.Footers); err != nil {
+		return nil, fmt.Errorf("planner: %w", err)
+	}
+	src = p.Source
 	st := state.Open(stateLoc, p.Name, src.Name)
 	head, etag, err := st.Head(ctx)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -192,5 +193,36 @@ func TestRuleRowGroupPruning(t *testing.T) {
 	}
 	if fr.reads != 0 || p.Pipelines[0].Input(1).NoRowGroups {
 		t.Fatalf("pruned without a predicate: %d reads", fr.reads)
+	}
+}
+
+// A Parquet source without a schema has its where compiled against the
+// footer's schema at plan time: pruning and the residual filter apply,
+// and a where naming a column the files lack is a plan error.
+func TestSchemalessParquetCompilesWhereFromFooter(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	f := newFixture(t, nil, func(p *spec.Pipeline) {
+		p.Source.Format = spec.FormatParquet
+		p.Source.Schema = nil
+		p.Source.Where = nil
+		p.Source.WhereText = "amount > 60"
+	})
+	writeParquet(t, mem, filepath.Join(f.srcDir, "dt=2026-01-01/region=eu/a.parquet"), append(seq(0, 10), seq(100, 10)...), 10)
+	writeParquet(t, mem, filepath.Join(f.srcDir, "dt=2026-01-01/region=eu/b.parquet"), seq(50, 10), 10)
+	p, err := Build(context.Background(), f.cfg, Options{Footers: &parquetFooters{}, RunID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := p.Pipelines[0]
+	if pp.Where != "amount > 60" {
+		t.Fatalf("residual where %q", pp.Where)
+	}
+	if a, b := pp.Input(0), pp.Input(1); fmt.Sprint(a.RowGroups) != "[1]" || !b.NoRowGroups {
+		t.Fatalf("row groups a=%+v b=%+v", a, b)
+	}
+	f.pipeline().Source.WhereText = "amonut > 60"
+	if _, err := Build(context.Background(), f.cfg, Options{Footers: &parquetFooters{}, RunID: "r"}); err == nil || !strings.Contains(err.Error(), `unknown column "amonut"`) {
+		t.Fatalf("want an unknown-column error, got %v", err)
 	}
 }

@@ -1,0 +1,98 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
+)
+
+// inferSchema gives a Parquet source declared without a schema the schema
+// of its first data file's footer, and compiles the where and check
+// expressions that spec could only syntax-check without one. It returns
+// a copy of p; p itself is never changed (the configuration is shared).
+//
+// The first file in key order stands for all: files that disagree with it
+// are schema drift, handled per on_schema_change when they are read.
+func inferSchema(ctx context.Context, p *spec.Pipeline, loc objstore.Location, prefix string, footers FooterReader) (*spec.Pipeline, error) {
+	src := p.Source
+	if src.Schema != nil || src.Format != spec.FormatParquet || footers == nil {
+		return p, nil
+	}
+	key, size, err := firstDataFile(ctx, loc.Store, prefix)
+	if err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return p, nil // nothing to read: nothing to type
+	}
+	f, err := footers.ReadFooter(ctx, loc.Store, key, size)
+	if err != nil {
+		return nil, fmt.Errorf("schema from the footer of %s: %w", key, err)
+	}
+	var cols []schema.Column
+	for _, c := range f.Columns {
+		if !slices.Contains(src.Partitions, c.Name) {
+			cols = append(cols, c)
+		}
+	}
+	s := *src
+	s.Schema = &schema.Schema{Name: src.Name + " (from " + key + ")", Columns: cols}
+	np := *p
+	np.Source = &s
+	if src.WhereText != "" && src.Where == nil {
+		env := predicate.Env{Columns: cols, Partitions: src.Partitions}
+		pred, errs := predicate.Compile(src.WhereText, env)
+		if len(errs) > 0 {
+			return nil, fmt.Errorf("where %q against the schema of %s: %s", src.WhereText, key, errs[0].Summary)
+		}
+		s.Where = pred
+	}
+	out := s.OutputColumns()
+	np.Checks = make([]*spec.Check, len(p.Checks))
+	for i, c := range p.Checks {
+		cc := *c
+		if c.ExprText != "" && c.Expr == nil {
+			pred, errs := predicate.Compile(c.ExprText, predicate.Env{Columns: out})
+			if len(errs) > 0 {
+				return nil, fmt.Errorf("check %s %q against the schema of %s: %s", c.Name, c.ExprText, key, errs[0].Summary)
+			}
+			cc.Expr = pred
+		}
+		np.Checks[i] = &cc
+	}
+	return &np, nil
+}
+
+// firstDataFile returns the first non-empty object under prefix whose
+// path has no segment starting with "_" or "." (the same rule the listing
+// applies), or "" when there is none.
+func firstDataFile(ctx context.Context, store objstore.Store, prefix string) (string, int64, error) {
+	in := objstore.ListInput{Prefix: prefix}
+	for {
+		page, err := store.List(ctx, in)
+		if err != nil {
+			return "", 0, err
+		}
+		for _, o := range page.Objects {
+			rel := strings.TrimPrefix(o.Key, prefix)
+			if o.Size == 0 || hiddenPath(rel) {
+				continue
+			}
+			return o.Key, o.Size, nil
+		}
+		if page.NextToken == "" {
+			return "", 0, nil
+		}
+		in.Token = page.NextToken
+	}
+}
+
+func hiddenPath(rel string) bool {
+	return slices.ContainsFunc(strings.Split(rel, "/"), hidden)
+}
