@@ -3,6 +3,7 @@ package exec
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -314,6 +316,9 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 
 	q := &quarantine{}
 	co := &coalescer{alloc: r.alloc, schema: r.evalSchema}
+	// A task that stops early (a bad record under fail, a later file
+	// failing) still holds the earlier files' batches.
+	defer co.discard()
 	flush := func(b arrow.RecordBatch) error {
 		defer b.Release()
 		return r.process(ctx, w, b)
@@ -423,12 +428,18 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 	opts := decode.Options{
 		Key: in.Key, Schema: src.FileSchema, TimestampFormats: src.TimestampFormats,
 		CSV: src.CSV, Alloc: r.alloc, SchemaChange: src.OnSchemaChange,
-		OnBad: r.onBad(q),
+		OnBad: r.onBad(q), SizeHint: int64(len(data)),
+	}
+	if decode.IsCompressed(in.Key, data) {
+		opts.SizeHint *= 8 // a typical text compression ratio; only sizes a buffer
 	}
 	var rd decode.Reader
 	var err error
 	switch src.Format {
 	case spec.FormatParquet:
+		if err := checkParquetMagic(in.Key, data); err != nil {
+			return nil, err
+		}
 		rd, err = decode.NewParquet(ctx, bytes.NewReader(data), int64(len(data)), opts, in.RowGroups)
 		if err != nil {
 			return nil, err
@@ -552,10 +563,18 @@ type badLine struct {
 	Column string `json:"column,omitempty"`
 	Reason string `json:"reason"`
 	Raw    string `json:"raw"`
+	// RawBase64 holds the exact bytes when Raw is not valid UTF-8: JSON
+	// strings cannot carry invalid UTF-8 (it would become U+FFFD), and a
+	// quarantined record must be recoverable byte for byte.
+	RawBase64 string `json:"raw_base64,omitempty"`
 }
 
 func (q *quarantine) add(b decode.BadRecord) {
-	line, _ := json.Marshal(badLine{Key: b.Key, Line: b.Line, Row: b.Row, Column: b.Column, Reason: b.Reason, Raw: string(b.Raw)})
+	bl := badLine{Key: b.Key, Line: b.Line, Row: b.Row, Column: b.Column, Reason: b.Reason, Raw: string(b.Raw)}
+	if !utf8.Valid(b.Raw) {
+		bl.RawBase64 = base64.StdEncoding.EncodeToString(b.Raw)
+	}
+	line, _ := json.Marshal(bl)
 	q.mu.Lock()
 	q.buf.Write(line)
 	q.buf.WriteByte('\n')
@@ -563,20 +582,63 @@ func (q *quarantine) add(b decode.BadRecord) {
 }
 
 // onBad applies on_bad_record to one bad record.
+//
+// Two reports are not about one record, and are sorted out here because
+// the decoders leave the policy to the caller: a CSV header that lacks a
+// declared column (line 1, a column, no raw text) is schema drift, so
+// on_schema_change decides, not on_bad_record; and a Parquet report
+// without a row (a column of another type under on_schema_change =
+// "ignore", which drops the whole object) counts as a bad file.
 func (r *runner) onBad(q *quarantine) func(decode.BadRecord) error {
+	src := r.job.Source
 	return func(b decode.BadRecord) error {
-		switch r.job.Source.OnBadRecord {
-		case spec.BadRecordSkip:
-			r.badRecords.Add(1)
-			return nil
-		case spec.BadRecordQuarantine:
-			r.badRecords.Add(1)
-			q.add(b)
+		if src.Format == spec.FormatCSV && b.Line == 1 && b.Column != "" && b.Raw == nil {
+			if src.OnSchemaChange == spec.SchemaChangeIgnore {
+				return nil // the column reads as null, as DESIGN §1 says
+			}
+			mm := &decode.SchemaMismatchError{Key: b.Key, Column: b.Column, Want: r.declaredType(b.Column)}
+			return mm
+		}
+		wholeFile := src.Format == spec.FormatParquet && b.Row == 0
+		switch src.OnBadRecord {
+		case spec.BadRecordSkip, spec.BadRecordQuarantine:
+			if wholeFile {
+				r.badFiles.Add(1)
+			} else {
+				r.badRecords.Add(1)
+			}
+			if src.OnBadRecord == spec.BadRecordQuarantine {
+				q.add(b)
+			}
 			return nil
 		default:
 			return &decode.BadRecordError{Record: b}
 		}
 	}
+}
+
+// declaredType is the file schema's type of column name, for messages.
+func (r *runner) declaredType(name string) string {
+	if idx := r.job.Source.FileSchema.FieldIndices(name); len(idx) > 0 {
+		return r.job.Source.FileSchema.Field(idx[0]).Type.String()
+	}
+	return "?"
+}
+
+// checkParquetMagic rejects an object that is not Parquet at all with a
+// message that says so: arrow-go checks the footer length before the
+// magic, so a short text file would be reported as "smaller than indicated
+// metadata size". Encrypted files (magic "PARE") are left to arrow-go.
+func checkParquetMagic(key string, data []byte) error {
+	if len(data) >= 8 && bytes.HasPrefix(data, []byte("PAR1")) && (bytes.HasSuffix(data, []byte("PAR1")) || bytes.HasSuffix(data, []byte("PARE"))) {
+		return nil
+	}
+	if len(data) >= 4 && bytes.HasSuffix(data, []byte("PARE")) {
+		return nil
+	}
+	head := data[:min(len(data), 4)]
+	tail := data[max(len(data)-4, 0):]
+	return fmt.Errorf("%s: not a Parquet file (%d bytes; starts with %q, ends with %q, expected \"PAR1\" at both ends)", key, len(data), head, tail)
 }
 
 // badFile applies on_bad_record to an object that could not be read at all
@@ -586,7 +648,15 @@ func (r *runner) onBad(q *quarantine) func(decode.BadRecord) error {
 func (r *runner) badFile(in Input, err error, q *quarantine) error {
 	var bre *decode.BadRecordError
 	if errors.As(err, &bre) {
-		return fmt.Errorf("bad record in %s (on_bad_record = \"fail\"): %w", bre.Record.Key, err)
+		return fmt.Errorf("on_bad_record = \"fail\": %w", err)
+	}
+	// Drift is not a bad record: under on_schema_change = "fail" (and
+	// add_columns, which only adds columns to an inferred schema) it stops
+	// the run whatever on_bad_record says; under "ignore" the decoders
+	// never return it.
+	var mm *decode.SchemaMismatchError
+	if errors.As(err, &mm) {
+		return fmt.Errorf("schema drift (on_schema_change = %q): %w", r.job.Source.OnSchemaChange, err)
 	}
 	switch r.job.Source.OnBadRecord {
 	case spec.BadRecordSkip:

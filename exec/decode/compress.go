@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/s2"
@@ -126,6 +127,17 @@ func Decompress(r io.Reader, key string, c spec.Compression) (io.ReadCloser, err
 			codec = ext
 			break
 		}
+		if mem, ok := r.(*bytes.Reader); ok {
+			// A whole object in memory (the executor's case): peek with
+			// ReadAt instead of copying it through a buffer per object.
+			head := make([]byte, len(magicSnappy))
+			n, _ := mem.ReadAt(head, mem.Size()-int64(mem.Len()))
+			codec = CodecByMagic(head[:n])
+			if codec == CodecNone {
+				return io.NopCloser(mem), nil
+			}
+			break
+		}
 		br := bufio.NewReaderSize(r, 64<<10)
 		head, err := br.Peek(len(magicSnappy))
 		if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
@@ -142,6 +154,20 @@ func Decompress(r io.Reader, key string, c spec.Compression) (io.ReadCloser, err
 	return newCodecReader(r, key, codec)
 }
 
+// IsCompressed reports whether key or the first bytes of data name a codec.
+func IsCompressed(key string, data []byte) bool {
+	if c, ok := CodecByExtension(key); ok {
+		return c != CodecNone
+	}
+	return CodecByMagic(data) != CodecNone
+}
+
+// Pools of decompressors, reused across objects and tasks.
+var (
+	gzipPool sync.Pool // *gzip.Reader
+	zstdPool sync.Pool // *zstd.Decoder
+)
+
 // countingReader counts the compressed bytes handed to the codec, for error offsets.
 type countingReader struct {
 	r io.Reader
@@ -157,18 +183,21 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // byteCountingReader keeps io.ByteReader for codecs (gzip, flate) that would
 // otherwise wrap the source in their own bufio.Reader and over-read.
 type byteCountingReader struct {
-	*bufio.Reader
+	src interface {
+		io.Reader
+		io.ByteReader
+	}
 	n int64
 }
 
 func (c *byteCountingReader) Read(p []byte) (int, error) {
-	n, err := c.Reader.Read(p)
+	n, err := c.src.Read(p)
 	c.n += int64(n)
 	return n, err
 }
 
 func (c *byteCountingReader) ReadByte() (byte, error) {
-	b, err := c.Reader.ReadByte()
+	b, err := c.src.ReadByte()
 	if err == nil {
 		c.n++
 	}
@@ -189,27 +218,53 @@ func newCodecReader(src io.Reader, key string, codec Codec) (io.ReadCloser, erro
 	cr := &codecReader{key: key, codec: codec}
 	switch codec {
 	case CodecGzip:
-		br, ok := src.(*bufio.Reader)
-		if !ok {
-			br = bufio.NewReaderSize(src, 64<<10)
+		bc := &byteCountingReader{}
+		switch br := src.(type) {
+		case *bufio.Reader:
+			bc.src = br
+		case *bytes.Reader:
+			bc.src = br
+		default:
+			bc.src = bufio.NewReaderSize(src, 64<<10)
 		}
-		bc := &byteCountingReader{Reader: br}
 		cr.count = func() int64 { return bc.n }
-		zr, err := gzip.NewReader(bc)
+		// gzip readers hold a 32 KiB window and Huffman tables: reuse them,
+		// one object after another, rather than allocate per object.
+		zr, _ := gzipPool.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(bc)
+		} else {
+			err = zr.Reset(bc)
+		}
 		if err != nil {
 			return nil, cr.wrap(normalizeEOF(err))
 		}
 		cr.r = zr
-		cr.close = func() { _ = zr.Close() }
+		cr.close = func() {
+			_ = zr.Close()
+			gzipPool.Put(zr)
+		}
 	case CodecZstd:
 		cnt := &countingReader{r: src}
 		cr.count = func() int64 { return cnt.n }
-		zr, err := zstd.NewReader(cnt, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		zr, _ := zstdPool.Get().(*zstd.Decoder)
+		var err error
+		if zr == nil {
+			zr, err = zstd.NewReader(cnt, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		} else {
+			err = zr.Reset(cnt)
+		}
 		if err != nil {
 			return nil, cr.wrap(err)
 		}
 		cr.r = zr
-		cr.close = zr.Close
+		cr.close = func() {
+			// Reset(nil) releases the source but keeps the decoder's
+			// buffers for the next object (Close would free them).
+			_ = zr.Reset(nil)
+			zstdPool.Put(zr)
+		}
 	case CodecSnappy:
 		cnt := &countingReader{r: src}
 		cr.count = func() int64 { return cnt.n }

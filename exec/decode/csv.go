@@ -78,7 +78,7 @@ func NewCSV(r io.Reader, o Options) (Reader, error) {
 	}
 	cr := &csvReader{
 		o:     o,
-		lr:    lineReader{br: bufio.NewReaderSize(r, 256<<10)},
+		lr:    lineReader{br: bufio.NewReaderSize(r, o.readBufferSize())},
 		delim: byte(delim),
 		quote: byte(quote),
 		rb:    rb,

@@ -171,7 +171,7 @@ func NewJSON(r io.Reader, o Options) (Reader, error) {
 	}
 	jr := &jsonReader{
 		o:       o,
-		lr:      lineReader{br: bufio.NewReaderSize(r, 256<<10)},
+		lr:      lineReader{br: bufio.NewReaderSize(r, o.readBufferSize())},
 		rb:      rb,
 		cols:    cols,
 		index:   make(map[string]int, len(cols)),

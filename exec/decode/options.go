@@ -67,6 +67,10 @@ type Options struct {
 	// ParquetMetadata, when set, is the already-read footer of the Parquet
 	// object (from ReadParquetSchema), saving a second footer read.
 	ParquetMetadata *metadata.FileMetaData
+	// SizeHint is the expected decoded size of the object in bytes (0:
+	// unknown). Text readers size their read buffer from it, so that a
+	// 5 KB object does not cost a 256 KiB buffer.
+	SizeHint int64
 	// SchemaChange is the source's on_schema_change; only
 	// spec.SchemaChangeIgnore changes what NewParquet does.
 	SchemaChange spec.SchemaChangePolicy
@@ -109,4 +113,16 @@ func newBatch(rb *array.RecordBuilder, s *arrow.Schema, rows int) arrow.RecordBa
 		return array.NewRecordBatch(s, nil, int64(rows))
 	}
 	return rb.NewRecordBatch()
+}
+
+// readBufferSize is the text readers' buffer size for o.SizeHint.
+func (o *Options) readBufferSize() int {
+	const lo, hi = 4 << 10, 256 << 10
+	switch {
+	case o.SizeHint <= 0 || o.SizeHint >= hi:
+		return hi
+	case o.SizeHint < lo:
+		return lo
+	}
+	return int(o.SizeHint) + 1
 }
