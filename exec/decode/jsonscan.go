@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"errors"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -291,5 +290,3 @@ func rawTypeName(v []byte) string {
 	}
 	return "number"
 }
-
-var errNotObject = errors.New("not an object")

@@ -60,7 +60,6 @@ type genColumn struct {
 
 var (
 	tsType  = schema.TimestampOf(schema.Microsecond, "")
-	tsType2 = schema.TimestampOf(schema.Millisecond, "UTC")
 	decType = schema.DecimalOf(10, 2)
 )
 

@@ -1,6 +1,7 @@
 package predicate
 
 import (
+	"math"
 	"math/big"
 	"reflect"
 	"testing"
@@ -71,7 +72,7 @@ func FuzzEval(f *testing.F) {
 	for i, s := range fuzzSeeds {
 		f.Add(s, int64(i-3), float64(i)/3, "o-"+s[:i], i%2 == 0, uint16(i*37))
 	}
-	f.Add("customer_id / 0 == nil && customer_id % 0 == nil", int64(-9223372036854775808), -0.0, "", true, uint16(0))
+	f.Add("customer_id / 0 == nil && customer_id % 0 == nil", int64(-9223372036854775808), math.Copysign(0, -1), "", true, uint16(0))
 	f.Add("customer_id % -1 == 0 && -customer_id < 0", int64(-9223372036854775808), 0.0, "", true, uint16(0))
 	env := testEnv()
 	f.Fuzz(func(t *testing.T, src string, i int64, fl float64, s string, b bool, nulls uint16) {
