@@ -114,7 +114,7 @@ func statsEval(e predicate.Expr, rg *RowGroupStats) tri {
 		}
 		op := x.Op
 		if _, litLeft := unwrapLit(x.L); litLeft {
-			op = flip(op)
+			op = op.Mirror()
 		}
 		cs, ok := rg.column(col)
 		if !ok || !cs.HasMinMax {
@@ -145,20 +145,6 @@ func statsEval(e predicate.Expr, rg *RowGroupStats) tri {
 		}
 	}
 	return triUnknown
-}
-
-func flip(op predicate.CmpOp) predicate.CmpOp {
-	switch op {
-	case predicate.Lt:
-		return predicate.Gt
-	case predicate.Le:
-		return predicate.Ge
-	case predicate.Gt:
-		return predicate.Lt
-	case predicate.Ge:
-		return predicate.Le
-	}
-	return op
 }
 
 // unwrapCol returns the column under order-preserving casts (int → int64,

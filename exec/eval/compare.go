@@ -22,22 +22,6 @@ type cmpNode struct {
 
 func (c *cmpNode) dataType() arrow.DataType { return arrow.FixedWidthTypes.Boolean }
 
-// mirror returns the operator that gives the same result with the operands
-// swapped (a < b ⇔ b > a).
-func mirror(op predicate.CmpOp) predicate.CmpOp {
-	switch op {
-	case predicate.Lt:
-		return predicate.Gt
-	case predicate.Le:
-		return predicate.Ge
-	case predicate.Gt:
-		return predicate.Lt
-	case predicate.Ge:
-		return predicate.Le
-	}
-	return op
-}
-
 func (c *compiler) compare(e *predicate.Compare) (node, error) {
 	if e.Op < predicate.Eq || e.Op > predicate.Ge {
 		return nil, fmt.Errorf("%s: unknown comparison operator %d", e, e.Op)
@@ -63,7 +47,7 @@ func (c *compiler) compare(e *predicate.Compare) (node, error) {
 	case rok:
 		n.rc = rc
 	case lok:
-		n.l, n.r, n.rc, n.op = r, l, lc, mirror(e.Op)
+		n.l, n.r, n.rc, n.op = r, l, lc, e.Op.Mirror()
 	}
 	if n.rc != nil {
 		n.l = unwrapWidening(n.l, n.rc.dt)

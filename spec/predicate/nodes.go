@@ -57,3 +57,19 @@ var (
 	_ Expr = (*Call)(nil)
 	_ Expr = (*Cast)(nil)
 )
+
+// Mirror returns the operator that gives the same result with the operands
+// swapped (a < b ⇔ b > a); = and != are their own mirrors.
+func (op CmpOp) Mirror() CmpOp {
+	switch op {
+	case Lt:
+		return Gt
+	case Le:
+		return Ge
+	case Gt:
+		return Lt
+	case Ge:
+		return Le
+	}
+	return op
+}
