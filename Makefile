@@ -9,16 +9,19 @@ VERSITYGW := $(TOOLS)/versitygw
 STATICCHECK := $(TOOLS)/staticcheck
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
+# The sluice binary and the main module's tests build without cgo (one build
+# cache for both); only the interop module (DuckDB) needs it.
+export CGO_ENABLED := 0
 # Tests that use the AWS SDK never probe the link-local metadata service.
 export AWS_EC2_METADATA_DISABLED := true
 export SLUICE_VERSITYGW := $(VERSITYGW)
 
-.PHONY: all build tools test test-unit test-interop lint demo bench clean fuzz
+.PHONY: all build tools testdata test test-unit test-interop lint demo bench clean fuzz
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(SLUICE) ./cmd/sluice
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(SLUICE) ./cmd/sluice
 
 # The Versity S3 gateway (a real S3-compatible server the tests start on loopback) and staticcheck.
 tools: $(VERSITYGW) $(STATICCHECK)
@@ -38,15 +41,15 @@ test: tools lint test-unit test-interop
 test-unit:
 	$(GO) test -count=1 -timeout 20m ./...
 
-test-interop: build
-	cd interop && SLUICE_BIN=$(SLUICE) $(GO) test -count=1 -timeout 20m ./...
+test-interop: build testdata
+	cd interop && CGO_ENABLED=1 SLUICE_BIN=$(SLUICE) $(GO) test -count=1 -timeout 20m ./...
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
-	cd interop && $(GO) vet ./...
+	cd interop && CGO_ENABLED=1 $(GO) vet ./...
 
 # Run each fuzz target for FUZZTIME (their seed corpora already run in make test).
 FUZZTIME ?= 2m
@@ -62,3 +65,23 @@ demo: build
 
 clean:
 	rm -rf $(BIN) demo-lake
+
+# Real third-party Parquet for the interop tests and the bench: vega-datasets'
+# flights-3m.parquet (ZSTD, 3M rows), fetched once with npm into .tools/cache/.
+VEGA_VERSION := 3.2.1
+FLIGHTS      := $(TOOLS)/cache/vega-datasets/flights-3m.parquet
+testdata: $(FLIGHTS)
+
+$(FLIGHTS):
+	@mkdir -p $(TOOLS)/cache/vega-datasets
+	cd $(TOOLS)/cache && npm pack --silent vega-datasets@$(VEGA_VERSION) >/dev/null
+	tar -xzf $(TOOLS)/cache/vega-datasets-$(VEGA_VERSION).tgz -C $(TOOLS)/cache/vega-datasets \
+	  --strip-components=2 package/data/flights-3m.parquet
+	touch $@
+
+# make bench: sluice next to DuckDB on generated data (cached in .tools/cache/bench/);
+# BENCHFLAGS passes flags, e.g. BENCHFLAGS='-large', '-only 1,5 -runs 7' or '-cpuprofile prof'.
+BENCHFLAGS ?=
+bench: build tools testdata
+	cd interop && CGO_ENABLED=1 $(GO) build -o $(BIN)/sluice-bench ./cmd/bench
+	$(BIN)/sluice-bench -repo $(CURDIR) -sluice $(SLUICE) $(BENCHFLAGS)

@@ -1,0 +1,605 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluicedata/sluice/internal/lakegen"
+	"github.com/sluicedata/sluice/interop/duck"
+	"github.com/sluicedata/sluice/interop/runner"
+	"github.com/sluicedata/sluice/interop/sluicecfg"
+)
+
+func main() {
+	if code, ok := runWorker(os.Args[1:]); ok {
+		os.Exit(code)
+	}
+	if err := benchMain(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	sluice, repo, cache, only, out string
+	cpuprofile, memprofile         string // directories for sluice's profiles ("" for none)
+	runs, threads                  int
+	large                          bool
+	self                           string
+}
+
+func benchMain(args []string) error {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.sluice, "sluice", "bin/sluice", "the sluice binary (relative to -repo)")
+	fs.StringVar(&o.repo, "repo", "..", "the sluice repository root")
+	fs.IntVar(&o.runs, "runs", minRuns, "repetitions per engine and scenario (the median is reported)")
+	fs.IntVar(&o.threads, "threads", runtime.NumCPU(), "threads for both engines (sluice -parallelism and GOMAXPROCS, DuckDB threads)")
+	fs.BoolVar(&o.large, "large", false, "bigger data sets (about 10x; 1M keys for the plan scenario)")
+	fs.StringVar(&o.only, "only", "", "comma-separated scenario numbers to run (default: all)")
+	fs.StringVar(&o.out, "o", "", "also write the Markdown table to this file")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra, untimed sluice apply per scenario to DIR/<scenario>.cpu.pprof")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write a heap profile of one extra, untimed sluice apply per scenario to DIR/<scenario>.mem.pprof")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if o.repo, err = filepath.Abs(o.repo); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(o.sluice) {
+		o.sluice = filepath.Join(o.repo, o.sluice)
+	}
+	if _, err := os.Stat(o.sluice); err != nil {
+		return fmt.Errorf("sluice binary: %w (run make build)", err)
+	}
+	if o.self, err = os.Executable(); err != nil {
+		return err
+	}
+	o.cache = filepath.Join(o.repo, ".tools", "cache", "bench")
+	if o.large {
+		o.cache = filepath.Join(o.cache, "large")
+	}
+	if err := os.MkdirAll(o.cache, 0o755); err != nil {
+		return err
+	}
+	machine(os.Stdout, o)
+	var rows []Row
+	for _, sc := range scenarios(o) {
+		if !selected(o.only, sc.num) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "== %s\n", sc.name)
+		rs, err := sc.run(o)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		rows = append(rows, rs...)
+		WriteTable(os.Stderr, rs)
+	}
+	fmt.Println()
+	WriteTable(os.Stdout, rows)
+	legend := fmt.Sprintf("\nWall times are medians; (n=K!) flags fewer than %d runs. Peak RSS marked * was sampled from /proc (VmHWM every 5ms), because the harness's own peak (%s) hides a smaller child's rusage figure; see interop/runner.\n", minRuns, mib(runner.ParentPeakRSS()))
+	fmt.Print(legend)
+	if o.out != "" {
+		f, err := os.Create(o.out)
+		if err != nil {
+			return err
+		}
+		machine(f, o)
+		fmt.Fprintln(f)
+		WriteTable(f, rows)
+		fmt.Fprint(f, legend)
+		return f.Close()
+	}
+	return nil
+}
+
+func selected(only string, num int) bool {
+	if only == "" {
+		return true
+	}
+	for _, s := range strings.Split(only, ",") {
+		if strings.TrimSpace(s) == strconv.Itoa(num) {
+			return true
+		}
+	}
+	return false
+}
+
+// machine prints what the figures were measured on.
+func machine(w io.Writer, o options) {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	memTotal := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		memTotal = strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"))
+	}
+	ver, _ := runner.Run(context.Background(), o.sluice, []string{"version"}, os.Environ(), "")
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %s RAM, %s/%s, %s; threads per engine: %d; runs: %d\n",
+		runtime.NumCPU(), model, memTotal, runtime.GOOS, runtime.GOARCH, runtime.Version(), o.threads, o.runs)
+	fmt.Fprintf(w, "sluice: %s; DuckDB: duckdb-go v2.10505.0 (DuckDB 1.5.5)\n", strings.TrimSpace(strings.SplitN(string(ver.Stdout), "\n", 2)[0]))
+}
+
+// dataset is one cached input: a wide data set, or an existing file.
+type dataset struct {
+	name string
+	opts lakegen.WideOptions
+	file string // an existing file instead (flights)
+}
+
+func (d dataset) dir(o options) string { return filepath.Join(o.cache, d.name) }
+
+// ensure generates the data set once (in a worker, see the package
+// comment) and returns its size.
+func (d dataset) ensure(o options) (files int, bytes int64, err error) {
+	if d.file != "" {
+		fi, err := os.Stat(d.file)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w (run make testdata)", err)
+		}
+		return 1, fi.Size(), nil
+	}
+	statsFile := d.dir(o) + ".stats.json"
+	if _, err := os.Stat(statsFile); err != nil {
+		fmt.Fprintf(os.Stderr, "generating %s (%d %v files, once)...\n", d.name, d.opts.Files, d.opts.Format)
+		spec, _ := json.Marshal(genSpec{Dir: d.dir(o), WideOptions: d.opts})
+		specFile := d.dir(o) + ".gen.json"
+		if err := os.WriteFile(specFile, spec, 0o644); err != nil {
+			return 0, 0, err
+		}
+		os.RemoveAll(d.dir(o))
+		r, err := runner.Run(context.Background(), o.self, []string{"gen-worker", specFile}, os.Environ(), "")
+		if err != nil || r.ExitCode != 0 {
+			return 0, 0, fmt.Errorf("generate %s: %v %s", d.name, err, r.Stderr)
+		}
+	}
+	b, err := os.ReadFile(statsFile)
+	if err != nil {
+		return 0, 0, err
+	}
+	var st lakegen.Stats
+	if err := json.Unmarshal(b, &st); err != nil {
+		return 0, 0, err
+	}
+	return st.Files, st.Bytes, nil
+}
+
+// scenario is one line (or, for plan memory, a few lines) of the table.
+type scenario struct {
+	num  int
+	name string
+	data dataset
+
+	// The pipeline, and the same job for DuckDB.
+	where, sqlWhere string
+	selectCols      []string
+	partitionBy     []string
+	cols            []duck.Column // output columns compared between the engines
+
+	s3         bool  // read the input from the loopback S3 server
+	planKeys   []int // plan-memory scenario: key counts
+	noSchema   bool
+	noHivePart bool
+}
+
+var wideSelect = []string{"id", "user_id", "event", "country", "price", "qty", "discount", "is_member", "created_at", "note", "dt"}
+
+func typed(names []string) []duck.Column {
+	types := map[string]string{"dt": "DATE"}
+	for _, c := range lakegen.WideColumns {
+		types[c.Name] = c.SQLType
+	}
+	cols := make([]duck.Column, len(names))
+	for i, n := range names {
+		cols[i] = duck.Column{Name: n, SQLType: types[n]}
+	}
+	return cols
+}
+
+func allWide() []string {
+	var names []string
+	for _, c := range lakegen.WideColumns {
+		names = append(names, c.Name)
+	}
+	return append(names, "dt")
+}
+
+func scenarios(o options) []scenario {
+	scale := 1
+	if o.large {
+		scale = 10
+	}
+	ndjson := dataset{name: fmt.Sprintf("ndjson-%d", 2000*scale), opts: lakegen.WideOptions{Format: lakegen.WideJSON, Files: 2000 * scale, Days: 10, RowsPerFile: 150, Seed: 1}}
+	csv := dataset{name: fmt.Sprintf("csv-%d", 2000*scale), opts: lakegen.WideOptions{Format: lakegen.WideCSVGzip, Files: 2000 * scale, Days: 10, RowsPerFile: 150, Seed: 1}}
+	pq := dataset{name: fmt.Sprintf("parquet-%d", 5000*scale), opts: lakegen.WideOptions{Format: lakegen.WideParquet, Files: 5000 * scale, Days: 10, RowsPerFile: 150, Seed: 2}}
+	tiny := dataset{name: fmt.Sprintf("tiny-%d", 50000*scale), opts: lakegen.WideOptions{Format: lakegen.WideJSON, Files: 50000 * scale, Days: 50 * scale, RowsPerFile: 6, Seed: 3}}
+	flights := dataset{name: "flights-3m", file: filepath.Join(o.repo, ".tools", "cache", "vega-datasets", "flights-3m.parquet")}
+	const where = "dt >= '2026-01-04' && price > 2000.0"
+	const sqlWhere = "dt >= DATE '2026-01-04' AND price > 2000.0"
+	keys := []int{10_000, 100_000}
+	if o.large {
+		keys = append(keys, 1_000_000)
+	}
+	return []scenario{
+		{num: 1, name: "1 ndjson → parquet", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect)},
+		{num: 2, name: "2 gzip csv → parquet", data: csv, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect)},
+		{num: 3, name: "3a parquet compaction", data: pq, partitionBy: []string{"dt"}, cols: typed(allWide())},
+		{num: 3, name: "3b flights-3m filter+rewrite", data: flights, noSchema: true, noHivePart: true,
+			where: "delay > 15", sqlWhere: "delay > 15",
+			cols: []duck.Column{{Name: "date", SQLType: "TIMESTAMP"}, {Name: "delay", SQLType: "BIGINT"}, {Name: "distance", SQLType: "BIGINT"}, {Name: "origin", SQLType: "VARCHAR"}, {Name: "destination", SQLType: "VARCHAR"}}},
+		{num: 4, name: "4 tiny ndjson files", data: tiny, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect)},
+		{num: 5, name: "5 ndjson from S3", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), s3: true},
+		{num: 6, name: "6 plan memory", planKeys: keys},
+	}
+}
+
+// work is a fresh directory for one repetition (state and output), removed
+// by the caller.
+func (o options) work(tag string) (string, error) {
+	dir := filepath.Join(o.cache, "work")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(dir, tag+"-")
+}
+
+func (sc scenario) run(o options) ([]Row, error) {
+	if len(sc.planKeys) > 0 {
+		return sc.runPlan(o)
+	}
+	files, bytes, err := sc.data.ensure(o)
+	if err != nil {
+		return nil, err
+	}
+	row := Row{Scenario: sc.name, InputFiles: files, InputBytes: bytes, SameRows: "-"}
+	srcDir := sc.data.dir(o)
+	if sc.data.file != "" {
+		srcDir = filepath.Dir(sc.data.file)
+	}
+	env := append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(o.threads))
+	sourceURL := srcDir + "/"
+	var gw *gateway
+	if sc.s3 {
+		bin := os.Getenv("SLUICE_VERSITYGW")
+		if bin == "" {
+			bin = filepath.Join(o.repo, ".tools", "versitygw")
+		}
+		if gw, err = startGateway(bin, filepath.Join(o.cache, "work", "s3")); err != nil {
+			return nil, err
+		}
+		defer func() { gw.stop(); os.RemoveAll(gw.dataDir) }()
+		fmt.Fprintln(os.Stderr, "uploading to the loopback S3 server...")
+		if err := gw.upload("bench", "events", srcDir); err != nil {
+			return nil, err
+		}
+		env = append(env, gw.env()...)
+		sourceURL = "s3://bench/events/"
+	}
+
+	// sluice, fresh state and output each repetition; the last output is
+	// kept for the row check.
+	var lastOut string
+	var serverCPU []time.Duration
+	total := o.runs
+	if o.cpuprofile != "" || o.memprofile != "" {
+		total++ // one more run with profiling on, kept out of the timings
+	}
+	for i := 0; i < total; i++ {
+		profiling := i == o.runs
+		dir, err := o.work("sluice")
+		if err != nil {
+			return nil, err
+		}
+		cfg := sluicecfg.Pipeline{
+			StateURL: filepath.Join(dir, "state"), SourceURL: sourceURL, Format: formatOf(sc.data),
+			Where: sc.where, Select: sc.selectCols, SinkURL: filepath.Join(dir, "out") + "/", PartitionBy: sc.partitionBy,
+		}
+		if !sc.noHivePart {
+			cfg.Partitions = []string{"dt"}
+		}
+		if sc.data.opts.Format == lakegen.WideCSVGzip {
+			cfg.Compression = "gzip"
+		}
+		if !sc.noSchema && sc.data.opts.Format != lakegen.WideParquet {
+			cfg.SchemaFile = filepath.Join(dir, "events.schema.hcl")
+			if err := os.WriteFile(cfg.SchemaFile, []byte(lakegen.WideSchemaHCL("events")), 0o644); err != nil {
+				return nil, err
+			}
+		}
+		if err := cfg.Write(filepath.Join(dir, "conf")); err != nil {
+			return nil, err
+		}
+		var cpu0 time.Duration
+		if gw != nil {
+			cpu0 = gw.cpuTime()
+		}
+		args := []string{"apply", "-auto-approve", "-parallelism", strconv.Itoa(o.threads)}
+		if profiling {
+			args = append(args, o.profileArgs(sc.name)...)
+		}
+		r, err := runner.Run(context.Background(), o.sluice, append(args, filepath.Join(dir, "conf")), env, dir)
+		if err != nil || r.ExitCode != 0 {
+			row.Sluice.Failed = fmt.Sprintf("exit %d %v: %s", r.ExitCode, err, lastLines(r.Stdout, r.Stderr))
+			os.RemoveAll(dir)
+			break
+		}
+		if profiling {
+			fmt.Fprintf(os.Stderr, "profiles: %s\n", strings.Join(args[4:], " "))
+			os.RemoveAll(dir)
+			continue
+		}
+		if gw != nil {
+			serverCPU = append(serverCPU, gw.cpuTime()-cpu0)
+		}
+		row.Sluice.Walls = append(row.Sluice.Walls, r.Wall)
+		row.Sluice.RSS = append(row.Sluice.RSS, r.MaxRSS)
+		row.Sluice.Polled = row.Sluice.Polled || r.Polled
+		row.Sluice.CPU = append(row.Sluice.CPU, r.CPU())
+		if lastOut != "" {
+			os.RemoveAll(filepath.Dir(lastOut))
+		}
+		lastOut = filepath.Join(dir, "out")
+	}
+	if lastOut != "" {
+		defer os.RemoveAll(filepath.Dir(lastOut))
+	}
+
+	if sc.s3 {
+		// The store's limit: list and GET every object, nothing else.
+		row.RefName = "raw GET"
+		var getCPU []time.Duration
+		for i := 0; i < o.runs; i++ {
+			cpu0 := gw.cpuTime()
+			r, err := runner.Run(context.Background(), o.self, []string{"get-worker", "-bucket", "bench", "-prefix", "events/"}, env, "")
+			if err != nil || r.ExitCode != 0 {
+				row.Ref.Failed = fmt.Sprintf("exit %d %v: %s", r.ExitCode, err, lastLines(r.Stdout, r.Stderr))
+				break
+			}
+			getCPU = append(getCPU, gw.cpuTime()-cpu0)
+			row.Ref.Walls = append(row.Ref.Walls, r.Wall)
+			row.Ref.RSS = append(row.Ref.RSS, r.MaxRSS)
+			row.Ref.Polled = row.Ref.Polled || r.Polled
+			row.Ref.CPU = append(row.Ref.CPU, r.CPU())
+		}
+		if row.Sluice.ok() && row.Ref.ok() {
+			row.Note = fmt.Sprintf("sluice reaches %.0f%% of raw GET throughput; CPU per run (median): sluice %.2fs + server %.2fs, raw GET %.2fs + server %.2fs",
+				100*row.Ref.Wall().Seconds()/row.Sluice.Wall().Seconds(),
+				medianDur(row.Sluice.CPU).Seconds(), medianDur(serverCPU).Seconds(),
+				medianDur(row.Ref.CPU).Seconds(), medianDur(getCPU).Seconds())
+		}
+		if lastOut != "" {
+			row.SameRows = verify(o, verifySpec{
+				A:    duck.Select(rawRead(sc, sc.data.dir(o)), sc.cols, sc.sqlWhere),
+				B:    duck.Select(duck.ReadParquet(filepath.Join(lastOut, "**", "*.parquet")), sc.cols, ""),
+				Cols: sc.cols, Partition: partitionOf(sc),
+			})
+		}
+		return []Row{row}, nil
+	}
+
+	// DuckDB, the same job with the same threads, in a worker process.
+	row.RefName = "duckdb"
+	var duckOut string
+	for i := 0; i < o.runs; i++ {
+		dir, err := o.work("duckdb")
+		if err != nil {
+			return nil, err
+		}
+		out := filepath.Join(dir, "out")
+		sqlFile := filepath.Join(dir, "job.sql")
+		if err := os.WriteFile(sqlFile, []byte(copySQL(sc, sc.data, srcDir, out, o)), 0o644); err != nil {
+			return nil, err
+		}
+		r, err := runner.Run(context.Background(), o.self, []string{"duckdb-worker", "-threads", strconv.Itoa(o.threads), "-sql", sqlFile}, env, dir)
+		if err != nil || r.ExitCode != 0 {
+			row.Ref.Failed = fmt.Sprintf("exit %d %v: %s", r.ExitCode, err, lastLines(r.Stdout, r.Stderr))
+			os.RemoveAll(dir)
+			break
+		}
+		row.Ref.Walls = append(row.Ref.Walls, r.Wall)
+		row.Ref.RSS = append(row.Ref.RSS, r.MaxRSS)
+		row.Ref.Polled = row.Ref.Polled || r.Polled
+		row.Ref.CPU = append(row.Ref.CPU, r.CPU())
+		if duckOut != "" {
+			os.RemoveAll(filepath.Dir(duckOut))
+		}
+		duckOut = out
+	}
+	if duckOut != "" {
+		defer os.RemoveAll(filepath.Dir(duckOut))
+	}
+	if lastOut != "" && duckOut != "" {
+		row.SameRows = verify(o, verifySpec{
+			A:    duck.Select(duck.ReadParquet(filepath.Join(duckOut, "**", "*.parquet")), sc.cols, ""),
+			B:    duck.Select(duck.ReadParquet(filepath.Join(lastOut, "**", "*.parquet")), sc.cols, ""),
+			Cols: sc.cols, Partition: partitionOf(sc),
+		})
+	}
+	return []Row{row}, nil
+}
+
+func formatOf(d dataset) string {
+	if d.file != "" {
+		return "parquet"
+	}
+	return d.opts.Format.String()
+}
+
+func partitionOf(sc scenario) string {
+	if len(sc.partitionBy) > 0 {
+		return sc.partitionBy[0]
+	}
+	return ""
+}
+
+func wideRaw() []duck.Column {
+	cols := make([]duck.Column, len(lakegen.WideColumns))
+	for i, c := range lakegen.WideColumns {
+		cols[i] = duck.Column{Name: c.Name, SQLType: c.SQLType}
+	}
+	return cols
+}
+
+// rawRead is DuckDB's table function over the scenario's raw input.
+func rawRead(sc scenario, dir string) string {
+	if sc.data.file != "" {
+		return fmt.Sprintf("read_parquet(%s)", duck.Quote(sc.data.file))
+	}
+	glob := filepath.Join(dir, "**", "*"+sc.data.opts.Format.Ext())
+	switch sc.data.opts.Format {
+	case lakegen.WideJSON:
+		return duck.ReadJSON(glob, wideRaw())
+	case lakegen.WideCSVGzip:
+		return duck.ReadCSV(glob, wideRaw())
+	}
+	return duck.ReadParquet(glob)
+}
+
+// copySQL is DuckDB's version of the scenario's pipeline: read, filter,
+// project, write snappy Parquet, hive-partitioned like sluice's sink.
+func copySQL(sc scenario, d dataset, srcDir, out string, o options) string {
+	cols := make([]string, len(sc.cols))
+	for i, c := range sc.cols {
+		cols[i] = duck.Ident(c.Name)
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), rawRead(sc, srcDir))
+	if sc.sqlWhere != "" {
+		q += " WHERE " + sc.sqlWhere
+	}
+	if len(sc.partitionBy) == 0 {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return ""
+		}
+		return fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION snappy)", q, duck.Quote(filepath.Join(out, "data.parquet")))
+	}
+	return fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (%s))", q, duck.Quote(out), strings.Join(sc.partitionBy, ", "))
+}
+
+// verify runs duck.Compare in a worker and renders the outcome for the table.
+func verify(o options, s verifySpec) string {
+	b, _ := json.Marshal(s)
+	f, err := os.CreateTemp(filepath.Join(o.cache, "work"), "verify-*.json")
+	if err != nil {
+		return "NO: " + err.Error()
+	}
+	f.Write(b)
+	f.Close()
+	defer os.Remove(f.Name())
+	r, err := runner.Run(context.Background(), o.self, []string{"verify-worker", f.Name()}, os.Environ(), "")
+	if err != nil {
+		return "NO: " + err.Error()
+	}
+	if r.ExitCode != 0 {
+		fmt.Fprintf(os.Stderr, "row check failed:\n%s\n", r.Stderr)
+		return "NO (see log)"
+	}
+	return "yes"
+}
+
+func lastLines(stdout, stderr []byte) string {
+	s := strings.TrimSpace(string(stderr))
+	if s == "" {
+		s = strings.TrimSpace(string(stdout))
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return strings.Join(lines, " / ")
+}
+
+// runPlan measures `sluice plan` over hive layouts of many keys (at most
+// 1,000 per prefix), bounded to 1,000 files and unbounded. There is no
+// DuckDB counterpart: this is sluice's own memory claim.
+func (sc scenario) runPlan(o options) ([]Row, error) {
+	var rows []Row
+	for _, k := range sc.planKeys {
+		d := dataset{name: fmt.Sprintf("keys-%d", k), opts: lakegen.WideOptions{Format: lakegen.WideJSON, Files: k, Days: max(1, k/1000), RowsPerFile: 1, Seed: 4}}
+		files, bytes, err := d.ensure(o)
+		if err != nil {
+			return nil, err
+		}
+		for _, bounded := range []int{1000, 0} {
+			name := fmt.Sprintf("6 plan %dk keys, unbounded", k/1000)
+			if bounded > 0 {
+				name = fmt.Sprintf("6 plan %dk keys, bounded %d", k/1000, bounded)
+			}
+			row := Row{Scenario: name, InputFiles: files, InputBytes: bytes, SameRows: "-"}
+			for i := 0; i < o.runs; i++ {
+				dir, err := o.work("plan")
+				if err != nil {
+					return nil, err
+				}
+				schema := filepath.Join(dir, "events.schema.hcl")
+				if err := os.WriteFile(schema, []byte(lakegen.WideSchemaHCL("events")), 0o644); err != nil {
+					return nil, err
+				}
+				cfg := sluicecfg.Pipeline{StateURL: filepath.Join(dir, "state"), SourceURL: d.dir(o) + "/", Format: "json",
+					SchemaFile: schema, Partitions: []string{"dt"}, BoundedFiles: bounded, SinkURL: filepath.Join(dir, "out") + "/"}
+				if err := cfg.Write(filepath.Join(dir, "conf")); err != nil {
+					return nil, err
+				}
+				r, err := runner.Run(context.Background(), o.sluice, []string{"plan", filepath.Join(dir, "conf")},
+					append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(o.threads)), dir)
+				os.RemoveAll(dir)
+				if err != nil || r.ExitCode != 0 {
+					row.Sluice.Failed = fmt.Sprintf("exit %d %v: %s", r.ExitCode, err, lastLines(r.Stdout, r.Stderr))
+					break
+				}
+				row.Sluice.Walls = append(row.Sluice.Walls, r.Wall)
+				row.Sluice.RSS = append(row.Sluice.RSS, r.MaxRSS)
+				row.Sluice.Polled = row.Sluice.Polled || r.Polled
+				row.Sluice.CPU = append(row.Sluice.CPU, r.CPU())
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
+// profileArgs are sluice's profiling flags for one scenario, writing into
+// the -cpuprofile / -memprofile directories.
+func (o options) profileArgs(scenario string) []string {
+	slug := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '-'
+	}, scenario)
+	var args []string
+	for _, p := range []struct{ flag, dir, ext string }{{"-cpuprofile", o.cpuprofile, ".cpu.pprof"}, {"-memprofile", o.memprofile, ".mem.pprof"}} {
+		if p.dir == "" {
+			continue
+		}
+		dir, err := filepath.Abs(p.dir)
+		if err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s %s: %v\n", p.flag, p.dir, err)
+			continue
+		}
+		args = append(args, p.flag, filepath.Join(dir, slug+p.ext))
+	}
+	return args
+}

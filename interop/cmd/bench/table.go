@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// minRuns is the number of repetitions below which a median is flagged.
+const minRuns = 5
+
+// Sample is the measurements of one engine on one scenario.
+type Sample struct {
+	Walls  []time.Duration
+	RSS    []int64 // bytes, per run
+	CPU    []time.Duration
+	Failed string // why the engine could not run the scenario ("" if it ran)
+	Polled bool   // some RSS figure was sampled, not from rusage (runner.Result.Polled)
+}
+
+func (s Sample) ok() bool { return s.Failed == "" && len(s.Walls) > 0 }
+
+// median of the wall times.
+func (s Sample) Wall() time.Duration { return medianDur(s.Walls) }
+
+// PeakRSS is the largest peak over the runs (the figure a user must
+// provision for, not a typical one).
+func (s Sample) PeakRSS() int64 {
+	var m int64
+	for _, r := range s.RSS {
+		m = max(m, r)
+	}
+	return m
+}
+
+func medianDur(xs []time.Duration) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Row is one line of the results table: sluice next to a reference (DuckDB,
+// or for the S3 scenario a plain parallel GET) on the same input.
+type Row struct {
+	Scenario   string
+	InputBytes int64
+	InputFiles int
+	Sluice     Sample
+	RefName    string // "duckdb", "raw GET", or "" for none
+	Ref        Sample
+	SameRows   string // "yes", "NO: ...", or "-" when not checked
+	Note       string
+}
+
+func mb(b int64) string { return fmt.Sprintf("%.1f", float64(b)/1e6) }
+
+func mib(b int64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
+// peak renders a sample's peak RSS, marked * when it was sampled.
+func peak(s Sample) string {
+	v := mib(s.PeakRSS())
+	if s.Polled && v != "-" {
+		v += "*"
+	}
+	return v
+}
+
+func secs(s Sample) string {
+	if !s.ok() {
+		return "-"
+	}
+	v := fmt.Sprintf("%.2fs", s.Wall().Seconds())
+	if len(s.Walls) < minRuns {
+		v += fmt.Sprintf(" (n=%d!)", len(s.Walls))
+	}
+	return v
+}
+
+func rate(bytes int64, s Sample) string {
+	if !s.ok() || bytes == 0 || s.Wall() <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", float64(bytes)/1e6/s.Wall().Seconds())
+}
+
+func ratio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// WriteTable renders rows as a Markdown table. Wall times are medians;
+// "(n=K!)" flags a median of fewer than five runs. Failures are listed
+// under the table.
+func WriteTable(w io.Writer, rows []Row) {
+	fmt.Fprintln(w, "| scenario | input | sluice wall | ref | ref wall | wall ratio | sluice MB/s | ref MB/s | sluice peak RSS | ref peak RSS | RSS ratio | same rows |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	var notes []string
+	for _, r := range rows {
+		ref := r.RefName
+		if ref == "" {
+			ref = "-"
+		}
+		fmt.Fprintf(w, "| %s | %d files, %s MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Scenario, r.InputFiles, mb(r.InputBytes), secs(r.Sluice), ref, secs(r.Ref),
+			ratio(r.Sluice.Wall().Seconds(), r.Ref.Wall().Seconds()),
+			rate(r.InputBytes, r.Sluice), rate(r.InputBytes, r.Ref),
+			peak(r.Sluice), peak(r.Ref),
+			ratio(float64(r.Sluice.PeakRSS()), float64(r.Ref.PeakRSS())), r.SameRows)
+		if r.Sluice.Failed != "" {
+			notes = append(notes, fmt.Sprintf("%s: sluice failed: %s", r.Scenario, r.Sluice.Failed))
+		}
+		if r.Ref.Failed != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s failed: %s", r.Scenario, r.RefName, r.Ref.Failed))
+		}
+		if r.Note != "" {
+			notes = append(notes, r.Scenario+": "+r.Note)
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			fmt.Fprintln(w, "- "+strings.ReplaceAll(strings.TrimSpace(n), "\n", " "))
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestMedian(t *testing.T) {
+	s := time.Second
+	for _, c := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]time.Duration{3 * s}, 3 * s},
+		{[]time.Duration{5 * s, 1 * s, 3 * s}, 3 * s},
+		{[]time.Duration{4 * s, 1 * s, 3 * s, 2 * s}, 2500 * time.Millisecond},
+	} {
+		if got := medianDur(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestTableGolden(t *testing.T) {
+	ms := time.Millisecond
+	rows := []Row{
+		{
+			Scenario: "1 ndjson", InputFiles: 2000, InputBytes: 102_700_000,
+			Sluice:   Sample{Walls: []time.Duration{1200 * ms, 1000 * ms, 1100 * ms, 1300 * ms, 900 * ms}, RSS: []int64{100 << 20, 120 << 20}},
+			RefName:  "duckdb",
+			Ref:      Sample{Walls: []time.Duration{700 * ms, 600 * ms, 800 * ms, 650 * ms, 750 * ms}, RSS: []int64{340 << 20}},
+			SameRows: "yes",
+		},
+		{
+			Scenario: "6 plan 10k", InputFiles: 10000, InputBytes: 3_000_000,
+			Sluice:   Sample{Walls: []time.Duration{500 * ms}, RSS: []int64{40 << 20}, Polled: true},
+			SameRows: "-", Note: "bounded to 1,000 files",
+		},
+		{
+			Scenario: "3 flights", InputFiles: 1, InputBytes: 13_493_022,
+			Sluice:  Sample{Failed: "exit 1: boom"},
+			RefName: "duckdb", Ref: Sample{Walls: []time.Duration{300 * ms, 310 * ms, 290 * ms, 305 * ms, 295 * ms}, RSS: []int64{200 << 20}},
+			SameRows: "-",
+		},
+	}
+	var buf bytes.Buffer
+	WriteTable(&buf, rows)
+	golden := "testdata/table.md"
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if buf.String() != string(want) {
+		t.Fatalf("table differs from %s:\n%s", golden, buf.String())
+	}
+}
