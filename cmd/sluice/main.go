@@ -10,10 +10,15 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/spec"
 )
 
 func main() {
+	// Standard Snappy from s2's default-speed encoder: ~2% larger pages
+	// than arrow-go's "better" mode for ~30% less writer CPU. Process-wide,
+	// so it is set here, before anything reads or writes Parquet.
+	write.UseFastSnappy()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -49,6 +54,12 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		validateCommand(),
 		fmtCommand(),
+		planCommand(),
+		showCommand(),
+		applyCommand(),
+		stateCommand(),
+		testCommand(),
+		graphCommand(),
 		versionCommand(),
 	}
 }

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path"
+	"time"
+
+	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/cmd/sluice/internal/diagview"
+	"github.com/sluicedata/sluice/exec"
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/planner"
+	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/state"
+)
+
+func stateCommand() *cli.Command {
+	return &cli.Command{
+		Name:     "state",
+		Synopsis: "Read and manage bookmarks (processed inputs)",
+		Help: `Reads and changes the bookmarks of the configuration in the current
+directory (or -chdir DIR). Every change takes the pipeline's lock (exit 6
+when another run holds it), first finishes or undoes any earlier run that
+was interrupted, and is journaled like a run, so a crash in the middle is
+completed by the next command.`,
+		Subcommands: []*cli.Command{
+			stateSub("list", "List every pipeline's bookmarks", "", 0, 0, cli.CommonVars|cli.CommonJSON,
+				`Shows, per pipeline, the state version, the last run, the number of
+processed keys and segments, and who holds the lock.`, runStateList),
+			stateSub("show", "Show one pipeline's bookmarks and journal", "PIPELINE", 1, 1, cli.CommonVars|cli.CommonJSON,
+				`Prints the HEAD, the lock holder, the journal of recent runs and every
+processed key with its ETag, size and run.`, runStateShow),
+			stateSub("forget", "Forget processed keys so they are read again", "PIPELINE GLOB", 2, 2, cli.CommonVars|cli.CommonJSON,
+				`Removes the bookmarks of the keys matching GLOB (a doublestar pattern
+relative to the source URL): the next run processes them again. Outputs
+already written from them stay.`, runStateForget),
+			stateSub("mark-processed", "Record keys as processed without reading them", "PIPELINE GLOB", 2, 2, cli.CommonVars|cli.CommonJSON,
+				`Lists the source and records every object matching GLOB (relative to
+the source URL) as processed, with its current ETag and size.`, runStateMark),
+			stateSub("rewind", "Undo the runs after RUN (bookmarks and outputs)", "PIPELINE -to RUN", 1, 1, cli.CommonVars|cli.CommonJSON,
+				`Undoes every run later than RUN: their bookmarks are removed (so their
+inputs are processed again) and their outputs are deleted through their
+commit manifests. Data that an undone overwrite run replaced cannot be
+restored.`, runStateRewind),
+			stateSub("unlock", "Remove a pipeline's lock whoever holds it", "PIPELINE", 1, 1, 0,
+				`Deletes the lock and prints who held it. Only for a holder on another
+host that is known to be dead: a holder on this host whose process is gone,
+or whose lease expired, is taken over automatically.`, runStateUnlock),
+			stateSub("gc", "Remove old journals and commit manifests", "", 0, 0, cli.CommonVars|cli.CommonJSON,
+				`Removes finished journals and commit manifests older than -retention
+(default 720h); the newest manifest of each sink is always kept. Runs
+whose manifest is gone can no longer be rewound.`, runStateGC),
+		},
+	}
+}
+
+type stateArgs struct {
+	chdir     string
+	to        string
+	retention time.Duration
+}
+
+func stateSub(name, synopsis, args string, minArgs, maxArgs int, common cli.Common, help string, fn func(*cli.Invocation, *stateArgs) cli.ExitCode) *cli.Command {
+	return &cli.Command{
+		Name: name, Synopsis: synopsis, Args: args, MinArgs: minArgs, MaxArgs: maxArgs, Common: common, Help: help,
+		Setup: func(fs *flag.FlagSet) cli.Runner {
+			a := &stateArgs{}
+			fs.StringVar(&a.chdir, "chdir", ".", "Use the configuration in `DIR`.")
+			if name == "rewind" {
+				fs.StringVar(&a.to, "to", "", "Keep runs up to and including `RUN`; undo the later ones.")
+			}
+			if name == "gc" {
+				fs.DurationVar(&a.retention, "retention", 720*time.Hour, "Keep journals and manifests younger than `DURATION`.")
+			}
+			return func(inv *cli.Invocation) cli.ExitCode { return fn(inv, a) }
+		},
+	}
+}
+
+// stateEnv is a loaded configuration and its state location.
+type stateEnv struct {
+	cfg      *spec.Config
+	stateLoc objstore.Location
+}
+
+func loadStateEnv(inv *cli.Invocation, a *stateArgs) (*stateEnv, cli.ExitCode) {
+	cfg, diags := spec.Load(a.chdir, spec.LoadOptions{Vars: inv.Common.Vars, VarFiles: inv.Common.VarFiles, Environ: inv.Environ})
+	if diags.HasErrors() {
+		cwd, _ := os.Getwd()
+		diagview.WriteHuman(inv.Stderr, diags, diagview.Options{Sources: diagview.NewSources(), Cwd: cwd, Color: inv.StderrColor})
+		fmt.Fprintln(inv.Stderr, "\nThe configuration is invalid; run 'sluice validate' for details.")
+		return nil, cli.ExitInvalid
+	}
+	loc, err := objstore.Open(inv.Ctx, cfg.State.URL)
+	if err != nil {
+		return nil, inv.Errorf("state %s: %s", cfg.State.URL, objstore.Describe(err))
+	}
+	return &stateEnv{cfg: cfg, stateLoc: loc}, cli.ExitOK
+}
+
+func (e *stateEnv) pipeline(inv *cli.Invocation, name string) (*spec.Pipeline, *state.Source, cli.ExitCode) {
+	for _, p := range e.cfg.Pipelines {
+		if p.Name == name {
+			return p, state.Open(e.stateLoc, p.Name, p.Source.Name), cli.ExitOK
+		}
+	}
+	var names []string
+	for _, p := range e.cfg.Pipelines {
+		names = append(names, p.Name)
+	}
+	return nil, nil, inv.Errorf("no pipeline %q in the configuration (pipelines: %v)", name, names)
+}
+
+// locked takes the pipeline's lock and recovers, then runs fn.
+func locked(inv *cli.Invocation, p *spec.Pipeline, st *state.Source, command string, fn func(lock *state.Lock, runID string) cli.ExitCode) cli.ExitCode {
+	ev := newEvents(inv)
+	ev.on = false // state commands print one JSON document, not events
+	runID := planner.NewRunID(time.Now())
+	lock, err := st.Acquire(inv.Ctx, state.LockOptions{RunID: runID, Command: command, Lease: state.LeaseFromEnv(inv.Getenv)})
+	if code, done := lockFailed(inv, ev, p.Name, err); done {
+		return code
+	}
+	defer func() {
+		ctx, cancel := detached(inv.Ctx)
+		defer cancel()
+		_ = lock.Release(ctx)
+	}()
+	rec, err := exec.Recover(lock.Context(), st, openLoc, lock)
+	for _, r := range rec {
+		fmt.Fprintf(inv.Stderr, "Recovered: pipeline %s: %s (interrupted earlier).\n", p.Name, r)
+	}
+	if err != nil {
+		return fail(inv, ev, p.Name, err)
+	}
+	return fn(lock, runID)
+}
+
+func runStateList(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
+	env, code := loadStateEnv(inv, a)
+	if env == nil {
+		return code
+	}
+	type row struct {
+		Pipeline string          `json:"pipeline"`
+		Source   string          `json:"source"`
+		Version  int64           `json:"version"`
+		LastRun  string          `json:"last_run,omitempty"`
+		Updated  *time.Time      `json:"updated,omitempty"`
+		Keys     int             `json:"keys"`
+		Segments int             `json:"segments"`
+		Lock     *state.LockInfo `json:"lock,omitempty"`
+		InConfig bool            `json:"in_config"`
+	}
+	dirs, err := state.ListSources(inv.Ctx, env.stateLoc.Store, env.stateLoc.Prefix)
+	if err != nil {
+		return inv.Errorf("%s", objstore.Describe(err))
+	}
+	seen := map[string]bool{}
+	var rows []row
+	add := func(pipeline, source string, inConfig bool) error {
+		st := state.Open(env.stateLoc, pipeline, source)
+		h, _, err := st.Head(inv.Ctx)
+		if err != nil {
+			return err
+		}
+		all, err := st.AllEntries(inv.Ctx, h)
+		if err != nil {
+			return err
+		}
+		r := row{Pipeline: pipeline, Source: source, Version: h.Version, LastRun: h.RunID, Keys: len(all), Segments: len(h.Segments), InConfig: inConfig}
+		if !h.Updated.IsZero() {
+			r.Updated = &h.Updated
+		}
+		if li, _, err := st.ReadLock(inv.Ctx); err == nil {
+			r.Lock = &li
+		}
+		rows = append(rows, r)
+		return nil
+	}
+	ev := newEvents(inv)
+	ev.on = false
+	for _, p := range env.cfg.Pipelines {
+		seen[p.Name+"/"+p.Source.Name] = true
+		// A run that died holding the lock is finished first, so the
+		// listing shows the state as it really is.
+		if code := recoverDead(inv, ev, planner.NewRunID(time.Now()), p.Name, state.Open(env.stateLoc, p.Name, p.Source.Name)); code != cli.ExitOK {
+			return code
+		}
+		if err := add(p.Name, p.Source.Name, true); err != nil {
+			return inv.Errorf("%s", objstore.Describe(err))
+		}
+	}
+	for _, d := range dirs {
+		if !seen[d] {
+			if err := add(path.Dir(d), path.Base(d), false); err != nil {
+				return inv.Errorf("%s", objstore.Describe(err))
+			}
+		}
+	}
+	if inv.Common.JSON {
+		return inv.WriteJSON(map[string]any{"state": env.stateLoc.String(), "pipelines": rows})
+	}
+	fmt.Fprintf(inv.Stdout, "State at %s\n\n", env.stateLoc)
+	for _, r := range rows {
+		note := ""
+		if !r.InConfig {
+			note = "  (not in the configuration: renamed or removed?)"
+		}
+		fmt.Fprintf(inv.Stdout, "%s/%s: version %d, %d keys processed in %d segments", r.Pipeline, r.Source, r.Version, r.Keys, r.Segments)
+		if r.LastRun != "" {
+			fmt.Fprintf(inv.Stdout, ", last change %s", r.LastRun)
+		}
+		fmt.Fprintln(inv.Stdout, note)
+		if r.Lock != nil {
+			fmt.Fprintf(inv.Stdout, "  locked by %s\n", r.Lock)
+		}
+	}
+	return cli.ExitOK
+}
+
+func runStateShow(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
+	env, code := loadStateEnv(inv, a)
+	if env == nil {
+		return code
+	}
+	p, st, code := env.pipeline(inv, inv.Args[0])
+	if p == nil {
+		return code
+	}
+	ctx := inv.Ctx
+	ev := newEvents(inv)
+	ev.on = false
+	if code := recoverDead(inv, ev, planner.NewRunID(time.Now()), p.Name, st); code != cli.ExitOK {
+		return code
+	}
+	h, etag, err := st.Head(ctx)
+	if err != nil {
+		return inv.Errorf("%s", objstore.Describe(err))
+	}
+	all, err := st.AllEntries(ctx, h)
+	if err != nil {
+		return inv.Errorf("%s", objstore.Describe(err))
+	}
+	js, err := st.ListJournals(ctx)
+	if err != nil {
+		return inv.Errorf("%s", objstore.Describe(err))
+	}
+	type jrow struct {
+		RunID string      `json:"run_id"`
+		Kind  string      `json:"kind"`
+		Phase state.Phase `json:"phase"`
+		Error string      `json:"error,omitempty"`
+	}
+	var journals []jrow
+	for _, je := range js {
+		j, err := st.ReadJournal(ctx, je.RunID)
+		if err != nil {
+			continue
+		}
+		journals = append(journals, jrow{RunID: j.RunID, Kind: j.Kind, Phase: j.Phase, Error: j.Error})
+	}
+	var lock *state.LockInfo
+	if li, _, err := st.ReadLock(ctx); err == nil {
+		lock = &li
+	}
+	type erow struct {
+		Key   string `json:"key"`
+		ETag  string `json:"etag"`
+		Size  int64  `json:"size"`
+		RunID string `json:"run_id"`
+	}
+	if inv.Common.JSON {
+		rows := make([]erow, len(all))
+		for i, e := range all {
+			rows[i] = erow(e)
+		}
+		return inv.WriteJSON(map[string]any{"pipeline": p.Name, "source": p.Source.Name, "dir": st.Dir(), "head": h, "etag": etag,
+			"lock": lock, "journal": journals, "entries": rows})
+	}
+	fmt.Fprintf(inv.Stdout, "Pipeline %s, source %s (state %s%s)\n", p.Name, p.Source.Name, env.stateLoc.Store.URL()+"/", st.Dir())
+	fmt.Fprintf(inv.Stdout, "  version %d, last change %s, %d segments, %d keys processed\n", h.Version, orNone(h.RunID), len(h.Segments), len(all))
+	if lock != nil {
+		fmt.Fprintf(inv.Stdout, "  locked by %s\n", lock)
+	}
+	if len(journals) > 0 {
+		fmt.Fprintln(inv.Stdout, "\nJournal:")
+		for _, j := range journals {
+			fmt.Fprintf(inv.Stdout, "  %s  %-14s %s", j.RunID, j.Kind, j.Phase)
+			if j.Error != "" {
+				fmt.Fprintf(inv.Stdout, "  (%s)", j.Error)
+			}
+			fmt.Fprintln(inv.Stdout)
+		}
+	}
+	if len(all) > 0 {
+		fmt.Fprintln(inv.Stdout, "\nProcessed keys:")
+		for _, e := range all {
+			fmt.Fprintf(inv.Stdout, "  %s  %d bytes  etag %s  run %s\n", e.Key, e.Size, e.ETag, e.RunID)
+		}
+	}
+	return cli.ExitOK
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func runStateForget(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
+	return stateChange(inv, a, "state forget", func(ctx context.Context, p *spec.Pipeline, st *state.Source, lock *state.Lock, runID string) (exec.StateChange, error) {
+		return exec.Forget(ctx, st, lock, runID, inv.Args[1])
+	})
+}
+
+func runStateMark(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
+	return stateChange(inv, a, "state mark-processed", func(ctx context.Context, p *spec.Pipeline, st *state.Source, lock *state.Lock, runID string) (exec.StateChange, error) {
+		src, err := objstore.Open(ctx, p.Source.URL)
+		if err != nil {
+			return exec.StateChange{}, err
+		}
+		return exec.MarkProcessed(ctx, st, lock, src, runID, inv.Args[1])
+	})
+}
+
+func runStateRewind(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
+	if a.to == "" {
+		return inv.UsageError("rewind needs -to RUN (a run id from 'sluice state show')")
+	}
+	return stateChange(inv, a, "state rewind", func(ctx context.Context, p *spec.Pipeline, st *state.Source, lock *state.Lock, runID string) (exec.StateChange, error) {
+		sink, err := objstore.Open(ctx, p.Sink.URL)
+		if err != nil {
+			return exec.StateChange{}, err
+		}
+		if p.Sink.Mode != spec.ModeAppend {
+			fmt.Fprintf(inv.Stderr, "Warning: %s writes in mode %s: data that the undone runs replaced is not restored.\n", p.Name, p.Sink.Mode)
+		}
+		return exec.Rewind(ctx, st, lock, sink, p.Name, runID, a.to)
+	})
+}
+
+func stateChange(inv *cli.Invocation, a *stateArgs, command string, fn func(context.Context, *spec.Pipeline, *state.Source, *state.Lock, string) (exec.StateChange, error)) cli.ExitCode {
+	env, code := loadStateEnv(inv, a)
+	if env == nil {
+		return code
+	}
+	p, st, code := env.pipeline(inv, inv.Args[0])
+	if p == nil {
+		return code
+	}
+	return locked(inv, p, st, command, func(lock *state.Lock, runID string) cli.ExitCode {
+		// Once started, a state change runs to the end: a signal would
+		// only leave a journal for the next command to finish.
+		ctx, cancel := detached(inv.Ctx)
+		defer cancel()
+		ch, err := fn(ctx, p, st, lock, runID)
+		if err != nil {
+			return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
+		}
+		if inv.Common.JSON {
+			return inv.WriteJSON(ch)
+		}
+		switch ch.Kind {
+		case "forget":
+			fmt.Fprintf(inv.Stdout, "%s: forgot %d processed keys; the next run reads them again.\n", p.Name, ch.Keys)
+		case "mark-processed":
+			fmt.Fprintf(inv.Stdout, "%s: marked %d keys as processed.\n", p.Name, ch.Keys)
+		case "rewind":
+			if len(ch.Runs) == 0 {
+				fmt.Fprintf(inv.Stdout, "%s: no run after %s; nothing to undo.\n", p.Name, a.to)
+				break
+			}
+			fmt.Fprintf(inv.Stdout, "%s: undid %d runs after %s (%d bookmarks, %d objects deleted):\n", p.Name, len(ch.Runs), a.to, ch.Keys, len(ch.Deleted))
+			for _, r := range ch.Runs {
+				fmt.Fprintf(inv.Stdout, "  %s\n", r)
+			}
+		}
+		return cli.ExitOK
+	})
+}
+
+func runStateUnlock(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
+	env, code := loadStateEnv(inv, a)
+	if env == nil {
+		return code
+	}
+	p, st, code := env.pipeline(inv, inv.Args[0])
+	if p == nil {
+		return code
+	}
+	holder, err := st.ForceUnlock(inv.Ctx)
+	if errors.Is(err, objstore.ErrNotExist) {
+		fmt.Fprintf(inv.Stdout, "%s is not locked.\n", p.Name)
+		return cli.ExitOK
+	}
+	if err != nil {
+		return inv.Errorf("%s", objstore.Describe(err))
+	}
+	fmt.Fprintf(inv.Stdout, "Removed the lock of %s held by %s.\nIts unfinished run, if any, is recovered by the next apply.\n", p.Name, holder)
+	return cli.ExitOK
+}
+
+func runStateGC(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
+	env, code := loadStateEnv(inv, a)
+	if env == nil {
+		return code
+	}
+	total := map[string]exec.GCResult{}
+	for _, p := range env.cfg.Pipelines {
+		st := state.Open(env.stateLoc, p.Name, p.Source.Name)
+		code := locked(inv, p, st, "state gc", func(lock *state.Lock, runID string) cli.ExitCode {
+			sink, err := objstore.Open(inv.Ctx, p.Sink.URL)
+			if err != nil {
+				return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
+			}
+			r, err := exec.GC(inv.Ctx, st, sink, p.Name, a.retention, time.Now())
+			if err != nil {
+				return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
+			}
+			if _, err := exec.Compact(inv.Ctx, st, runID+"-compact", exec.CompactThreshold, lock); err != nil {
+				return inv.Errorf("pipeline %s: compacting: %s", p.Name, objstore.Describe(err))
+			}
+			total[p.Name] = r
+			if !inv.Common.JSON {
+				fmt.Fprintf(inv.Stdout, "%s: removed %d journals and %d commit manifests older than %s.\n", p.Name, r.Journals, r.Manifests, a.retention)
+			}
+			return cli.ExitOK
+		})
+		if code != cli.ExitOK {
+			return code
+		}
+	}
+	if inv.Common.JSON {
+		return inv.WriteJSON(total)
+	}
+	return cli.ExitOK
+}

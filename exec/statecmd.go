@@ -1,0 +1,411 @@
+package exec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/state"
+)
+
+// The functions here are the journaled state changes behind `sluice state`.
+// Each expects the caller to hold st's lock and to have run Recover. Each
+// rewrites the whole set of bookmarks as one new segment (with every entry
+// keeping the run id that processed it) and swaps HEAD to it through the
+// same COMMITTING journal as a run, so a crash in the middle is finished by
+// the next command or apply.
+
+// StateChange is what a state command did.
+type StateChange struct {
+	RunID   string   `json:"run_id"`
+	Kind    string   `json:"kind"`
+	Keys    int      `json:"keys"`              // bookmarks removed or added
+	Runs    []string `json:"runs,omitempty"`    // rewind: the runs undone
+	Deleted []string `json:"deleted,omitempty"` // rewind: sink keys removed
+}
+
+// Forget removes the bookmarks whose keys (relative to the source URL)
+// match the doublestar pattern glob, so the next run processes them again.
+func Forget(ctx context.Context, st *state.Source, lock *state.Lock, runID, glob string) (StateChange, error) {
+	if !doublestar.ValidatePattern(glob) {
+		return StateChange{}, fmt.Errorf("invalid pattern %q", glob)
+	}
+	head, _, err := st.Head(ctx)
+	if err != nil {
+		return StateChange{}, err
+	}
+	all, err := st.AllEntries(ctx, head)
+	if err != nil {
+		return StateChange{}, err
+	}
+	keep := all[:0:0]
+	n := 0
+	for _, e := range all {
+		if m, _ := doublestar.Match(glob, e.Key); m {
+			n++
+			continue
+		}
+		keep = append(keep, e)
+	}
+	ch := StateChange{RunID: runID, Kind: "forget", Keys: n}
+	if n == 0 {
+		return ch, nil
+	}
+	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "forget"}, head, keep)
+}
+
+// MarkProcessed records every source object matching glob (relative to the
+// source location; hidden keys excluded) as processed by runID without
+// reading it, so runs skip it.
+func MarkProcessed(ctx context.Context, st *state.Source, lock *state.Lock, src objstore.Location, runID, glob string) (StateChange, error) {
+	if !doublestar.ValidatePattern(glob) {
+		return StateChange{}, fmt.Errorf("invalid pattern %q", glob)
+	}
+	head, _, err := st.Head(ctx)
+	if err != nil {
+		return StateChange{}, err
+	}
+	all, err := st.AllEntries(ctx, head)
+	if err != nil {
+		return StateChange{}, err
+	}
+	byKey := make(map[string]int, len(all))
+	for i, e := range all {
+		byKey[e.Key] = i
+	}
+	n := 0
+	in := objstore.ListInput{Prefix: src.Prefix}
+	for {
+		page, err := src.Store.List(ctx, in)
+		if err != nil {
+			return StateChange{}, fmt.Errorf("listing %s: %w", src, err)
+		}
+		for _, o := range page.Objects {
+			rel := strings.TrimPrefix(o.Key, src.Prefix)
+			if hiddenKey(rel) {
+				continue
+			}
+			if m, _ := doublestar.Match(glob, rel); !m {
+				continue
+			}
+			e := state.Entry{Key: rel, ETag: o.ETag, Size: o.Size, RunID: runID}
+			if i, ok := byKey[rel]; ok {
+				if all[i].ETag == o.ETag {
+					continue
+				}
+				all[i] = e
+			} else {
+				byKey[rel] = len(all)
+				all = append(all, e)
+			}
+			n++
+		}
+		if page.NextToken == "" {
+			break
+		}
+		in.Token = page.NextToken
+	}
+	ch := StateChange{RunID: runID, Kind: "mark-processed", Keys: n}
+	if n == 0 {
+		return ch, nil
+	}
+	slices.SortFunc(all, func(a, b state.Entry) int { return strings.Compare(a.Key, b.Key) })
+	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "mark-processed"}, head, all)
+}
+
+// Rewind undoes every run later than to (run ids sort by time): their
+// bookmarks are removed (a key an undone run processed again gets back the
+// bookmark of the earlier run, while the segments still hold it) and their
+// outputs are deleted through their commit manifests under sink. Data that
+// an undone overwrite run replaced is gone and is not restored; the
+// returned change lists what was removed.
+func Rewind(ctx context.Context, st *state.Source, lock *state.Lock, sink objstore.Location, pipeline, runID, to string) (StateChange, error) {
+	head, _, err := st.Head(ctx)
+	if err != nil {
+		return StateChange{}, err
+	}
+	segs, err := st.SegmentRunEntries(ctx, head)
+	if err != nil {
+		return StateChange{}, err
+	}
+	manifests, err := listManifests(ctx, sink, pipeline)
+	if err != nil {
+		return StateChange{}, err
+	}
+	// Run ids carry their start second but a random suffix, so two runs of
+	// one second do not sort by time: order them by their journal's start
+	// (kept until gc), else their manifest's commit time, else the id.
+	order, err := runOrder(ctx, st, manifests)
+	if err != nil {
+		return StateChange{}, err
+	}
+	known := map[string]bool{}
+	for _, m := range manifests {
+		known[m.RunID] = true
+	}
+	for _, es := range segs {
+		for _, e := range es {
+			known[e.RunID] = true
+		}
+	}
+	if !known[to] {
+		return StateChange{}, fmt.Errorf("run %s is not in the state or the commit manifests of %s (see 'sluice state show')", to, sink)
+	}
+	after := func(r string) bool { return order.after(r, to) }
+	latest := map[string]state.Entry{}
+	undone := map[string]bool{}
+	for _, es := range segs { // oldest segment first: later ones win
+		for _, e := range es {
+			if after(e.RunID) {
+				undone[e.RunID] = true
+				continue
+			}
+			latest[e.Key] = e
+		}
+	}
+	var deletes []string
+	for _, m := range manifests {
+		if !after(m.RunID) {
+			continue
+		}
+		undone[m.RunID] = true
+		for _, f := range m.Files {
+			deletes = append(deletes, sink.Prefix+f.Key)
+		}
+		for _, q := range m.Quarantine {
+			deletes = append(deletes, sink.Prefix+q)
+		}
+	}
+	for _, m := range manifests { // manifests last: they say the outputs exist
+		if after(m.RunID) {
+			deletes = append(deletes, ManifestKey(sink.Prefix, m.RunID))
+		}
+	}
+	ch := StateChange{RunID: runID, Kind: "rewind"}
+	for r := range undone {
+		ch.Runs = append(ch.Runs, r)
+	}
+	slices.Sort(ch.Runs)
+	if len(ch.Runs) == 0 {
+		return ch, nil
+	}
+	keep := make([]state.Entry, 0, len(latest))
+	for _, e := range latest {
+		keep = append(keep, e)
+	}
+	slices.SortFunc(keep, func(a, b state.Entry) int { return strings.Compare(a.Key, b.Key) })
+	for _, es := range segs {
+		for _, e := range es {
+			if after(e.RunID) {
+				ch.Keys++
+			}
+		}
+	}
+	for _, d := range deletes {
+		ch.Deleted = append(ch.Deleted, strings.TrimPrefix(d, sink.Prefix))
+	}
+	j := &state.Journal{RunID: runID, Kind: "rewind", SinkURL: sink.String(), Deletes: deletes}
+	return ch, rewrite(ctx, st, lock, j, head, keep)
+}
+
+// runTimes orders runs by when they started.
+type runTimes map[string]time.Time
+
+func (o runTimes) after(r, to string) bool {
+	tr, okr := o[r]
+	tt, okt := o[to]
+	if okr && okt && !tr.Equal(tt) {
+		return tr.After(tt)
+	}
+	if r[:min(len(r), 16)] != to[:min(len(to), 16)] {
+		return r > to // different seconds: the id's own prefix decides
+	}
+	return okr && okt && r > to
+}
+
+func runOrder(ctx context.Context, st *state.Source, manifests []ManifestRef) (runTimes, error) {
+	o := runTimes{}
+	for _, m := range manifests {
+		o[m.RunID] = m.CommittedAt
+	}
+	js, err := st.ListJournals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, je := range js {
+		j, err := st.ReadJournal(ctx, je.RunID)
+		if err != nil {
+			continue
+		}
+		if !j.Started.IsZero() {
+			o[j.RunID] = j.Started
+		}
+	}
+	return o, nil
+}
+
+// rewrite journals and applies "HEAD becomes exactly entries".
+func rewrite(ctx context.Context, st *state.Source, lock *state.Lock, j *state.Journal, head state.Head, entries []state.Entry) error {
+	deletes := j.Deletes
+	j.Deletes = nil
+	j.Phase = state.PhaseWriting
+	j.Started = time.Now().UTC()
+	if err := st.WriteJournal(ctx, j); err != nil {
+		return err
+	}
+	seg, err := st.WriteEntries(ctx, j.RunID, entries)
+	if err != nil {
+		return err
+	}
+	j.ReplaceSegments = true
+	if seg != "" {
+		j.SetSegments = []string{seg}
+	}
+	j.DropSegments = slices.DeleteFunc(append([]string(nil), head.Segments...), func(s string) bool { return s == seg })
+	j.Deletes = deletes
+	j.Phase = state.PhaseCommitting
+	if err := lockErr(lock); err != nil {
+		return err
+	}
+	if err := st.WriteJournal(ctx, j); err != nil {
+		return err
+	}
+	KillPoint("after-committing")
+	var sink objstore.Location
+	if j.SinkURL != "" && len(j.Deletes) > 0 {
+		if sink, err = objstore.Open(ctx, j.SinkURL); err != nil {
+			return err
+		}
+	}
+	return finish(ctx, st, j, sink, lock)
+}
+
+// ManifestRef is a commit manifest found under a sink.
+type ManifestRef struct {
+	RunID        string
+	Key          string
+	LastModified time.Time
+	*Manifest
+}
+
+// listManifests reads pipeline's commit manifests under sink, in run order.
+func listManifests(ctx context.Context, sink objstore.Location, pipeline string) ([]ManifestRef, error) {
+	refs, err := ListManifests(ctx, sink)
+	if err != nil {
+		return nil, err
+	}
+	var out []ManifestRef
+	for _, r := range refs {
+		m, err := ReadManifest(ctx, sink.Store, r.Key)
+		if err != nil {
+			return nil, err
+		}
+		if m.Pipeline != "" && m.Pipeline != pipeline {
+			continue
+		}
+		r.Manifest = m
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ListManifests lists the commit manifests under sink (without reading
+// them), in run id order.
+func ListManifests(ctx context.Context, sink objstore.Location) ([]ManifestRef, error) {
+	prefix := sink.Prefix + "_sluice/commits/"
+	var out []ManifestRef
+	in := objstore.ListInput{Prefix: prefix}
+	for {
+		page, err := sink.Store.List(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", prefix, err)
+		}
+		for _, o := range page.Objects {
+			if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".manifest"); ok {
+				out = append(out, ManifestRef{RunID: id, Key: o.Key, LastModified: o.LastModified})
+			}
+		}
+		if page.NextToken == "" {
+			return out, nil
+		}
+		in.Token = page.NextToken
+	}
+}
+
+// ReadManifest reads one commit manifest.
+func ReadManifest(ctx context.Context, store objstore.Store, key string) (*Manifest, error) {
+	rc, _, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", key, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", key, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", key, err)
+	}
+	return &m, nil
+}
+
+// GCResult counts what GC removed.
+type GCResult struct {
+	Journals  int `json:"journals"`
+	Manifests int `json:"manifests"`
+}
+
+// GC removes finished journals and commit manifests older than retention.
+// The newest manifest is always kept, and so is any journal still
+// unfinished (Recover owns those). Removing a manifest means rewind can no
+// longer delete that run's outputs.
+func GC(ctx context.Context, st *state.Source, sink objstore.Location, pipeline string, retention time.Duration, now time.Time) (GCResult, error) {
+	var res GCResult
+	cut := now.Add(-retention)
+	js, err := st.ListJournals(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, je := range js {
+		if !je.LastModified.Before(cut) {
+			continue
+		}
+		j, err := st.ReadJournal(ctx, je.RunID)
+		if err != nil && !errors.Is(err, objstore.ErrNotExist) {
+			return res, err
+		}
+		if j != nil && !j.Phase.Finished() {
+			continue
+		}
+		if err := st.DeleteJournal(ctx, je.RunID); err != nil {
+			return res, err
+		}
+		res.Journals++
+	}
+	if sink.Store == nil {
+		return res, nil
+	}
+	refs, err := listManifests(ctx, sink, pipeline)
+	if err != nil {
+		return res, err
+	}
+	for i, r := range refs {
+		if i == len(refs)-1 || !r.LastModified.Before(cut) {
+			continue
+		}
+		if err := sink.Store.Delete(ctx, r.Key); err != nil {
+			return res, fmt.Errorf("deleting manifest %s: %w", r.Key, err)
+		}
+		res.Manifests++
+	}
+	return res, nil
+}

@@ -1,0 +1,205 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluicedata/sluice/objstore"
+)
+
+func putLock(t *testing.T, s *Source, li LockInfo) {
+	t.Helper()
+	b, _ := json.Marshal(li)
+	if _, err := s.store.Put(context.Background(), s.LockKey(), b, objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLockExcludesAndReleases(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
+	a, err := s.Acquire(ctx, LockOptions{RunID: "run-a", Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Acquire(ctx, LockOptions{RunID: "run-b", Command: "apply"})
+	var held *LockHeldError
+	if !errors.As(err, &held) || held.Holder.RunID != "run-a" || held.Holder.PID != os.Getpid() {
+		t.Fatalf("second acquire: %v", err)
+	}
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ReadLock(ctx); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("lock not released: %v", err)
+	}
+	b, err := s.Acquire(ctx, LockOptions{RunID: "run-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Release of a lock someone else now holds leaves theirs alone.
+	putLock(t, s, LockInfo{RunID: "run-c", Host: "elsewhere", PID: 1, Expires: time.Now().Add(time.Hour)})
+	if err := b.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if li, _, err := s.ReadLock(ctx); err != nil || li.RunID != "run-c" {
+		t.Fatalf("release removed another holder's lock: %v %v", li, err)
+	}
+}
+
+func TestLockTakeover(t *testing.T) {
+	ctx := context.Background()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		holder LockInfo
+		take   bool
+	}{
+		{"expired lease", LockInfo{RunID: "old", Host: "elsewhere", PID: 1, Expires: time.Now().Add(-time.Second)}, true},
+		{"same host, process gone", LockInfo{RunID: "old", Host: hostname(), PID: dead.Process.Pid, Expires: time.Now().Add(time.Hour)}, true},
+		{"same host, process alive", LockInfo{RunID: "old", Host: hostname(), PID: 1, Expires: time.Now().Add(time.Hour)}, false},
+		{"other host, live lease", LockInfo{RunID: "old", Host: "elsewhere", PID: dead.Process.Pid, Expires: time.Now().Add(time.Hour)}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := New(objstore.NewLocal(t.TempDir()), "st/", "p", "src")
+			putLock(t, s, c.holder)
+			l, err := s.Acquire(ctx, LockOptions{RunID: "new"})
+			if !c.take {
+				var held *LockHeldError
+				if !errors.As(err, &held) || held.Holder.RunID != "old" {
+					t.Fatalf("want held by old, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Release(ctx)
+			if li, _, _ := s.ReadLock(ctx); li.RunID != "new" {
+				t.Fatalf("holder after takeover: %+v", li)
+			}
+		})
+	}
+}
+
+func TestLockRenewsAndNoticesLoss(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
+	l, err := s.Acquire(ctx, LockOptions{RunID: "r", Lease: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := s.ReadLock(ctx)
+	time.Sleep(1500 * time.Millisecond)
+	renewed, _, err := s.ReadLock(ctx)
+	if err != nil || !renewed.Expires.After(first.Expires) || l.Err() != nil {
+		t.Fatalf("lease not renewed: %v → %v (%v, %v)", first.Expires, renewed.Expires, err, l.Err())
+	}
+	// Someone takes the lock over (as after an expired lease): the holder
+	// notices at its next renewal and its context is cancelled.
+	putLock(t, s, LockInfo{RunID: "thief", Host: "elsewhere", PID: 1, Expires: time.Now().Add(time.Hour)})
+	select {
+	case <-l.Context().Done():
+	case <-time.After(3 * time.Second):
+		t.Fatal("lock loss not noticed")
+	}
+	var lost *LockLostError
+	if !errors.As(context.Cause(l.Context()), &lost) || !errors.As(l.Err(), &lost) {
+		t.Fatalf("cause %v, err %v", context.Cause(l.Context()), l.Err())
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if li, _, _ := s.ReadLock(ctx); li.RunID != "thief" {
+		t.Fatalf("a lost lock's release removed the new holder: %+v", li)
+	}
+}
+
+func TestLeaseFromEnv(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": DefaultLease, "nonsense": DefaultLease, "30s": 30 * time.Second, "10ms": time.Second} {
+		if got := LeaseFromEnv(func(string) string { return v }); got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestJournalRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
+	j := &Journal{RunID: "20260101T000000Z-aaaaaa", Kind: "apply", Phase: PhaseWriting, SinkURL: "file:///x"}
+	if err := s.WriteJournal(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	j.Phase = PhaseCommitting
+	j.Uploads = []objstore.PendingUpload{{Key: "out/part-1", UploadID: "u", Size: 3}}
+	j.Deletes = []string{"out/old"}
+	if err := s.WriteJournal(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadJournal(ctx, j.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Phase != PhaseCommitting || got.Phase.Finished() || len(got.Uploads) != 1 || got.Uploads[0].UploadID != "u" || got.Deletes[0] != "out/old" {
+		t.Fatalf("journal read back: %+v", got)
+	}
+	js, err := s.ListJournals(ctx)
+	if err != nil || len(js) != 1 || js[0].RunID != j.RunID {
+		t.Fatalf("ListJournals: %v %v", js, err)
+	}
+	var p Phase
+	if err := p.UnmarshalText([]byte("BOGUS")); err == nil {
+		t.Error("unknown phase accepted")
+	}
+	for _, ph := range []Phase{PhaseWriting, PhaseCommitting, PhaseDone, PhaseAborted} {
+		b, _ := ph.MarshalText()
+		var back Phase
+		if err := back.UnmarshalText(b); err != nil || back != ph {
+			t.Errorf("%v round trip: %v %v", ph, back, err)
+		}
+	}
+}
+
+func TestSwapHeadIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
+	seg, err := s.WriteSegment(ctx, "r1", slices.Values(entries("a", "b")))
+	if err != nil || seg != SegmentName("r1") {
+		t.Fatalf("WriteSegment: %q %v", seg, err)
+	}
+	if empty, err := s.WriteSegment(ctx, "r0", slices.Values([]Entry(nil))); err != nil || empty != "" {
+		t.Fatalf("empty segment: %q %v", empty, err)
+	}
+	h1, err := s.SwapHead(ctx, "r1", seg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second attempt (a roll-forward after a crash that followed the
+	// swap) recognises the HEAD naming its run and changes nothing.
+	h2, err := s.SwapHead(ctx, "r1", seg, nil)
+	if err != nil || h2.Version != h1.Version || len(h2.Segments) != 1 {
+		t.Fatalf("repeat swap: %+v %v", h2, err)
+	}
+	seg2, _ := s.WriteSegment(ctx, "r2", slices.Values(entries("c")))
+	h3, err := s.SwapHead(ctx, "r2", seg2, nil)
+	if err != nil || h3.Version != 2 || !slices.Equal(h3.Segments, []string{seg, seg2}) {
+		t.Fatalf("second swap: %+v %v", h3, err)
+	}
+	if got := collect(t, s, h3); len(got) != 3 {
+		t.Fatalf("entries: %v", got)
+	}
+	h4, err := s.SwapHead(ctx, "r3", "", []string{seg2})
+	if err != nil || !slices.Equal(h4.Segments, []string{seg2}) {
+		t.Fatalf("replace: %+v %v", h4, err)
+	}
+}
