@@ -85,6 +85,14 @@ func finish(ctx context.Context, st *state.Source, j *state.Journal, sink objsto
 	if err := completeAll(ctx, sink.Store, j.Uploads); err != nil {
 		return err
 	}
+	// Every upload the run kept is complete now, so any upload of this run
+	// still pending is a stray: a retried CreateMultipartUpload whose first
+	// answer was lost started a second one the writer never heard of.
+	if sink.Store != nil {
+		if err := abortRunUploads(ctx, sink, j.RunID); err != nil {
+			return err
+		}
+	}
 	KillPoint("after-completes")
 	for _, key := range j.Deletes {
 		if err := sink.Store.Delete(ctx, key); err != nil {

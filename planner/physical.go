@@ -145,11 +145,14 @@ type NodeJSON struct {
 	Children  []int     `json:"children,omitempty"`
 }
 
-// NewRunID returns a time-sortable run id like 20261121T232147Z-a1b2c3.
+// NewRunID returns a time-sortable run id like 20261121T232147.123Z-a1b2c3:
+// UTC to the millisecond, so runs started one after another sort in start
+// order (bookmark segments, journals and manifests are named by it), and a
+// random suffix so that two planners never pick the same id.
 func NewRunID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
 }
 
 // FormatBytes renders a byte count for people: "312 B", "1.5 MiB".
