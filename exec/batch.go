@@ -37,6 +37,12 @@ func (c *coalescer) add(b arrow.RecordBatch) arrow.RecordBatch {
 	return c.finish()
 }
 
+// discard releases what is pending, for a task that stops early.
+func (c *coalescer) discard() {
+	releaseAll(c.pending)
+	c.pending, c.rows = nil, 0
+}
+
 // finish returns what is pending as one batch, or nil.
 func (c *coalescer) finish() arrow.RecordBatch {
 	defer func() {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -430,6 +431,13 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 		CSV: src.CSV, Alloc: r.alloc, SchemaChange: src.OnSchemaChange,
 		OnBad: r.onBad(q), SizeHint: int64(len(data)),
 	}
+	if src.OnSchemaChange == spec.SchemaChangeAddColumns {
+		// add_columns: a column the planner added from a newer file's
+		// footer is missing from older files, which read it as null (the
+		// decoders do that under ignore); a column of another type still
+		// stops the run, which onBad enforces.
+		opts.SchemaChange = spec.SchemaChangeIgnore
+	}
 	if decode.IsCompressed(in.Key, data) {
 		opts.SizeHint *= 8 // a typical text compression ratio; only sizes a buffer
 	}
@@ -462,6 +470,7 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 	}
 	defer rd.Close()
 	var out []arrow.RecordBatch
+	var rows int64 // rows of the object read so far, for Parquet row numbers
 	for {
 		b, err := rd.Next()
 		if err == io.EOF {
@@ -470,6 +479,17 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 		if err != nil {
 			releaseAll(out)
 			return nil, err
+		}
+		if src.Format == spec.FormatParquet {
+			n := b.NumRows()
+			nb, err := r.dropNullsInRequired(ctx, in, b, rows, opts.OnBad)
+			rows += n
+			b.Release()
+			if err != nil {
+				releaseAll(out)
+				return nil, err
+			}
+			b = nb
 		}
 		if len(src.PartitionFields) > 0 {
 			nb, perr := decode.TryAppendPartitionColumns(b, src.PartitionFields, in.Partition, r.alloc)
@@ -482,6 +502,56 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 		}
 		out = append(out, b)
 	}
+}
+
+// dropNullsInRequired enforces "not nullable" on a Parquet batch: the JSON
+// and CSV decoders report a null in a required column as a bad record, but
+// the Parquet reader passes on the nulls of an optional file column, or of
+// a column missing from the file (read as null under ignore and
+// add_columns), and the writer would store them as zeros. Each such row is
+// a bad record (Row: 1-based among the rows read from the object, which
+// are the file's rows unless row groups were pruned) and is dropped.
+// b is not consumed; the result is a new reference.
+func (r *runner) dropNullsInRequired(ctx context.Context, in Input, b arrow.RecordBatch, first int64, onBad func(decode.BadRecord) error) (arrow.RecordBatch, error) {
+	var keep []bool
+	for j, f := range r.job.Source.FileSchema.Fields() {
+		col := b.Column(j)
+		if f.Nullable || col.NullN() == 0 {
+			continue
+		}
+		if keep == nil {
+			keep = make([]bool, b.NumRows())
+			for i := range keep {
+				keep[i] = true
+			}
+		}
+		reason := "null in a column declared not nullable"
+		if col.NullN() == col.Len() {
+			reason = "no value (the column is missing or all null in the file) in a column declared not nullable"
+		}
+		for i := 0; i < col.Len(); i++ {
+			if col.IsNull(i) && keep[i] {
+				keep[i] = false
+				if err := onBad(decode.BadRecord{Key: in.Key, Row: first + int64(i) + 1, Column: f.Name, Reason: reason}); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if keep == nil {
+		b.Retain()
+		return b, nil
+	}
+	mb := array.NewBooleanBuilder(r.alloc)
+	defer mb.Release()
+	mb.AppendValues(keep, nil)
+	mask := mb.NewBooleanArray()
+	defer mask.Release()
+	nb, err := compute.FilterRecordBatch(compute.WithAllocator(ctx, r.alloc), b, mask, compute.DefaultFilterOptions())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in.Key, err)
+	}
+	return nb, nil
 }
 
 // process filters one batch, projects the output columns, runs the checks
@@ -593,13 +663,24 @@ func (r *runner) onBad(q *quarantine) func(decode.BadRecord) error {
 	src := r.job.Source
 	return func(b decode.BadRecord) error {
 		if src.Format == spec.FormatCSV && b.Line == 1 && b.Column != "" && b.Raw == nil {
-			if src.OnSchemaChange == spec.SchemaChangeIgnore {
-				return nil // the column reads as null, as DESIGN §1 says
+			if src.OnSchemaChange == spec.SchemaChangeIgnore || src.OnSchemaChange == spec.SchemaChangeAddColumns {
+				return nil // the column reads as null (DESIGN §1), as Parquet's do
 			}
 			mm := &decode.SchemaMismatchError{Key: b.Key, Column: b.Column, Want: r.declaredType(b.Column)}
 			return mm
 		}
 		wholeFile := src.Format == spec.FormatParquet && b.Row == 0
+		if wholeFile && b.Column != "" && src.OnSchemaChange == spec.SchemaChangeAddColumns {
+			// The decoder reports "file type T, expected U: ..." for a
+			// column of another type; add_columns never changes a type.
+			mm := &decode.SchemaMismatchError{Key: b.Key, Column: b.Column, FileType: "another type", Want: r.declaredType(b.Column)}
+			if _, rest, ok := strings.Cut(b.Reason, "file type "); ok {
+				if ft, _, ok := strings.Cut(rest, ", expected"); ok {
+					mm.FileType = ft
+				}
+			}
+			return mm
+		}
 		switch src.OnBadRecord {
 		case spec.BadRecordSkip, spec.BadRecordQuarantine:
 			if wholeFile {

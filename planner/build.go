@@ -26,6 +26,10 @@ type Options struct {
 	Now       func() time.Time // nil: time.Now
 	PageSize  int              // listing page size; 0: the store's default
 	OpenCost  int64            // 0: DefaultOpenCost
+	// DriftFooters is how many footers of a Parquet source's chosen inputs
+	// plan reads to report schema drift (drift.go); 0: none. The CLI
+	// passes DefaultDriftFooters.
+	DriftFooters int
 }
 
 // Build plans the next run of the selected pipelines of cfg, in name order.
@@ -317,6 +321,9 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 		EstimatedFiles: estimateOutputFiles(pp),
 		Pending:        sel.Pending(),
 		Warnings:       warnings(cfg, p, sel),
+	}
+	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
+		return nil, err
 	}
 	root = annotate(root, pp)
 	pp.Nodes = nodesJSON(root)

@@ -130,9 +130,10 @@ func loadConfig(inv *cli.Invocation) (*spec.Config, cli.ExitCode) {
 
 func buildPlan(ctx context.Context, cfg *spec.Config, pipelines []string) (*planner.Plan, error) {
 	return planner.Build(ctx, cfg, planner.Options{
-		Footers:   exec.Footers{},
-		OpenCost:  openCost,
-		Pipelines: pipelines,
+		Footers:      exec.Footers{},
+		OpenCost:     openCost,
+		DriftFooters: planner.DefaultDriftFooters,
+		Pipelines:    pipelines,
 		OpenLocation: func(ctx context.Context, url string) (objstore.Location, error) {
 			return objstore.Open(ctx, url)
 		},
