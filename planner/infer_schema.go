@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
@@ -24,7 +23,7 @@ func inferSchema(ctx context.Context, p *spec.Pipeline, loc objstore.Location, p
 	if src.Schema != nil || src.Format != spec.FormatParquet || footers == nil {
 		return p, nil
 	}
-	key, size, err := firstDataFile(ctx, loc.Store, prefix)
+	key, size, err := firstDataFile(ctx, src, loc.Store, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -69,30 +68,20 @@ func inferSchema(ctx context.Context, p *spec.Pipeline, loc objstore.Location, p
 	return &np, nil
 }
 
-// firstDataFile returns the first non-empty object under prefix whose
-// path has no segment starting with "_" or "." (the same rule the listing
-// applies), or "" when there is none.
-func firstDataFile(ctx context.Context, store objstore.Store, prefix string) (string, int64, error) {
-	in := objstore.ListInput{Prefix: prefix}
-	for {
-		page, err := store.List(ctx, in)
-		if err != nil {
-			return "", 0, err
-		}
-		for _, o := range page.Objects {
-			rel := strings.TrimPrefix(o.Key, prefix)
-			if o.Size == 0 || hiddenPath(rel) {
-				continue
-			}
-			return o.Key, o.Size, nil
-		}
-		if page.NextToken == "" {
-			return "", 0, nil
-		}
-		in.Token = page.NextToken
+// firstDataFile returns the first input file in key order — the listing
+// the plan itself makes, so include/exclude globs, hidden paths and the
+// hive layout apply — or "" when there is none. Partition pruning does not
+// apply: the where cannot be compiled before the schema is known.
+func firstDataFile(ctx context.Context, src *spec.Source, store objstore.Store, prefix string) (string, int64, error) {
+	l, err := NewLister(ListSpec{Store: store, Prefix: prefix, Partitions: src.Partitions,
+		Include: src.Include, Exclude: src.Exclude, Prefetch: -1})
+	if err != nil {
+		return "", 0, err
 	}
-}
-
-func hiddenPath(rel string) bool {
-	return slices.ContainsFunc(strings.Split(rel, "/"), hidden)
+	for l.Next(ctx) {
+		if f := l.File(); f.Size > 0 {
+			return f.Key, f.Size, nil
+		}
+	}
+	return "", 0, l.Err()
 }

@@ -207,7 +207,16 @@ func TestSchemalessParquetCompilesWhereFromFooter(t *testing.T) {
 		p.Source.Schema = nil
 		p.Source.Where = nil
 		p.Source.WhereText = "amount > 60"
+		p.Source.Exclude = []string{"**/0-junk.parquet"}
 	})
+	// The first key is excluded (and not Parquet at all): the schema must
+	// come from the first file the listing keeps.
+	if err := os.MkdirAll(filepath.Join(f.srcDir, "dt=2026-01-01/region=eu"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.srcDir, "dt=2026-01-01/region=eu/0-junk.parquet"), []byte("not parquet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	writeParquet(t, mem, filepath.Join(f.srcDir, "dt=2026-01-01/region=eu/a.parquet"), append(seq(0, 10), seq(100, 10)...), 10)
 	writeParquet(t, mem, filepath.Join(f.srcDir, "dt=2026-01-01/region=eu/b.parquet"), seq(50, 10), 10)
 	p, err := Build(context.Background(), f.cfg, Options{Footers: &parquetFooters{}, RunID: "r"})
