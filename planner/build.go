@@ -50,7 +50,7 @@ func Build(ctx context.Context, cfg *spec.Config, opts Options) (*Plan, error) {
 	plan := &Plan{FormatVersion: FormatVersion, RunID: runID, ConfigDigest: cfg.Digest, Created: now().UTC().Truncate(time.Second)}
 	stateLoc, err := opts.OpenLocation(ctx, cfg.State.URL)
 	if err != nil {
-		return nil, fmt.Errorf("planner: open state %s: %w", cfg.State.URL, err)
+		return nil, fmt.Errorf("opening state %s: %w", cfg.State.URL, err)
 	}
 	var existing []string // pipeline/source dirs in the state store, read once
 	existingRead := false
@@ -191,14 +191,14 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	src, sk := p.Source, p.Sink
 	loc, err := opts.OpenLocation(ctx, src.URL)
 	if err != nil {
-		return nil, fmt.Errorf("planner: open source %s: %w", src.URL, err)
+		return nil, fmt.Errorf("opening source %s: %w", src.URL, err)
 	}
 	prefix := loc.Prefix
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
 	if p, err = inferSchema(ctx, p, loc, prefix, opts.Footers); err != nil {
-		return nil, fmt.Errorf("planner: %w", err)
+		return nil, err
 	}
 	src = p.Source
 	st := state.Open(stateLoc, p.Name, src.Name)
@@ -272,7 +272,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 		key := prefix + sel.Inputs.Rel(0)
 		ft, err := opts.Footers.ReadFooter(ctx, loc.Store, key, sel.Inputs.Size(0))
 		if err != nil {
-			return nil, fmt.Errorf("planner: schema from footer of %s: %w", key, err)
+			return nil, fmt.Errorf("schema from the footer of %s: %w", key, err)
 		}
 		fileCols = ft.Columns
 	}

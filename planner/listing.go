@@ -105,7 +105,7 @@ func NewLister(spec ListSpec) (*Lister, error) {
 	}
 	for _, g := range slices.Concat(spec.Include, spec.Exclude) {
 		if !doublestar.ValidatePattern(g) {
-			return nil, fmt.Errorf("planner: invalid glob %q", g)
+			return nil, fmt.Errorf("invalid glob %q", g)
 		}
 	}
 	l := &Lister{spec: spec, conjAt: make([][]predicate.Conjunct, len(spec.Partitions))}
@@ -268,7 +268,7 @@ func (l *Lister) load(ctx context.Context, lv *level) (bool, error) {
 			l.stats.ListCalls++
 		}
 		if err != nil {
-			return false, fmt.Errorf("planner: list %s: %w", in.Prefix, err)
+			return false, fmt.Errorf("listing: %w", err)
 		}
 		lv.page, lv.oi, lv.pi, lv.loaded = page, 0, 0, true
 		lv.children = lv.children[:0]

@@ -60,7 +60,7 @@ func Optimize(rc *RuleContext, n Node, rules []Rule) (Node, error) {
 	for _, r := range rules {
 		out, _, err := r.Apply(rc, n)
 		if err != nil {
-			return nil, fmt.Errorf("planner: rule %s: %w", r.Name, err)
+			return nil, err
 		}
 		n = out
 	}

@@ -80,7 +80,7 @@ type ChangedError struct {
 }
 
 func (e *ChangedError) Error() string {
-	return fmt.Sprintf("planner: %s changed since it was processed (ETag %s, was %s) and on_change = \"error\"", e.Key, e.New, e.Old)
+	return fmt.Sprintf("%s changed since it was processed (ETag %s, was %s) and on_change = \"error\"", e.Key, e.New, e.Old)
 }
 
 // classifier merges the listing stream with the processed keys.
@@ -198,7 +198,7 @@ func (w *bound) fits(files, bytes int64) bool {
 // choosing the run's inputs.
 func Select(ctx context.Context, ss SelectSpec) (*Selection, error) {
 	if ss.Mode == spec.ModeOverwrite && ss.Bounds != nil {
-		return nil, fmt.Errorf("planner: bounded is not allowed with mode = \"overwrite\"")
+		return nil, fmt.Errorf("bounded is not allowed with mode = \"overwrite\"")
 	}
 	if ss.Mode == spec.ModeOverwritePartitions {
 		return selectPartitions(ctx, ss)
@@ -302,7 +302,7 @@ func selectPartitions(ctx context.Context, ss SelectSpec) (*Selection, error) {
 	for i, k := range ss.PartitionBy {
 		idx[i] = slices.Index(ss.Partitions, k)
 		if idx[i] < 0 {
-			return nil, fmt.Errorf("planner: partition_by key %q is not a partition of the source (%s)", k, strings.Join(ss.Partitions, ", "))
+			return nil, fmt.Errorf("partition_by key %q is not a partition of the source (%s)", k, strings.Join(ss.Partitions, ", "))
 		}
 	}
 	partKey := func(f File) string {
