@@ -380,6 +380,21 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 	if err != nil {
 		return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
 	}
+	if job.Sink.Committer == spec.CommitterDirect {
+		// committer = "direct": publish the task's files now. Commit later
+		// completes them again, which a store recognises as done.
+		ups := make([]objstore.PendingUpload, len(files))
+		for i, f := range files {
+			ups[i] = f.Upload
+		}
+		r.mu.Lock()
+		r.files = append(r.files, files...) // so a failed run deletes them
+		r.mu.Unlock()
+		if err := completeAll(ctx, job.Sink.Loc.Store, ups); err != nil {
+			return err
+		}
+		files = nil
+	}
 	var qu objstore.PendingUpload
 	hasQ := q.buf.Len() > 0
 	if hasQ {

@@ -16,8 +16,8 @@ import (
 // BeginRun journals runID as WRITING before any output is written, so that
 // whoever takes the lock after a crash knows which pending uploads (keys
 // carrying the run id under sinkURL) to abort.
-func BeginRun(ctx context.Context, st *state.Source, runID, sinkURL string) (*state.Journal, error) {
-	j := &state.Journal{RunID: runID, Kind: "apply", Phase: state.PhaseWriting, Started: time.Now().UTC(), SinkURL: sinkURL}
+func BeginRun(ctx context.Context, st *state.Source, runID, sinkURL string, direct bool) (*state.Journal, error) {
+	j := &state.Journal{RunID: runID, Kind: "apply", Phase: state.PhaseWriting, Started: time.Now().UTC(), SinkURL: sinkURL, Direct: direct}
 	if err := st.WriteJournal(ctx, j); err != nil {
 		return nil, err
 	}
@@ -39,6 +39,11 @@ func AbortRun(ctx context.Context, st *state.Source, j *state.Journal, sink objs
 	}
 	if err := abortRunUploads(ctx, sink, j.RunID); err != nil {
 		errs = append(errs, err)
+	}
+	if j != nil && j.Direct {
+		if err := deleteRunOutputs(ctx, sink, j.RunID); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if st != nil && j != nil && len(errs) == 0 {
 		if cause != nil {
@@ -73,6 +78,30 @@ func abortRunUploads(ctx context.Context, sink objstore.Location, runID string) 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deleteRunOutputs deletes the published outputs of a direct run that
+// will not commit. It lists the whole sink: a roll-back is rare, and the
+// run's files may be in any partition.
+func deleteRunOutputs(ctx context.Context, sink objstore.Location, runID string) error {
+	in := objstore.ListInput{Prefix: sink.Prefix}
+	for {
+		page, err := sink.Store.List(ctx, in)
+		if err != nil {
+			return fmt.Errorf("listing %s to remove the outputs of run %s: %w", sink, runID, err)
+		}
+		for _, o := range page.Objects {
+			if runKey(o.Key, runID) {
+				if err := sink.Store.Delete(ctx, o.Key); err != nil {
+					return fmt.Errorf("deleting %s of the rolled-back run %s: %w", o.Key, runID, err)
+				}
+			}
+		}
+		if page.NextToken == "" {
+			return nil
+		}
+		in.Token = page.NextToken
+	}
 }
 
 // finish carries out the COMMITTING journal j: every step recognises its own
@@ -241,6 +270,11 @@ func rollBack(ctx context.Context, st *state.Source, j *state.Journal, sink objs
 	if sink.Store != nil {
 		if err := abortRunUploads(ctx, sink, j.RunID); err != nil {
 			return err
+		}
+		if j.Direct {
+			if err := deleteRunOutputs(ctx, sink, j.RunID); err != nil {
+				return err
+			}
 		}
 	}
 	head, _, err := st.Head(ctx)

@@ -25,7 +25,7 @@ func txnFixture(t *testing.T) (*lake, *Result, *state.Source, *state.Journal) {
 	b.Partition = []any{"2026-01-02"}
 	job := orderJob(t, l, "", []Task{{Index: 0, Inputs: []Input{a}}, {Index: 1, Inputs: []Input{b}}})
 	st := state.New(objstore.NewLocal(filepath.Join(l.root, "state")), "", "p", "s")
-	j, err := BeginRun(ctx, st, job.RunID, "file://"+filepath.Join(l.root, "out"))
+	j, err := BeginRun(ctx, st, job.RunID, "file://"+filepath.Join(l.root, "out"), false)
 	if err != nil {
 		t.Fatal(err)
 	}

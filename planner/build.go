@@ -412,7 +412,7 @@ func commitSentence(pp *PipelinePlan) string {
 		what = "appending"
 	}
 	if pp.Sink.Committer == spec.CommitterDirect {
-		return fmt.Sprintf("direct: about %s written in place, %s; a crash can leave partial output visible", plural(n, "file"), what)
+		return fmt.Sprintf("direct: about %s published as each task finishes, %s; readers may see part of the run before it commits, and a crash leaves that part visible until the next apply rolls it back", plural(n, "file"), what)
 	}
 	return fmt.Sprintf("atomic: about %s published at commit, %s; nothing is visible before", plural(n, "file"), what)
 }

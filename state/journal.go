@@ -69,6 +69,10 @@ type Journal struct {
 	// SinkURL is the sink whose pending uploads (keys carrying RunID) and
 	// outputs this change concerns; "" for pure state changes.
 	SinkURL string `json:"sink_url,omitempty"`
+	// Direct: the run publishes each output as soon as it is written
+	// (committer = "direct"), so rolling it back deletes its published
+	// outputs too, not only its pending uploads.
+	Direct bool `json:"direct,omitempty"`
 
 	// Set in COMMITTING.
 	Uploads []objstore.PendingUpload `json:"uploads,omitempty"`

@@ -280,7 +280,7 @@ func (a *pipelineApply) run() cli.ExitCode {
 			return fail(inv, ev, pp.Name, err)
 		}
 	}
-	journal, err := exec.BeginRun(ctx, st, runID, job.Sink.Loc.String())
+	journal, err := exec.BeginRun(ctx, st, runID, job.Sink.Loc.String(), job.Sink.Committer == spec.CommitterDirect)
 	if err != nil {
 		return fail(inv, ev, pp.Name, err)
 	}
