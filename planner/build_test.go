@@ -133,7 +133,7 @@ func TestGoldenModes(t *testing.T) {
 	if len(pp.Summary.Warnings) != 1 || !strings.Contains(pp.Summary.Warnings[0], "state is local") {
 		t.Fatalf("warnings %q", pp.Summary.Warnings)
 	}
-	if !strings.Contains(pp.Commit, "partial output") {
+	if !strings.Contains(pp.Commit, "readers may see part of the run before it commits") {
 		t.Fatalf("direct committer sentence: %q", pp.Commit)
 	}
 	renderBoth(t, f, "modes", p)
