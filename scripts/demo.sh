@@ -46,5 +46,6 @@ for d in "$LAKE"/curated/*/; do
   printf '  %-28s %5d files\n' "$d" "$(find "$d" -name '*.parquet' | wc -l)"
 done
 echo "Commit manifests: $LAKE/curated/*/_sluice/commits/   Bookmarks: $LAKE/state/"
+echo "Quarantined bad lines (one JSON object each, with key, line, reason, raw): $LAKE/curated/orders/_sluice/bad/"
 echo "Query them with any Parquet reader, e.g. DuckDB:"
 echo "  SELECT dt, count(*) FROM read_parquet('$LAKE/curated/orders/**/*.parquet', hive_partitioning=true) GROUP BY dt ORDER BY dt;"

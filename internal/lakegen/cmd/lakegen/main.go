@@ -25,7 +25,7 @@ func main() {
 func demo(dir string) error {
 	orders, err := lakegen.Orders(filepath.Join(dir, "raw", "orders"), lakegen.OrdersOptions{
 		Days: 12, Regions: []string{"apac", "eu", "us"}, FilesPerPart: 100, RowsPerFile: 40,
-		GzipEvery: 4, Seed: 1,
+		GzipEvery: 4, BadLineEvery: 450, Seed: 1,
 	})
 	if err != nil {
 		return err
@@ -45,8 +45,8 @@ func demo(dir string) error {
 	for _, s := range []struct {
 		name string
 		st   lakegen.Stats
-	}{{"raw/orders  (NDJSON, 1 in 4 gzip)", orders}, {"raw/clicks  (gzip CSV)", clicks}, {"raw/metrics (small Parquet)", metrics}} {
-		fmt.Printf("  %-34s %6d files %8.1f MiB %9d rows\n", s.name, s.st.Files, float64(s.st.Bytes)/(1<<20), s.st.Rows)
+	}{{"raw/orders  (NDJSON, 1 in 4 gzip, a few bad lines)", orders}, {"raw/clicks  (gzip CSV)", clicks}, {"raw/metrics (small Parquet)", metrics}} {
+		fmt.Printf("  %-46s %6d files %8.1f MiB %9d rows\n", s.name, s.st.Files, float64(s.st.Bytes)/(1<<20), s.st.Rows)
 	}
 	return nil
 }
