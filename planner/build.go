@@ -26,6 +26,9 @@ type Options struct {
 	Now       func() time.Time // nil: time.Now
 	PageSize  int              // listing page size; 0: the store's default
 	OpenCost  int64            // 0: DefaultOpenCost
+	// OnListed, when set, is told how many files of a pipeline's source
+	// have been listed so far, every ListProgressEvery files.
+	OnListed func(pipeline string, files int64)
 	// DriftFooters is how many footers of a Parquet source's chosen inputs
 	// plan reads to report schema drift (drift.go); 0: none. The CLI
 	// passes DefaultDriftFooters.
@@ -224,7 +227,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	}
 	rc := &RuleContext{
 		Ctx: ctx, Pipeline: p, Store: loc.Store, Prefix: prefix,
-		Footers: opts.Footers, OpenCost: opts.OpenCost, PageSize: opts.PageSize,
+		Footers: opts.Footers, OpenCost: opts.OpenCost, PageSize: opts.PageSize, OnListed: opts.OnListed,
 	}
 	if head.Version > 0 {
 		rc.Processed = func() (ProcessedIterator, error) {

@@ -27,11 +27,18 @@ type ListSpec struct {
 	Include   []string // doublestar, relative to Prefix
 	Exclude   []string
 	PageSize  int // 0: the store's default
+	// OnListed, when set, is called with the running count of files
+	// listed, every ListProgressEvery files (a progress indicator for
+	// large prefixes). It runs on the listing goroutine: keep it cheap.
+	OnListed func(files int64)
 	// Prefetch is how many sibling directories have their first page listed
 	// ahead, concurrently, while the walk is still in an earlier one (S3
 	// listing is latency-bound). 0: DefaultPrefetch; negative: none.
 	Prefetch int
 }
+
+// ListProgressEvery is how often (in files) ListSpec.OnListed is called.
+const ListProgressEvery = 5000
 
 // DefaultPrefetch is the default ListSpec.Prefetch.
 const DefaultPrefetch = 8
@@ -192,6 +199,9 @@ func (l *Lister) Next(ctx context.Context) bool {
 			l.cur = f
 			l.stats.Listed++
 			l.stats.ListedBytes += f.Size
+			if l.spec.OnListed != nil && l.stats.Listed%ListProgressEvery == 0 {
+				l.spec.OnListed(l.stats.Listed)
+			}
 			return true
 		}
 	}

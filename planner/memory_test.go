@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec/schema"
 	"github.com/sluicedata/sluice/spec"
 )
 
@@ -108,4 +109,27 @@ func TestMillionKeysMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(tasks)
 	runtime.KeepAlive(sel)
+}
+
+// The listing reports progress every ListProgressEvery files, with the
+// running count, so a terminal can show that a huge prefix is being listed.
+func TestListingReportsProgress(t *testing.T) {
+	store := &synthStore{days: 2, regions: 3, files: 2000} // 12,000 keys
+	var seen []int64
+	l, err := NewLister(ListSpec{Store: store, Partitions: []string{"dt", "region"},
+		PartitionTypes: []schema.Type{{Kind: schema.String}, {Kind: schema.String}}, Prefetch: -1,
+		OnListed: func(n int64) { seen = append(seen, n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for l.Next(context.Background()) {
+		n++
+	}
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 12000 || fmt.Sprint(seen) != "[5000 10000]" {
+		t.Fatalf("listed %d, progress %v", n, seen)
+	}
 }

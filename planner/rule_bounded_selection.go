@@ -27,6 +27,10 @@ func boundedSelection(rc *RuleContext, n Node) (Node, bool, error) {
 			Exclude:    src.Exclude,
 			PageSize:   rc.PageSize,
 		}
+		if rc.OnListed != nil {
+			name := rc.Pipeline.Name
+			ls.OnListed = func(n int64) { rc.OnListed(name, n) }
+		}
 		for _, k := range src.Partitions {
 			t := schema.Type{Kind: schema.String}
 			if c, ok := src.Schema.Column(k); ok {

@@ -41,8 +41,10 @@ type RuleContext struct {
 	Footers   FooterReader // nil: no row-group pruning
 	OpenCost  int64        // bytes charged per file when packing; 0: DefaultOpenCost
 	PageSize  int
-	Trace     []Fired
-	Tasks     []Task // set by task_packing
+	// OnListed reports listing progress (pipeline, files listed so far).
+	OnListed func(pipeline string, files int64)
+	Trace    []Fired
+	Tasks    []Task // set by task_packing
 }
 
 // Fired records one rule that changed the plan.

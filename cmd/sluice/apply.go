@@ -82,7 +82,9 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 		if cfg, code = loadConfig(inv); cfg == nil {
 			return code
 		}
-		p, err := buildPlan(inv.Ctx, cfg, pipelines)
+		listed, done := listingProgress(inv)
+		p, err := buildPlan(inv.Ctx, cfg, pipelines, listed)
+		done()
 		if err != nil {
 			return storageError(inv, err)
 		}
@@ -122,7 +124,7 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 		}
 		a := &pipelineApply{inv: inv, ev: ev, plan: plan, pp: pp, auto: auto}
 		if !fromFile {
-			a.replan = func() (*planner.Plan, error) { return buildPlan(inv.Ctx, cfg, []string{pp.Name}) }
+			a.replan = func() (*planner.Plan, error) { return buildPlan(inv.Ctx, cfg, []string{pp.Name}, nil) }
 		}
 		if code := a.run(); code != cli.ExitOK {
 			return code

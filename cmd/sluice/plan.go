@@ -13,10 +13,12 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/schollz/progressbar/v3"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
@@ -76,7 +78,9 @@ nothing (but -out FILE).
 						return writeNothingChanged(inv, cfg, *changedSince, *out)
 					}
 				}
-				plan, err := buildPlan(inv.Ctx, cfg, selection)
+				listed, done := listingProgress(inv)
+				plan, err := buildPlan(inv.Ctx, cfg, selection, listed)
+				done()
 				if err != nil {
 					return storageError(inv, err)
 				}
@@ -128,8 +132,9 @@ func loadConfig(inv *cli.Invocation) (*spec.Config, cli.ExitCode) {
 	return cfg, cli.ExitOK
 }
 
-func buildPlan(ctx context.Context, cfg *spec.Config, pipelines []string) (*planner.Plan, error) {
+func buildPlan(ctx context.Context, cfg *spec.Config, pipelines []string, onListed func(string, int64)) (*planner.Plan, error) {
 	return planner.Build(ctx, cfg, planner.Options{
+		OnListed:     onListed,
 		Footers:      exec.Footers{},
 		OpenCost:     openCost,
 		DriftFooters: planner.DefaultDriftFooters,
@@ -451,4 +456,32 @@ func writeNothingChanged(inv *cli.Invocation, cfg *spec.Config, ref, out string)
 	}
 	fmt.Fprintf(inv.Stdout, "No pipeline changed since %s: nothing to plan.\n", ref)
 	return cli.ExitOK
+}
+
+// listingProgress shows on a terminal (never with -json) how many files the
+// planner has listed so far: a prefix of millions of objects takes minutes
+// to list, and a silent terminal looks hung. It returns the callback for
+// planner.Options.OnListed (nil when there is nothing to show) and a
+// function that clears the line.
+func listingProgress(inv *cli.Invocation) (func(string, int64), func()) {
+	if inv.Common.JSON || !isTerminal(inv.Stderr) {
+		return nil, func() {}
+	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(inv.Stderr),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	var mu sync.Mutex
+	return func(pipeline string, files int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			bar.Describe(fmt.Sprintf("listing %s: %d files", pipeline, files))
+			_ = bar.Set64(files)
+		}, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = bar.Finish()
+		}
 }
