@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/planner"
+	"github.com/sluicedata/sluice/state"
 )
 
 // version is set at release time:
@@ -17,12 +20,11 @@ import (
 // `go install …@v1.2.3`), else "dev".
 var version = ""
 
-// The plan file and state format versions this binary reads and writes.
-// TODO(lead): replace with the constants of planner and exec/state when
-// they land, so that there is one source of truth.
-const (
-	planFormatVersion  = "1.0"
-	stateFormatVersion = "1"
+// The plan file and state format versions this binary reads and writes,
+// from the packages that own those formats.
+var (
+	planFormatVersion  = planner.FormatVersion
+	stateFormatVersion = strconv.Itoa(state.FormatVersion)
 )
 
 // versionInfo is `sluice version -json`.
