@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -35,7 +36,8 @@ const uploadDir = ".sluice-uploads"
 // A key cannot be both an object and a prefix of other objects ("a" and
 // "a/b"), since a path cannot be both a file and a directory; S3 allows it.
 type LocalStore struct {
-	root string
+	root  string
+	sweep sync.Once // removes temp files of Puts killed half-way, once per store
 }
 
 // NewLocal returns a store rooted at root. The directory is created on the
@@ -164,7 +166,30 @@ func (s *LocalStore) ensureArea() (string, error) {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return "", fmt.Errorf("%s: %w", s.URL(), err)
 	}
+	s.sweep.Do(func() { sweepStalePuts(d) })
 	return d, nil
+}
+
+// stalePut is the age past which a Put's temp file is surely abandoned: a
+// Put renames its temp file into place within milliseconds, so one this old
+// belongs to a process killed between writing and renaming.
+const stalePut = 15 * time.Minute
+
+// sweepStalePuts removes abandoned Put temp files (never visible, never
+// read, but they would accumulate after crashes). Best effort.
+func sweepStalePuts(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "put-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > stalePut {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func randomID() string {
@@ -479,11 +504,15 @@ func (s *LocalStore) ListUploads(ctx context.Context, prefix string) ([]PendingU
 		if json.Unmarshal(sc, &side) != nil || !strings.HasPrefix(side.Key, prefix) {
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(d, id+".data"))
-		if err != nil {
-			continue // a completion that crashed before removing the sidecar
+		// A sidecar without data is listed too: NewUpload killed between
+		// the two files, or a completion killed before removing the
+		// sidecar. Aborting either only removes the sidecar (a completed
+		// object is already in place), so recovery can clean it up.
+		var size int64
+		if fi, err := os.Stat(filepath.Join(d, id+".data")); err == nil {
+			size = fi.Size()
 		}
-		out = append(out, PendingUpload{Key: side.Key, UploadID: id, Size: fi.Size()})
+		out = append(out, PendingUpload{Key: side.Key, UploadID: id, Size: size})
 	}
 	slices.SortFunc(out, func(a, b PendingUpload) int {
 		if c := strings.Compare(a.Key, b.Key); c != 0 {
