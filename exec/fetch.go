@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 
 	"github.com/sluicedata/sluice/objstore"
@@ -15,6 +16,9 @@ type fetched struct {
 	data []byte
 	etag string // the ETag the GET returned
 	err  error
+	// slot: the fetch holds one of prefetch's read-ahead slots, freed
+	// when the object is delivered.
+	slot bool
 }
 
 // byteBudget is a counting semaphore over bytes: it bounds how much fetched
@@ -64,7 +68,10 @@ func (b *byteBudget) release(n int64) {
 // requests in flight and at most budget bytes held, and delivers them in
 // index order on the returned channel: S3 is latency-bound, so dozens of
 // small GETs must overlap, but decoding stays in key order so outputs are
-// deterministic. The consumer must call done(n) after it has finished with
+// deterministic. At most `concurrency` objects are fetched ahead of the
+// consumer (in flight or waiting), besides the byte budget: a consumer
+// slower than the store (decoding local files) would otherwise hold up to
+// the whole budget of fetched objects, most of a run's peak memory. The consumer must call done(n) after it has finished with
 // a delivered object's bytes. A consumer that stops early must cancel ctx,
 // which stops the fetches and lets every goroutine here exit.
 func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []int64,
@@ -99,9 +106,8 @@ func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []
 				return
 			}
 			go func(i int) {
-				defer func() { <-sem }()
 				data, etag, err := getAll(ctx, store, keys[i], sizes[i])
-				slots[i] <- fetched{idx: i, data: data, etag: etag, err: err}
+				slots[i] <- fetched{idx: i, data: data, etag: etag, err: err, slot: true}
 			}(i)
 		}
 	}()
@@ -111,6 +117,9 @@ func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []
 			f := <-slots[i]
 			select {
 			case out <- f:
+				if f.slot {
+					<-sem
+				}
 			case <-ctx.Done():
 				// Drain so that senders never block; release what they hold.
 				budget.release(sizes[i])
@@ -131,7 +140,7 @@ func getAll(ctx context.Context, store objstore.Store, key string, size int64) (
 		return nil, "", err
 	}
 	defer rc.Close()
-	buf := make([]byte, 0, size+bytesMinRead)
+	buf := getBuf(size + bytesMinRead)
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -148,3 +157,41 @@ func getAll(ctx context.Context, store objstore.Store, key string, size int64) (
 }
 
 const bytesMinRead = 512
+
+// Fetched objects' buffers are recycled once decoded (see recycle): with
+// thousands of small objects per task they are a third of everything a
+// run allocates, and the GC work that follows. Pools hold buffers by
+// capacity class: class i holds buffers of at least 1<<(minBufShift+i) bytes.
+const (
+	minBufShift = 12 // 4 KiB
+	maxBufShift = 24 // 16 MiB: larger objects are rare, and not kept
+)
+
+var bufPools [maxBufShift - minBufShift + 1]sync.Pool
+
+// getBuf returns an empty buffer with capacity for at least n bytes.
+func getBuf(n int64) []byte {
+	shift := max(bits.Len64(uint64(max(n, 1)-1)), minBufShift)
+	if shift > maxBufShift {
+		return make([]byte, 0, n)
+	}
+	if p, ok := bufPools[shift-minBufShift].Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 1<<shift)
+}
+
+// recycle returns a buffer from getAll for reuse. The caller must hold no
+// reference into it: only text objects are recycled, whose decoders copy
+// every value into arrow builders.
+func recycle(b []byte) {
+	if cap(b) < 1<<minBufShift {
+		return
+	}
+	shift := bits.Len64(uint64(cap(b))) - 1 // the class whose minimum cap(b) meets
+	if shift > maxBufShift {
+		return
+	}
+	b = b[:0]
+	bufPools[shift-minBufShift].Put(&b)
+}

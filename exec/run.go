@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"runtime"
 	"strings"
 	"sync"
@@ -329,10 +330,45 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 	for i, in := range t.Inputs {
 		keys[i], sizes[i] = in.Key, in.Size
 	}
+	// Small NDJSON objects with the same partition values are decoded into
+	// one set of builders (see decode.JSONAppender); group is those values.
+	var app *decode.JSONAppender
+	var group []any
+	if job.Source.Format == spec.FormatJSON {
+		if app, err = decode.NewJSONAppender(r.decodeOptions(q)); err != nil {
+			return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+		}
+		defer app.Release()
+	}
+	flushGroup := func() error {
+		if app == nil || app.Rows() == 0 {
+			return nil
+		}
+		batches := app.Flush()
+		defer releaseAll(batches)
+		for _, b := range batches {
+			if len(job.Source.PartitionFields) > 0 {
+				// The values were checked per object: this cannot fail.
+				nb, err := decode.TryAppendPartitionColumns(b, job.Source.PartitionFields, group, r.alloc)
+				if err != nil {
+					return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+				}
+				b = nb
+				defer b.Release()
+			}
+			if out := co.add(b); out != nil {
+				if err := flush(out); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	ch, done := prefetch(ctx, job.Source.Loc.Store, keys, sizes, r.o.FetchConcurrency, r.fetchMem)
 	for f := range ch {
 		in := t.Inputs[f.idx]
 		var batches []arrow.RecordBatch
+		appended := -1 // rows added to app, or -1: the object was not appended
 		switch {
 		case f.err != nil:
 			err = f.err
@@ -342,10 +378,30 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 			// on_bad_record does not apply to a healthy object.
 			done(in.Size)
 			return &InputChangedError{Key: in.Key, Planned: in.ETag, Found: f.etag}
+		case app != nil && r.appendable(in, f.data):
+			if app.Rows() > 0 && (app.Rows() >= coalesceRows || !samePartition(group, in.Partition)) {
+				if err := flushGroup(); err != nil {
+					done(in.Size)
+					return err
+				}
+			}
+			appended, err = r.appendObject(app, in, f.data)
+			if err == nil {
+				group = in.Partition
+			}
 		default:
+			// Rows stay in key order: what app holds goes first.
+			if err = flushGroup(); err != nil {
+				done(in.Size)
+				return err
+			}
 			batches, err = r.decodeObject(ctx, in, f.data, q)
 		}
 		done(in.Size)
+		if job.Source.Format != spec.FormatParquet {
+			// Text decoders copy every value out: the bytes are free.
+			recycle(f.data)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -357,6 +413,10 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		}
 		r.filesDone.Add(1)
 		r.bytesDone.Add(in.Size)
+		if appended >= 0 {
+			r.rowsIn.Add(int64(appended))
+			continue
+		}
 		for _, b := range batches {
 			r.rowsIn.Add(b.NumRows())
 			if out := co.add(b); out != nil {
@@ -369,6 +429,9 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		releaseAll(batches)
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := flushGroup(); err != nil {
 		return err
 	}
 	if out := co.finish(); out != nil {
@@ -434,17 +497,71 @@ func (r *runner) upload(ctx context.Context, key string, data []byte) (objstore.
 	return up.Finish(ctx)
 }
 
-// decodeObject decodes one whole object into batches of evalSchema.
-//
-// Text objects are decoded completely before any row moves on, so a file
-// that turns out to be broken half-way (a truncated gzip stream) is handled
-// as a whole file under on_bad_record and never contributes half its rows.
-func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *quarantine) ([]arrow.RecordBatch, error) {
+// maxAppendSize bounds the decoded size (as estimated by the size hint) of
+// an object decoded into a task's shared builders: larger objects already
+// make batches of their own, and are decoded batch by batch as before.
+const maxAppendSize = 8 << 20
+
+// appendable reports whether the object goes into the task's JSONAppender.
+func (r *runner) appendable(in Input, data []byte) bool {
+	return r.sizeHint(in, data) <= maxAppendSize
+}
+
+// sizeHint estimates an object's decoded size.
+func (r *runner) sizeHint(in Input, data []byte) int64 {
+	n := int64(len(data))
+	if decode.IsCompressed(in.Key, data) {
+		n *= 8 // a typical text compression ratio; only sizes a buffer
+	}
+	return n
+}
+
+// appendObject decodes one whole NDJSON object into app and returns its
+// rows. On an error the object contributes no rows (see decode.JSONAppender).
+func (r *runner) appendObject(app *decode.JSONAppender, in Input, data []byte) (int, error) {
+	src := r.job.Source
+	if len(src.PartitionFields) > 0 {
+		if err := decode.CheckPartitionValues(src.PartitionFields, in.Partition); err != nil {
+			return 0, fmt.Errorf("%s: %w", in.Key, err)
+		}
+	}
+	body, err := decode.Decompress(bytes.NewReader(data), in.Key, src.Compression)
+	if err != nil {
+		return 0, err
+	}
+	defer body.Close()
+	return app.Append(body, in.Key, r.sizeHint(in, data))
+}
+
+// samePartition reports whether two objects' partition values are equal,
+// so that their rows can share one batch and one set of constant columns.
+func samePartition(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		switch x := a[i].(type) {
+		case *big.Int:
+			y, ok := b[i].(*big.Int)
+			if !ok || x.Cmp(y) != 0 {
+				return false
+			}
+		default:
+			if a[i] != b[i] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// decodeOptions are the decoder options common to every object of a task.
+func (r *runner) decodeOptions(q *quarantine) decode.Options {
 	src := r.job.Source
 	opts := decode.Options{
-		Key: in.Key, Schema: src.FileSchema, TimestampFormats: src.TimestampFormats,
+		Schema: src.FileSchema, TimestampFormats: src.TimestampFormats,
 		CSV: src.CSV, Alloc: r.alloc, SchemaChange: src.OnSchemaChange,
-		OnBad: r.onBad(q), SizeHint: int64(len(data)),
+		OnBad: r.onBad(q),
 	}
 	if src.OnSchemaChange == spec.SchemaChangeAddColumns {
 		// add_columns: a column the planner added from a newer file's
@@ -453,9 +570,18 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 		// stops the run, which onBad enforces.
 		opts.SchemaChange = spec.SchemaChangeIgnore
 	}
-	if decode.IsCompressed(in.Key, data) {
-		opts.SizeHint *= 8 // a typical text compression ratio; only sizes a buffer
-	}
+	return opts
+}
+
+// decodeObject decodes one whole object into batches of evalSchema.
+//
+// Text objects are decoded completely before any row moves on, so a file
+// that turns out to be broken half-way (a truncated gzip stream) is handled
+// as a whole file under on_bad_record and never contributes half its rows.
+func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *quarantine) ([]arrow.RecordBatch, error) {
+	src := r.job.Source
+	opts := r.decodeOptions(q)
+	opts.Key, opts.SizeHint = in.Key, r.sizeHint(in, data)
 	var rd decode.Reader
 	var err error
 	switch src.Format {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -294,6 +295,7 @@ func (a *pipelineApply) run() cli.ExitCode {
 		}
 	}
 	bar := newProgress(inv, ev, pp)
+	defer gcToMemoryLimit(inv.Common.MemoryLimit)()
 	res, err := exec.Run(lock.Context(), job, exec.Options{
 		Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit,
 		Version: version, Progress: func(p exec.Progress) {
@@ -562,4 +564,21 @@ func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// gcToMemoryLimit makes an explicit -memory-limit a soft limit for the Go
+// heap during a run, so that the GC collects harder as the process nears
+// it instead of letting the heap grow to twice the live data (GOGC). The
+// flag bounds buffered data, which is most of the heap; decoded batches
+// and the runtime come on top, hence the headroom. An environment
+// GOMEMLIMIT wins, and without the flag the GC is left alone: a default
+// limit below a large run's live heap would make the GC run constantly.
+// It returns the function restoring the previous limit.
+func gcToMemoryLimit(limit int64) func() {
+	if limit <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	const headroom = 64 << 20
+	prev := debug.SetMemoryLimit(limit + limit/4 + headroom)
+	return func() { debug.SetMemoryLimit(prev) }
 }

@@ -160,6 +160,17 @@ type jsonReader struct {
 // key or JSON null gives null. See the package tests for every conversion
 // and bad-record kind.
 func NewJSON(r io.Reader, o Options) (Reader, error) {
+	jr, err := newJSONReader(o)
+	if err != nil {
+		return nil, err
+	}
+	jr.lr.br = bufio.NewReaderSize(r, jr.o.readBufferSize())
+	return jr, nil
+}
+
+// newJSONReader returns a reader with its builders and lookup tables but
+// no source yet.
+func newJSONReader(o Options) (*jsonReader, error) {
 	if err := o.normalize(); err != nil {
 		return nil, err
 	}
@@ -171,7 +182,6 @@ func NewJSON(r io.Reader, o Options) (Reader, error) {
 	}
 	jr := &jsonReader{
 		o:       o,
-		lr:      lineReader{br: bufio.NewReaderSize(r, o.readBufferSize())},
 		rb:      rb,
 		cols:    cols,
 		index:   make(map[string]int, len(cols)),
@@ -202,16 +212,33 @@ func (r *jsonReader) Next() (arrow.RecordBatch, error) {
 	if r.closed {
 		return nil, fmt.Errorf("%s: decode: reader closed", r.o.Key)
 	}
-	rows := 0
 	r.sizer.reserve(r.cols, r.o.BatchRows)
-	for rows < r.o.BatchRows {
+	rows, err := r.fill(r.o.BatchRows)
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	if rows == 0 {
+		r.err = io.EOF
+		return nil, io.EOF
+	}
+	r.sizer.observe(r.cols, rows)
+	return newBatch(r.rb, r.o.Schema, rows), nil
+}
+
+// fill appends up to limit rows of the current object to the builders and
+// returns how many it appended; fewer than limit means the object ended.
+// On an error the builders keep the rows appended before it: every row is
+// appended whole (decodeLine validates a line before appending any cell).
+func (r *jsonReader) fill(limit int) (int, error) {
+	rows := 0
+	for rows < limit {
 		line, err := r.lr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			r.err = wrapReadErr(r.o.Key, err)
-			return nil, r.err
+			return rows, wrapReadErr(r.o.Key, err)
 		}
 		if r.lr.line == 1 {
 			line = bytes.TrimPrefix(line, bom)
@@ -221,19 +248,13 @@ func (r *jsonReader) Next() (arrow.RecordBatch, error) {
 		}
 		ok, err := r.decodeLine(line)
 		if err != nil {
-			r.err = err
-			return nil, err
+			return rows, err
 		}
 		if ok {
 			rows++
 		}
 	}
-	if rows == 0 {
-		r.err = io.EOF
-		return nil, io.EOF
-	}
-	r.sizer.observe(r.cols, rows)
-	return newBatch(r.rb, r.o.Schema, rows), nil
+	return rows, nil
 }
 
 // decodeLine appends one row; ok is false when the record was bad and skipped.

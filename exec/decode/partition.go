@@ -173,3 +173,21 @@ func asInt64(v any) (int64, bool) {
 	}
 	return 0, false
 }
+
+// CheckPartitionValues reports the first of values that does not fit its
+// field's type, as TryAppendPartitionColumns would, without building a
+// column: a caller that appends the columns later, to a batch spanning
+// many objects, checks each object's values up front.
+func CheckPartitionValues(fields []arrow.Field, values []any) error {
+	if len(fields) != len(values) {
+		return fmt.Errorf("partition columns: %d fields, %d values", len(fields), len(values))
+	}
+	for i, f := range fields {
+		a, err := constantArray(memory.DefaultAllocator, f.Type, values[i], 0)
+		if err != nil {
+			return fmt.Errorf("partition column %q: %w", f.Name, err)
+		}
+		a.Release()
+	}
+	return nil
+}
