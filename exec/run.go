@@ -62,7 +62,8 @@ type Progress struct {
 	BytesTotal int64
 	RowsIn     int64
 	RowsOut    int64
-	// Event is "task_started" or "task_done"; Task is that task's index.
+	// Event is "task_started" or "task_done" (Task is that task's index),
+	// or "progress": counters moved (at most every progressEvery; Task -1).
 	Event string
 	Task  int
 }
@@ -155,6 +156,7 @@ type runner struct {
 	filesTotal, bytesTotal            int64
 	filesDone, bytesDone, rowsIn, out atomic.Int64
 	badRecords, badFiles              atomic.Int64
+	lastTick                          atomic.Int64 // unix ns of the last "progress" report
 
 	mu         sync.Mutex
 	files      []write.File
@@ -282,6 +284,23 @@ feed:
 	}
 	res.Checks = r.checkResults(res.Stats.RowsOut)
 	return res, nil
+}
+
+// progressEvery throttles "progress" reports: a bar needs a few updates a
+// second, not one per object.
+const progressEvery = 200 * time.Millisecond
+
+// tick reports progress after an object, unless one was reported lately.
+func (r *runner) tick() {
+	if r.o.Progress == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := r.lastTick.Load()
+	if now-last < int64(progressEvery) || !r.lastTick.CompareAndSwap(last, now) {
+		return
+	}
+	r.report("progress", -1)
 }
 
 func (r *runner) report(event string, task int) {
@@ -413,6 +432,7 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		}
 		r.filesDone.Add(1)
 		r.bytesDone.Add(in.Size)
+		r.tick()
 		if appended >= 0 {
 			r.rowsIn.Add(int64(appended))
 			continue

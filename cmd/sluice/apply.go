@@ -537,7 +537,7 @@ func newProgress(inv *cli.Invocation, ev *events, pp *planner.PipelinePlan) *pro
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
+			// No throttle here: exec reports progress at most every 200ms.
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionClearOnFinish(),
 		)
@@ -549,10 +549,13 @@ func (p *progress) update(pr exec.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
-		_ = p.bar.Set64(pr.BytesDone)
+		// Describe first: Set64 renders, with the description it has.
 		p.bar.Describe(fmt.Sprintf("%s  %d/%d files  %d rows", pr.Pipeline, pr.FilesDone, pr.FilesTotal, pr.RowsIn))
+		_ = p.bar.Set64(pr.BytesDone)
 	}
-	p.ev.emit(pr.Event, map[string]any{"pipeline": pr.Pipeline, "task": pr.Task})
+	if pr.Event != "progress" {
+		p.ev.emit(pr.Event, map[string]any{"pipeline": pr.Pipeline, "task": pr.Task})
+	}
 	if time.Since(p.last) >= time.Second || pr.FilesDone == pr.FilesTotal {
 		p.last = time.Now()
 		p.ev.emit("progress", map[string]any{"pipeline": pr.Pipeline, "files_done": pr.FilesDone, "files_total": pr.FilesTotal,
