@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/sluicedata/sluice/objstore"
-	"github.com/sluicedata/sluice/spec/schema"
 	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // synthStore is a read-only Store whose keys are generated, not stored:
