@@ -210,7 +210,7 @@ func runStateList(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		if !r.InConfig {
 			note = "  (not in the configuration: renamed or removed?)"
 		}
-		fmt.Fprintf(inv.Stdout, "%s/%s: version %d, %d keys processed in %d segments", r.Pipeline, r.Source, r.Version, r.Keys, r.Segments)
+		fmt.Fprintf(inv.Stdout, "%s/%s: version %d, %s processed in %s", r.Pipeline, r.Source, r.Version, plural(r.Keys, "key"), plural(r.Segments, "segment"))
 		if r.LastRun != "" {
 			fmt.Fprintf(inv.Stdout, ", last change %s", r.LastRun)
 		}
