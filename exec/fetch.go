@@ -74,6 +74,9 @@ func (b *byteBudget) release(n int64) {
 // the whole budget of fetched objects, most of a run's peak memory. The consumer must call done(n) after it has finished with
 // a delivered object's bytes. A consumer that stops early must cancel ctx,
 // which stops the fetches and lets every goroutine here exit.
+//
+// Objects whose size is negative are not fetched: they are delivered at
+// once with no data (the caller streams them itself) and hold no budget.
 func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []int64,
 	concurrency int, budget *byteBudget) (<-chan fetched, func(n int64)) {
 	out := make(chan fetched)
@@ -89,6 +92,10 @@ func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []
 		// Launch in order; each launch first reserves its bytes so the
 		// in-order consumer can always make progress.
 		for i := range keys {
+			if sizes[i] < 0 {
+				slots[i] <- fetched{idx: i}
+				continue
+			}
 			if err := budget.acquire(ctx, sizes[i]); err != nil {
 				slots[i] <- fetched{idx: i, err: err}
 				for j := i + 1; j < len(keys); j++ {
@@ -122,7 +129,7 @@ func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []
 				}
 			case <-ctx.Done():
 				// Drain so that senders never block; release what they hold.
-				budget.release(sizes[i])
+				budget.release(max(sizes[i], 0))
 				for j := i + 1; j < len(slots); j++ {
 					<-slots[j]
 				}

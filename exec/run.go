@@ -348,6 +348,9 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 	sizes := make([]int64, len(t.Inputs))
 	for i, in := range t.Inputs {
 		keys[i], sizes[i] = in.Key, in.Size
+		if r.streamed(in) {
+			sizes[i] = -1 // not fetched whole: read with ranged GETs below
+		}
 	}
 	// Small NDJSON objects with the same partition values are decoded into
 	// one set of builders (see decode.JSONAppender); group is those values.
@@ -397,6 +400,28 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 			// on_bad_record does not apply to a healthy object.
 			done(in.Size)
 			return &InputChangedError{Key: in.Key, Planned: in.ETag, Found: f.etag}
+		case r.streamed(in):
+			if err = flushGroup(); err != nil {
+				return err
+			}
+			var n int64
+			var emitErr error // the filter's or the writer's: never the object's fault
+			n, err = r.streamParquet(ctx, in, q, func(b arrow.RecordBatch) error {
+				if out := co.add(b); out != nil {
+					emitErr = flush(out)
+				}
+				return emitErr
+			})
+			var changed *InputChangedError
+			var half *streamBrokenError
+			if emitErr != nil {
+				return emitErr
+			}
+			if errors.As(err, &changed) || errors.As(err, &half) {
+				return err
+			}
+			r.rowsIn.Add(n)
+			appended = 0 // rows are counted; nothing to hand on below
 		case app != nil && r.appendable(in, f.data):
 			if app.Rows() > 0 && (app.Rows() >= coalesceRows || !samePartition(group, in.Partition)) {
 				if err := flushGroup(); err != nil {
@@ -416,7 +441,9 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 			}
 			batches, err = r.decodeObject(ctx, in, f.data, q)
 		}
-		done(in.Size)
+		if !r.streamed(in) {
+			done(in.Size)
+		}
 		if job.Source.Format != spec.FormatParquet {
 			// Text decoders copy every value out: the bytes are free.
 			recycle(f.data)
@@ -665,6 +692,96 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 	}
 }
 
+// StreamParquetAbove is the size past which a Parquet input is not fetched
+// whole into memory but read with ranged GETs (footer, then the needed
+// column chunks of the kept row groups) and its batches handed on as they
+// are decoded: nothing holds a whole large input in memory.
+var StreamParquetAbove int64 = 64 << 20
+
+func (r *runner) streamed(in Input) bool {
+	return r.job.Source.Format == spec.FormatParquet && in.Size > StreamParquetAbove
+}
+
+// streamBrokenError is a streamed object that failed after some of its
+// rows were already handed on: on_bad_record cannot skip it whole any
+// more, so the run stops (nothing is committed).
+type streamBrokenError struct {
+	key  string
+	rows int64
+	err  error
+}
+
+func (e *streamBrokenError) Error() string {
+	return fmt.Sprintf("%s: unreadable after %d of its rows were read (a large Parquet object is streamed, so it cannot be skipped whole): %v", e.key, e.rows, e.err)
+}
+
+func (e *streamBrokenError) Unwrap() error { return e.err }
+
+// streamParquet reads a large Parquet input with ranged GETs and hands each
+// decoded batch (partition columns added) to emit, which does not take
+// ownership. It returns the rows handed on. An error before the first
+// batch (a vanished object, a broken footer) is an ordinary whole-object
+// failure for on_bad_record; one after it is a *streamBrokenError.
+func (r *runner) streamParquet(ctx context.Context, in Input, q *quarantine, emit func(arrow.RecordBatch) error) (int64, error) {
+	store := r.job.Source.Loc.Store
+	info, err := store.Head(ctx, in.Key)
+	if err != nil {
+		return 0, err
+	}
+	if in.ETag != "" && info.ETag != in.ETag {
+		return 0, &InputChangedError{Key: in.Key, Planned: in.ETag, Found: info.ETag}
+	}
+	opts := r.decodeOptions(q)
+	opts.Key = in.Key
+	ra := objstore.NewReaderAt(ctx, store, in.Key, in.Size)
+	head, tail := make([]byte, min(in.Size, 4)), make([]byte, min(in.Size, 4))
+	if _, err := ra.ReadAt(head, 0); err != nil {
+		return 0, fmt.Errorf("%s: read: %w", in.Key, err)
+	}
+	if _, err := ra.ReadAt(tail, in.Size-int64(len(tail))); err != nil {
+		return 0, fmt.Errorf("%s: read: %w", in.Key, err)
+	}
+	if err := checkParquetEnds(in.Key, in.Size, head, tail); err != nil {
+		return 0, err
+	}
+	rd, err := decode.NewParquet(ctx, ra, in.Size, opts, in.RowGroups)
+	if err != nil {
+		return 0, err
+	}
+	defer rd.Close()
+	var rows int64
+	for {
+		b, err := rd.Next()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err == nil {
+			n := b.NumRows()
+			var nb arrow.RecordBatch
+			nb, err = r.dropNullsInRequired(ctx, in, b, rows, opts.OnBad)
+			b.Release()
+			if err == nil && len(r.job.Source.PartitionFields) > 0 {
+				b = nb
+				nb, err = decode.TryAppendPartitionColumns(b, r.job.Source.PartitionFields, in.Partition, r.alloc)
+				b.Release()
+			}
+			if err == nil {
+				err = emit(nb)
+				nb.Release()
+				rows += n
+				if err != nil {
+					return rows, err // emit's own error: the caller has it
+				}
+				continue
+			}
+		}
+		if rows == 0 {
+			return 0, err
+		}
+		return rows, &streamBrokenError{key: in.Key, rows: rows, err: err}
+	}
+}
+
 // dropNullsInRequired enforces "not nullable" on a Parquet batch: the JSON
 // and CSV decoders report a null in a required column as a bad record, but
 // the Parquet reader passes on the nulls of an optional file column, or of
@@ -872,15 +989,19 @@ func (r *runner) declaredType(name string) string {
 // magic, so a short text file would be reported as "smaller than indicated
 // metadata size". Encrypted files (magic "PARE") are left to arrow-go.
 func checkParquetMagic(key string, data []byte) error {
-	if len(data) >= 8 && bytes.HasPrefix(data, []byte("PAR1")) && (bytes.HasSuffix(data, []byte("PAR1")) || bytes.HasSuffix(data, []byte("PARE"))) {
+	return checkParquetEnds(key, int64(len(data)), data[:min(len(data), 4)], data[max(len(data)-4, 0):])
+}
+
+// checkParquetEnds checks the magic bytes at both ends of an object of size
+// bytes, given its first and last (up to) four bytes.
+func checkParquetEnds(key string, size int64, head, tail []byte) error {
+	if size >= 8 && bytes.Equal(head, []byte("PAR1")) && (bytes.Equal(tail, []byte("PAR1")) || bytes.Equal(tail, []byte("PARE"))) {
 		return nil
 	}
-	if len(data) >= 4 && bytes.HasSuffix(data, []byte("PARE")) {
+	if size >= 4 && bytes.Equal(tail, []byte("PARE")) {
 		return nil
 	}
-	head := data[:min(len(data), 4)]
-	tail := data[max(len(data)-4, 0):]
-	return fmt.Errorf("%s: not a Parquet file (%d bytes; starts with %q, ends with %q, expected \"PAR1\" at both ends)", key, len(data), head, tail)
+	return fmt.Errorf("%s: not a Parquet file (%d bytes; starts with %q, ends with %q, expected \"PAR1\" at both ends)", key, size, head, tail)
 }
 
 // badFile applies on_bad_record to an object that could not be read at all
