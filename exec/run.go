@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 
 	"github.com/sluicedata/sluice/exec/decode"
 	"github.com/sluicedata/sluice/exec/eval"
@@ -340,10 +341,16 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 	// A task that stops early (a bad record under fail, a later file
 	// failing) still holds the earlier files' batches.
 	defer co.discard()
-	flush := func(b arrow.RecordBatch) error {
+	// Decoding and the rest (filter, project, checks, write) overlap: one
+	// goroutine processes the batches in order while this one decodes
+	// the next objects, so a task uses two cores (a run of few tasks, such
+	// as one big file, would otherwise use one).
+	pipe := newStage(func(b arrow.RecordBatch) error {
 		defer b.Release()
 		return r.process(ctx, w, b)
-	}
+	})
+	defer pipe.close()
+	flush := pipe.send
 	keys := make([]string, len(t.Inputs))
 	sizes := make([]int64, len(t.Inputs))
 	for i, in := range t.Inputs {
@@ -400,13 +407,10 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 			// on_bad_record does not apply to a healthy object.
 			done(in.Size)
 			return &InputChangedError{Key: in.Key, Planned: in.ETag, Found: f.etag}
-		case r.streamed(in):
-			if err = flushGroup(); err != nil {
-				return err
-			}
+		case job.Source.Format == spec.FormatParquet:
 			var n int64
 			var emitErr error // the filter's or the writer's: never the object's fault
-			n, err = r.streamParquet(ctx, in, q, func(b arrow.RecordBatch) error {
+			n, err = r.streamParquet(ctx, in, f.data, q, func(b arrow.RecordBatch) error {
 				if out := co.add(b); out != nil {
 					emitErr = flush(out)
 				}
@@ -485,6 +489,9 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		if err := flush(out); err != nil {
 			return err
 		}
+	}
+	if err := pipe.close(); err != nil {
+		return err
 	}
 	files, err := w.Close(ctx)
 	if err != nil {
@@ -620,7 +627,8 @@ func (r *runner) decodeOptions(q *quarantine) decode.Options {
 	return opts
 }
 
-// decodeObject decodes one whole object into batches of evalSchema.
+// decodeObject decodes one whole text (JSON or CSV) object into batches of
+// evalSchema; Parquet objects go through streamParquet.
 //
 // Text objects are decoded completely before any row moves on, so a file
 // that turns out to be broken half-way (a truncated gzip stream) is handled
@@ -629,36 +637,22 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 	src := r.job.Source
 	opts := r.decodeOptions(q)
 	opts.Key, opts.SizeHint = in.Key, r.sizeHint(in, data)
+	body, err := decode.Decompress(bytes.NewReader(data), in.Key, src.Compression)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
 	var rd decode.Reader
-	var err error
-	switch src.Format {
-	case spec.FormatParquet:
-		if err := checkParquetMagic(in.Key, data); err != nil {
-			return nil, err
-		}
-		rd, err = decode.NewParquet(ctx, bytes.NewReader(data), int64(len(data)), opts, in.RowGroups)
-		if err != nil {
-			return nil, err
-		}
-	default:
-		var body io.ReadCloser
-		body, err = decode.Decompress(bytes.NewReader(data), in.Key, src.Compression)
-		if err != nil {
-			return nil, err
-		}
-		defer body.Close()
-		if src.Format == spec.FormatCSV {
-			rd, err = decode.NewCSV(body, opts)
-		} else {
-			rd, err = decode.NewJSON(body, opts)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if src.Format == spec.FormatCSV {
+		rd, err = decode.NewCSV(body, opts)
+	} else {
+		rd, err = decode.NewJSON(body, opts)
+	}
+	if err != nil {
+		return nil, err
 	}
 	defer rd.Close()
 	var out []arrow.RecordBatch
-	var rows int64 // rows of the object read so far, for Parquet row numbers
 	for {
 		b, err := rd.Next()
 		if err == io.EOF {
@@ -667,17 +661,6 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 		if err != nil {
 			releaseAll(out)
 			return nil, err
-		}
-		if src.Format == spec.FormatParquet {
-			n := b.NumRows()
-			nb, err := r.dropNullsInRequired(ctx, in, b, rows, opts.OnBad)
-			rows += n
-			b.Release()
-			if err != nil {
-				releaseAll(out)
-				return nil, err
-			}
-			b = nb
 		}
 		if len(src.PartitionFields) > 0 {
 			nb, perr := decode.TryAppendPartitionColumns(b, src.PartitionFields, in.Partition, r.alloc)
@@ -717,34 +700,48 @@ func (e *streamBrokenError) Error() string {
 
 func (e *streamBrokenError) Unwrap() error { return e.err }
 
-// streamParquet reads a large Parquet input with ranged GETs and hands each
-// decoded batch (partition columns added) to emit, which does not take
+// streamParquet reads a Parquet input and hands each decoded batch
+// (partition columns added) to emit as soon as it is decoded, which does not take
 // ownership. It returns the rows handed on. An error before the first
 // batch (a vanished object, a broken footer) is an ordinary whole-object
 // failure for on_bad_record; one after it is a *streamBrokenError.
-func (r *runner) streamParquet(ctx context.Context, in Input, q *quarantine, emit func(arrow.RecordBatch) error) (int64, error) {
-	store := r.job.Source.Loc.Store
-	info, err := store.Head(ctx, in.Key)
-	if err != nil {
-		return 0, err
-	}
-	if in.ETag != "" && info.ETag != in.ETag {
-		return 0, &InputChangedError{Key: in.Key, Planned: in.ETag, Found: info.ETag}
-	}
+//
+// data is the object when it was fetched whole (small objects: one GET);
+// nil means read it with ranged GETs (large objects), after checking its
+// ETag is still the planned one.
+func (r *runner) streamParquet(ctx context.Context, in Input, data []byte, q *quarantine, emit func(arrow.RecordBatch) error) (int64, error) {
 	opts := r.decodeOptions(q)
 	opts.Key = in.Key
-	ra := objstore.NewReaderAt(ctx, store, in.Key, in.Size)
-	head, tail := make([]byte, min(in.Size, 4)), make([]byte, min(in.Size, 4))
-	if _, err := ra.ReadAt(head, 0); err != nil {
-		return 0, fmt.Errorf("%s: read: %w", in.Key, err)
+	var src parquet.ReaderAtSeeker
+	var size int64
+	if data != nil {
+		if err := checkParquetMagic(in.Key, data); err != nil {
+			return 0, err
+		}
+		src, size = bytes.NewReader(data), int64(len(data))
+	} else {
+		store := r.job.Source.Loc.Store
+		info, err := store.Head(ctx, in.Key)
+		if err != nil {
+			return 0, err
+		}
+		if in.ETag != "" && info.ETag != in.ETag {
+			return 0, &InputChangedError{Key: in.Key, Planned: in.ETag, Found: info.ETag}
+		}
+		ra := objstore.NewReaderAt(ctx, store, in.Key, in.Size)
+		head, tail := make([]byte, min(in.Size, 4)), make([]byte, min(in.Size, 4))
+		if _, err := ra.ReadAt(head, 0); err != nil {
+			return 0, fmt.Errorf("%s: read: %w", in.Key, err)
+		}
+		if _, err := ra.ReadAt(tail, in.Size-int64(len(tail))); err != nil {
+			return 0, fmt.Errorf("%s: read: %w", in.Key, err)
+		}
+		if err := checkParquetEnds(in.Key, in.Size, head, tail); err != nil {
+			return 0, err
+		}
+		src, size = ra, in.Size
 	}
-	if _, err := ra.ReadAt(tail, in.Size-int64(len(tail))); err != nil {
-		return 0, fmt.Errorf("%s: read: %w", in.Key, err)
-	}
-	if err := checkParquetEnds(in.Key, in.Size, head, tail); err != nil {
-		return 0, err
-	}
-	rd, err := decode.NewParquet(ctx, ra, in.Size, opts, in.RowGroups)
+	rd, err := decode.NewParquet(ctx, src, size, opts, in.RowGroups)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,68 @@
+package exec
+
+import (
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// stage runs fn on batches, in the order they are sent, on a goroutine of
+// its own. Ownership: send hands the batch to the stage (fn, or the stage
+// when it stopped after an error, releases it).
+type stage struct {
+	ch     chan arrow.RecordBatch
+	done   chan struct{} // closed when fn failed; err is set before
+	exited chan struct{} // closed when the goroutine returned
+	err    error
+	once   sync.Once
+}
+
+// stageDepth is how many batches may wait between the decoder and fn: one
+// being decoded ahead is enough to overlap the two, and each waiting batch
+// is memory.
+const stageDepth = 2
+
+func newStage(fn func(arrow.RecordBatch) error) *stage {
+	s := &stage{ch: make(chan arrow.RecordBatch, stageDepth), done: make(chan struct{}), exited: make(chan struct{})}
+	go func() {
+		defer close(s.exited)
+		failed := false
+		for b := range s.ch {
+			if failed {
+				b.Release()
+				continue
+			}
+			if err := fn(b); err != nil {
+				s.err = err
+				failed = true
+				close(s.done)
+			}
+		}
+	}()
+	return s
+}
+
+// send queues b, or returns fn's error (releasing b) if the stage failed.
+func (s *stage) send(b arrow.RecordBatch) error {
+	select {
+	case <-s.done:
+		b.Release()
+		return s.err
+	default:
+	}
+	select {
+	case s.ch <- b:
+		return nil
+	case <-s.done:
+		b.Release()
+		return s.err
+	}
+}
+
+// close waits for every queued batch to be processed and returns fn's
+// first error. It may be called more than once.
+func (s *stage) close() error {
+	s.once.Do(func() { close(s.ch) })
+	<-s.exited
+	return s.err
+}
