@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
 )
@@ -227,7 +228,9 @@ func replaced(ctx context.Context, job *Job, written map[string]bool) ([]string,
 			}
 			for _, o := range page.Objects {
 				rel := strings.TrimPrefix(o.Key, job.Sink.Loc.Prefix)
-				if written[o.Key] || strings.HasPrefix(rel, "_sluice/") || hiddenKey(rel) {
+				// HiddenKey covers _sluice/ (manifests, quarantine) and
+				// the local store's upload area.
+				if written[o.Key] || planner.HiddenKey(rel) {
 					continue
 				}
 				out = append(out, o.Key)
@@ -239,18 +242,6 @@ func replaced(ctx context.Context, job *Job, written map[string]bool) ([]string,
 		}
 	}
 	return out, nil
-}
-
-// hiddenKey reports whether a path segment starts with "." or "_": such
-// objects (the local store's upload area, other tools' markers) are not
-// outputs and overwrite leaves them alone.
-func hiddenKey(rel string) bool {
-	for _, seg := range strings.Split(rel, "/") {
-		if strings.HasPrefix(seg, ".") || strings.HasPrefix(seg, "_") {
-			return true
-		}
-	}
-	return false
 }
 
 // affectedPartitions renders the output partition directory of every input.

@@ -13,6 +13,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/state"
 )
 
@@ -90,7 +91,7 @@ func MarkProcessed(ctx context.Context, st *state.Source, lock *state.Lock, src 
 		}
 		for _, o := range page.Objects {
 			rel := strings.TrimPrefix(o.Key, src.Prefix)
-			if hiddenKey(rel) {
+			if planner.HiddenKey(rel) {
 				continue
 			}
 			if m, _ := doublestar.Match(glob, rel); !m {

@@ -402,17 +402,27 @@ func (l *Lister) mayMatchBelow(dir string) bool {
 
 func hidden(seg string) bool { return strings.HasPrefix(seg, "_") || strings.HasPrefix(seg, ".") }
 
+// HiddenKey reports whether a key (relative to a source or sink URL) has a
+// path segment starting with "_" or ".": such objects are never inputs
+// (DESIGN §1 "Globs"), and overwrite never treats them as outputs.
+func HiddenKey(rel string) bool {
+	for seg := range strings.SplitSeq(rel, "/") {
+		if hidden(seg) {
+			return true
+		}
+	}
+	return false
+}
+
 // accept applies the per-key filters to an object of lv.
 func (l *Lister) accept(lv *level, o objstore.ObjectInfo) (File, bool) {
 	if o.Size == 0 && strings.HasSuffix(o.Key, "/") {
 		return File{}, false
 	}
 	rel := strings.TrimPrefix(o.Key, l.spec.Prefix)
-	for seg := range strings.SplitSeq(rel, "/") {
-		if hidden(seg) {
-			l.stats.HiddenFiles++
-			return File{}, false
-		}
+	if HiddenKey(rel) {
+		l.stats.HiddenFiles++
+		return File{}, false
 	}
 	if lv.depth < len(l.spec.Partitions) {
 		l.stats.NonHiveFiles++
