@@ -221,8 +221,8 @@ func compareValues(a, b any) (int, bool) {
 	if !aok || !bok {
 		return 0, false
 	}
-	ia, aInt := asInt(a)
-	ib, bInt := asInt(b)
+	ia, aInt := predicate.IntValue(a)
+	ib, bInt := predicate.IntValue(b)
 	if aInt && bInt {
 		switch {
 		case ia < ib:
@@ -244,18 +244,6 @@ func compareValues(a, b any) (int, bool) {
 	return 0, true
 }
 
-func asInt(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int32:
-		return int64(x), true
-	case int:
-		return int64(x), true
-	}
-	return 0, false
-}
-
 func asFloat(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
@@ -263,7 +251,7 @@ func asFloat(v any) (float64, bool) {
 	case float32:
 		return float64(x), true
 	}
-	if i, ok := asInt(v); ok {
+	if i, ok := predicate.IntValue(v); ok {
 		return float64(i), true
 	}
 	return 0, false

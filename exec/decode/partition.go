@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicedata/sluice/spec/predicate"
 )
 
 // AppendPartitionColumns returns a new batch: b's columns followed by one
@@ -92,7 +94,7 @@ func constantArray(alloc memory.Allocator, dt arrow.DataType, v any, n int) (arr
 			bb.AppendString(s)
 		}
 	case *array.Int64Builder:
-		x, ok := asInt64(v)
+		x, ok := predicate.IntValue(v)
 		if !ok {
 			return wrong()
 		}
@@ -100,7 +102,7 @@ func constantArray(alloc memory.Allocator, dt arrow.DataType, v any, n int) (arr
 			bb.UnsafeAppend(x)
 		}
 	case *array.Int32Builder:
-		x, ok := asInt64(v)
+		x, ok := predicate.IntValue(v)
 		if !ok || x != int64(int32(x)) {
 			return wrong()
 		}
@@ -108,7 +110,7 @@ func constantArray(alloc memory.Allocator, dt arrow.DataType, v any, n int) (arr
 			bb.UnsafeAppend(int32(x))
 		}
 	case *array.Date32Builder:
-		x, ok := asInt64(v)
+		x, ok := predicate.IntValue(v)
 		if !ok || x != int64(int32(x)) {
 			return wrong()
 		}
@@ -116,7 +118,7 @@ func constantArray(alloc memory.Allocator, dt arrow.DataType, v any, n int) (arr
 			bb.UnsafeAppend(arrow.Date32(x))
 		}
 	case *array.TimestampBuilder:
-		x, ok := asInt64(v)
+		x, ok := predicate.IntValue(v)
 		if !ok {
 			return wrong()
 		}
@@ -160,18 +162,6 @@ func constantArray(alloc memory.Allocator, dt arrow.DataType, v any, n int) (arr
 		return nil, fmt.Errorf("partition columns of type %s are not supported", dt)
 	}
 	return bld.NewArray(), nil
-}
-
-func asInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int32:
-		return int64(x), true
-	case int:
-		return int64(x), true
-	}
-	return 0, false
 }
 
 // CheckPartitionValues reports the first of values that does not fit its

@@ -237,3 +237,17 @@ func FormatDecimal(v *big.Int, scale int) string {
 	}
 	return s
 }
+
+// IntValue returns an integer value of the Literal representation (int64,
+// or int32 days of a date; a plain int is accepted too) as an int64.
+func IntValue(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case int:
+		return int64(x), true
+	}
+	return 0, false
+}
