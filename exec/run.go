@@ -52,7 +52,10 @@ const DefaultMemoryLimit = 1 << 30
 // coalesceRows is the batch size filters and checks run on: arrow compute
 // calls have a fixed dispatch cost, and one small object gives only a few
 // hundred rows, so batches of consecutive objects are concatenated first.
-const coalesceRows = 32 << 10
+// 8Ki rows keep that cost small while bounding what a task holds decoded
+// (builders, the stage's queue, the coalescer): 32Ki rows measured the
+// same time and ~12 MiB more peak RSS on the NDJSON benchmark.
+const coalesceRows = 8 << 10
 
 // Progress is a snapshot of a run's counters.
 type Progress struct {
@@ -393,9 +396,37 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		}
 		return nil
 	}
+	// When the sink's partition_by leads the source's hive partitions, key
+	// order keeps the inputs of each output partition together: once the
+	// inputs move on to other values no more rows come for the files open
+	// now, so they are finished there and then, and a task holds one
+	// partition's buffers at a time instead of all of its partitions' until
+	// its end. Should inputs come back to a partition (first-fit packing can
+	// put a late small file into an earlier task) it only costs one more file.
+	lead := leadingPartitions(job)
+	var lastLead []any
+	endPartitions := func() error {
+		if err := flushGroup(); err != nil {
+			return err
+		}
+		if out := co.finish(); out != nil {
+			if err := flush(out); err != nil {
+				return err
+			}
+		}
+		return pipe.sendBarrier(func() error { return w.FinishOpen(ctx) })
+	}
 	ch, done := prefetch(ctx, job.Source.Loc.Store, keys, sizes, r.o.FetchConcurrency, r.fetchMem)
 	for f := range ch {
 		in := t.Inputs[f.idx]
+		if lead > 0 {
+			if lastLead != nil && !samePartition(lastLead, in.Partition[:lead]) {
+				if err := endPartitions(); err != nil {
+					return err
+				}
+			}
+			lastLead = in.Partition[:lead]
+		}
 		var batches []arrow.RecordBatch
 		appended := -1 // rows added to app, or -1: the object was not appended
 		switch {
@@ -585,6 +616,22 @@ func (r *runner) appendObject(app *decode.JSONAppender, in Input, data []byte) (
 	}
 	defer body.Close()
 	return app.Append(body, in.Key, r.sizeHint(in, data))
+}
+
+// leadingPartitions is len(Sink.PartitionBy) when the sink's partition
+// columns are the first source partition keys, in order (hive key order then
+// groups each output partition's inputs), else 0.
+func leadingPartitions(job *Job) int {
+	by, src := job.Sink.PartitionBy, job.Source.PartitionFields
+	if len(by) == 0 || len(by) > len(src) {
+		return 0
+	}
+	for i, name := range by {
+		if src[i].Name != name {
+			return 0
+		}
+	}
+	return len(by)
 }
 
 // samePartition reports whether two objects' partition values are equal,

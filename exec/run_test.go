@@ -327,3 +327,64 @@ func TestOverwritePartitionsReplacesOnlyItsPartitions(t *testing.T) {
 		}
 	}
 }
+
+// A task whose inputs run through several partitions of the sink's leading
+// partition key finishes each partition's file when the inputs move on, so
+// it holds one partition's buffers at a time; inputs that come back to a
+// partition only cost one more file, never a row.
+func TestTaskFinishesPartitionsAsInputsMoveOn(t *testing.T) {
+	ctx := context.Background()
+	l := newLake(t)
+	var ins []Input
+	for i, dt := range []string{"1", "1", "2", "3", "1"} {
+		in := l.put(fmt.Sprintf("dt=%s/%d.json", dt, i), fmt.Sprintf(`{"id":"r%d","amount":%d}`+"\n", i, i), false)
+		in.Partition = []any{dt}
+		ins = append(ins, in)
+	}
+	job := orderJob(t, l, "", []Task{{Index: 0, Inputs: ins}})
+	res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Files {
+		got = append(got, fmt.Sprintf("%s%d", f.PartitionPath, f.Rows))
+	}
+	// In finishing order: dt=1 (two inputs) when dt=2 starts, dt=2, dt=3,
+	// then the returning dt=1 input's own file at the end.
+	if want := "dt=1/2,dt=2/1,dt=3/1,dt=1/1"; strings.Join(got, ",") != want {
+		t.Fatalf("files %v, want %s", got, want)
+	}
+	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1|r0|0", "1|r1|1", "1|r4|4", "2|r2|2", "3|r3|3"}
+	if got := l.readOutput(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("output rows\n got %v\nwant %v", got, want)
+	}
+
+	// partition_by that does not lead the source's keys keeps every file
+	// open until the task ends (one file per partition).
+	l2 := newLake(t)
+	var ins2 []Input
+	for i, dt := range []string{"1", "2", "1"} {
+		in := l2.put(fmt.Sprintf("dt=%s/%d.json", dt, i), fmt.Sprintf(`{"id":"r%d","amount":%d}`+"\n", i, i), false)
+		in.Partition = []any{dt}
+		ins2 = append(ins2, in)
+	}
+	job2 := orderJob(t, l2, "", []Task{{Index: 0, Inputs: ins2}})
+	job2.Sink.PartitionBy = []string{"id"}
+	if n := leadingPartitions(job2); n != 0 {
+		t.Fatalf("leadingPartitions = %d for partition_by id", n)
+	}
+	res2, err := Run(ctx, job2, Options{Alloc: checked(t), Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res2.Files) != 3 {
+		t.Fatalf("%d files, want one per id", len(res2.Files))
+	}
+	if err := AbortResult(ctx, res2); err != nil {
+		t.Fatal(err)
+	}
+}

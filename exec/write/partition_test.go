@@ -219,3 +219,48 @@ func TestPartitionValueExported(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// FinishOpen ends the files open so far; later rows of the same partition
+// go to a new file, and Close returns every file in finishing order.
+func TestFinishOpen(t *testing.T) {
+	mem := checked(t)
+	st := newStore(t)
+	ctx := context.Background()
+	o := baseOptions(st, spec.FormatParquet, mem)
+	o.PartitionBy = []string{"dt"}
+	w, err := New(ctx, partSchema, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, b2 := partBatch(mem, []int{0, 1, 2}), partBatch(mem, []int{4})
+	defer b1.Release()
+	defer b2.Release()
+	if err := w.Write(ctx, b1); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.FinishOpen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	files, err := w.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, fmt.Sprintf("%s%d", f.PartitionPath, f.Rows))
+	}
+	nullDt := "dt=" + DefaultPartition + "/"
+	if want := []string{"dt=2026-01-02/2", nullDt + "1", "dt=2026-01-02/1"}; !slices.Equal(got, want) {
+		t.Fatalf("files %v, want %v", got, want)
+	}
+	if files[0].Key == files[2].Key {
+		t.Fatalf("a partition's second file reuses the key %s", files[0].Key)
+	}
+	if err := w.FinishOpen(ctx); err == nil {
+		t.Fatal("FinishOpen after Close: no error")
+	}
+	completeAll(t, st, files)
+}

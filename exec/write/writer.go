@@ -541,6 +541,26 @@ func (w *Writer) removeOpen(f *openFile) {
 	}
 }
 
+// FinishOpen finishes every open file, as Close does, but leaves the
+// Writer open: rows written after it start new files (the next seq). A
+// caller that knows no more rows will come for the partitions written so
+// far calls it to release their buffers now rather than at Close.
+func (w *Writer) FinishOpen(ctx context.Context) error {
+	if w.failed != nil {
+		return w.failed
+	}
+	if w.closed {
+		return errors.New("write: FinishOpen after Close")
+	}
+	for len(w.order) > 0 {
+		if err := w.finish(ctx, w.order[0]); err != nil {
+			w.failed = err
+			return err
+		}
+	}
+	return nil
+}
+
 // Close finishes every open file and returns all files written, in the
 // order they were finished. The uploads are Finished, not completed: nothing
 // is visible until the committer completes them. Zero rows give zero files.
