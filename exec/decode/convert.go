@@ -148,38 +148,39 @@ type cell struct {
 // fromText converts the text form of a value (CSV fields, and JSON strings
 // for dates, timestamps, decimals and map keys). scratch holds decoded bytes
 // that must outlive the call (binary); it is reused per column.
-func (c *conv) fromText(s []byte) (cell, error) {
-	var x cell
+func (c *conv) fromText(s []byte, x *cell) error {
+	x.null = false
 	switch c.kind {
 	case kBool:
 		switch string(s) {
 		case "true", "TRUE", "True", "t", "T", "1":
 			x.i = 1
 		case "false", "FALSE", "False", "f", "F", "0":
+			x.i = 0
 		default:
-			return x, fmt.Errorf("invalid bool %q", clip(s))
+			return fmt.Errorf("invalid bool %q", clip(s))
 		}
 	case kInt32, kInt64:
 		v, err := parseInt(s)
 		if err != nil {
-			return x, fmt.Errorf("invalid %s %q: %v", c.kind, clip(s), err)
+			return fmt.Errorf("invalid %s %q: %v", c.kind, clip(s), err)
 		}
 		if c.kind == kInt32 && (v < math.MinInt32 || v > math.MaxInt32) {
-			return x, fmt.Errorf("value %d overflows int32", v)
+			return fmt.Errorf("value %d overflows int32", v)
 		}
 		x.i = v
 	case kFloat32, kFloat64:
 		v, err := parseFloat(s)
 		if err != nil {
-			return x, fmt.Errorf("invalid %s %q", c.kind, clip(s))
+			return fmt.Errorf("invalid %s %q", c.kind, clip(s))
 		}
 		if c.kind == kFloat32 && !math.IsInf(v, 0) && math.Abs(v) > math.MaxFloat32 {
-			return x, fmt.Errorf("value %q overflows float32", clip(s))
+			return fmt.Errorf("value %q overflows float32", clip(s))
 		}
 		x.f = v
 	case kString:
 		if !utf8.Valid(s) {
-			return x, errors.New("invalid UTF-8 in string")
+			return errors.New("invalid UTF-8 in string")
 		}
 		x.b = s
 	case kBinary:
@@ -187,30 +188,30 @@ func (c *conv) fromText(s []byte) (cell, error) {
 	case kDate:
 		d, err := parseDate(s, c.layout)
 		if err != nil {
-			return x, err
+			return err
 		}
 		x.i = int64(d)
 	case kTimestamp:
 		v, err := parseTimestamp(s, c.layout, c.unit)
 		if err != nil {
-			return x, err
+			return err
 		}
 		x.i = v
 	case kDecimal:
 		d, err := parseDecimal(s, c.prec, c.scale)
 		if err != nil {
-			return x, err
+			return err
 		}
 		x.d = d
 	default:
-		return x, fmt.Errorf("a %s cannot be read from text", c.kind)
+		return fmt.Errorf("a %s cannot be read from text", c.kind)
 	}
-	return x, nil
+	return nil
 }
 
 // appendCell appends x to b, whose type is c.dt. It never fails: x was
 // produced by this conv.
-func (c *conv) appendCell(b array.Builder, x cell) {
+func (c *conv) appendCell(b array.Builder, x *cell) {
 	if x.null {
 		b.AppendNull()
 		return

@@ -132,38 +132,38 @@ func TestTextConversions(t *testing.T) {
 	}
 	b := mk(arrow.FixedWidthTypes.Boolean)
 	for _, in := range []string{"true", "TRUE", "True", "t", "1"} {
-		if x, err := b.fromText([]byte(in)); err != nil || x.i != 1 {
+		if x, err := fromTextInto(b, []byte(in)); err != nil || x.i != 1 {
 			t.Errorf("bool %q", in)
 		}
 	}
 	for _, in := range []string{"false", "f", "0"} {
-		if x, err := b.fromText([]byte(in)); err != nil || x.i != 0 {
+		if x, err := fromTextInto(b, []byte(in)); err != nil || x.i != 0 {
 			t.Errorf("bool %q", in)
 		}
 	}
-	if _, err := b.fromText([]byte("yes")); err == nil {
+	if _, err := fromTextInto(b, []byte("yes")); err == nil {
 		t.Error("bool yes accepted")
 	}
 	i32 := mk(arrow.PrimitiveTypes.Int32)
 	for in, ok := range map[string]bool{"2147483647": true, "-2147483648": true, "2147483648": false, "+7": true, "1.0": false, " 1": false, "": false, "-": false} {
-		if _, err := i32.fromText([]byte(in)); (err == nil) != ok {
+		if _, err := fromTextInto(i32, []byte(in)); (err == nil) != ok {
 			t.Errorf("int32 %q: %v", in, err)
 		}
 	}
 	i64 := mk(arrow.PrimitiveTypes.Int64)
 	for in, ok := range map[string]bool{"9223372036854775807": true, "-9223372036854775808": true, "9223372036854775808": false, "12345678901234567890123": false} {
-		if _, err := i64.fromText([]byte(in)); (err == nil) != ok {
+		if _, err := fromTextInto(i64, []byte(in)); (err == nil) != ok {
 			t.Errorf("int64 %q: %v", in, err)
 		}
 	}
 	f32 := mk(arrow.PrimitiveTypes.Float32)
 	for in, ok := range map[string]bool{"1e38": true, "1e39": false, "Inf": true, "-Infinity": true, "NaN": true, "0x1p3": false, "1_000": false, "1e-400": true} {
-		if _, err := f32.fromText([]byte(in)); (err == nil) != ok {
+		if _, err := fromTextInto(f32, []byte(in)); (err == nil) != ok {
 			t.Errorf("float32 %q: %v", in, err)
 		}
 	}
 	bin := mk(arrow.BinaryTypes.Binary)
-	if x, err := bin.fromText([]byte("\x00\xff")); err != nil || string(x.b) != "\x00\xff" {
+	if x, err := fromTextInto(bin, []byte("\x00\xff")); err != nil || string(x.b) != "\x00\xff" {
 		t.Errorf("binary text = %q, %v", x.b, err)
 	}
 	if d, err := decodeBase64(nil, []byte("aGk")); err != nil || string(d) != "hi" {
@@ -212,8 +212,18 @@ func TestStrftimeLayouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := c.fromText([]byte("02.01.2026 03:04"))
+	x, err := fromTextInto(c, []byte("02.01.2026 03:04"))
 	if err != nil || x.i != time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).Unix() {
 		t.Fatalf("strftime timestamp = %d, %v", x.i, err)
 	}
+}
+
+// shared is the one cell every conversion in these tests writes into, as the
+// decoders reuse a row's cells: a value must never keep what the previous
+// one left (a false after a true, say).
+var shared cell
+
+func fromTextInto(c *conv, s []byte) (cell, error) {
+	err := c.fromText(s, &shared)
+	return shared, err
 }

@@ -340,11 +340,9 @@ func (r *csvReader) convertRow() (bool, error) {
 			}
 			continue
 		}
-		x, err := c.conv.fromText(f)
-		if err != nil {
+		if err := c.conv.fromText(f, &r.cells[i]); err != nil {
 			return false, r.badRecord(c.name, err.Error())
 		}
-		r.cells[i] = x
 	}
 	for i, c := range r.cols {
 		if c.conv.kind >= kList {
@@ -361,7 +359,7 @@ func (r *csvReader) convertRow() (bool, error) {
 			_ = c.conv.nestedJSON(c.b, v, &c.scratch)
 			continue
 		}
-		c.conv.appendCell(c.b, r.cells[i])
+		c.conv.appendCell(c.b, &r.cells[i])
 	}
 	return true, nil
 }

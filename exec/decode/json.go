@@ -286,11 +286,9 @@ func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 			r.nested[i] = jv
 			continue
 		}
-		x, err := c.conv.fromRaw(v, &c.scratch, &c.scratch2)
-		if err != nil {
+		if err := c.conv.fromRaw(v, &r.cells[i], &c.scratch, &c.scratch2); err != nil {
 			return false, r.badLine(line, c.name, err.Error())
 		}
-		r.cells[i] = x
 	}
 	for i, c := range r.cols {
 		if c.conv.kind >= kList {
@@ -301,7 +299,7 @@ func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 			_ = c.conv.nestedJSON(c.b, jv, &c.scratch)
 			continue
 		}
-		c.conv.appendCell(c.b, r.cells[i])
+		c.conv.appendCell(c.b, &r.cells[i])
 	}
 	return true, nil
 }
@@ -415,11 +413,11 @@ func jsonTypeName(v *fastjson.Value) string {
 
 // fromRaw converts the raw text of a non-null JSON value, already
 // validated by scanValue, to a scalar column's type.
-func (c *conv) fromRaw(v []byte, scratch, scratch2 *[]byte) (cell, error) {
-	var x cell
+func (c *conv) fromRaw(v []byte, x *cell, scratch, scratch2 *[]byte) error {
+	x.null = false
 	t := v[0]
-	wrong := func() (cell, error) {
-		return cell{}, fmt.Errorf("expected %s, got %s", c.kind, rawTypeName(v))
+	wrong := func() error {
+		return fmt.Errorf("expected %s, got %s", c.kind, rawTypeName(v))
 	}
 	isNum := t == '-' || t >= '0' && t <= '9'
 	var str []byte
@@ -436,10 +434,11 @@ func (c *conv) fromRaw(v []byte, scratch, scratch2 *[]byte) (cell, error) {
 		case 't':
 			x.i = 1
 		case 'f':
+			x.i = 0
 		default:
 			return wrong()
 		}
-		return x, nil
+		return nil
 	case kInt32, kInt64:
 		if !isNum {
 			return wrong()
@@ -448,24 +447,24 @@ func (c *conv) fromRaw(v []byte, scratch, scratch2 *[]byte) (cell, error) {
 		if err != nil {
 			i, err = integralNumber(v)
 			if err != nil {
-				return x, fmt.Errorf("invalid %s %s: %v", c.kind, clip(v), err)
+				return fmt.Errorf("invalid %s %s: %v", c.kind, clip(v), err)
 			}
 		}
 		if c.kind == kInt32 && (i < math.MinInt32 || i > math.MaxInt32) {
-			return x, fmt.Errorf("value %d overflows int32", i)
+			return fmt.Errorf("value %d overflows int32", i)
 		}
 		x.i = i
-		return x, nil
+		return nil
 	case kFloat32, kFloat64:
 		if !isNum {
 			return wrong()
 		}
-		return c.fromText(v)
+		return c.fromText(v, x)
 	case kString, kDate:
 		if t != '"' {
 			return wrong()
 		}
-		return c.fromText(str)
+		return c.fromText(str, x)
 	case kBinary:
 		if t != '"' {
 			return wrong()
@@ -473,13 +472,13 @@ func (c *conv) fromRaw(v []byte, scratch, scratch2 *[]byte) (cell, error) {
 		d, err := decodeBase64((*scratch)[:0], str)
 		*scratch = d
 		if err != nil {
-			return x, err
+			return err
 		}
 		x.b = d
-		return x, nil
+		return nil
 	case kTimestamp, kDecimal:
 		if t == '"' {
-			return c.fromText(str)
+			return c.fromText(str, x)
 		}
 		if !isNum {
 			return wrong()
@@ -487,22 +486,22 @@ func (c *conv) fromRaw(v []byte, scratch, scratch2 *[]byte) (cell, error) {
 		if c.kind == kTimestamp {
 			i, err := parseInt(v)
 			if err != nil {
-				return x, fmt.Errorf("invalid epoch timestamp %s: want an integer count of %s", clip(v), c.unit)
+				return fmt.Errorf("invalid epoch timestamp %s: want an integer count of %s", clip(v), c.unit)
 			}
 			x.i = i
-			return x, nil
+			return nil
 		}
-		return c.fromText(v)
+		return c.fromText(v, x)
 	}
 	return wrong()
 }
 
 // fromJSON converts a non-null scalar JSON value.
-func (c *conv) fromJSON(v *fastjson.Value, scratch *[]byte) (cell, error) {
-	var x cell
+func (c *conv) fromJSON(v *fastjson.Value, x *cell, scratch *[]byte) error {
+	x.null = false
 	t := v.Type()
-	wrong := func() (cell, error) {
-		return cell{}, fmt.Errorf("expected %s, got %s", c.kind, jsonTypeName(v))
+	wrong := func() error {
+		return fmt.Errorf("expected %s, got %s", c.kind, jsonTypeName(v))
 	}
 	switch c.kind {
 	case kBool:
@@ -510,10 +509,11 @@ func (c *conv) fromJSON(v *fastjson.Value, scratch *[]byte) (cell, error) {
 		case fastjson.TypeTrue:
 			x.i = 1
 		case fastjson.TypeFalse:
+			x.i = 0
 		default:
 			return wrong()
 		}
-		return x, nil
+		return nil
 	case kInt32, kInt64:
 		if t != fastjson.TypeNumber {
 			return wrong()
@@ -524,14 +524,14 @@ func (c *conv) fromJSON(v *fastjson.Value, scratch *[]byte) (cell, error) {
 		if err != nil {
 			i, err = integralNumber(raw)
 			if err != nil {
-				return x, fmt.Errorf("invalid %s %s: %v", c.kind, clip(raw), err)
+				return fmt.Errorf("invalid %s %s: %v", c.kind, clip(raw), err)
 			}
 		}
 		if c.kind == kInt32 && (i < math.MinInt32 || i > math.MaxInt32) {
-			return x, fmt.Errorf("value %d overflows int32", i)
+			return fmt.Errorf("value %d overflows int32", i)
 		}
 		x.i = i
-		return x, nil
+		return nil
 	case kFloat32, kFloat64:
 		if t != fastjson.TypeNumber {
 			return wrong()
@@ -539,15 +539,15 @@ func (c *conv) fromJSON(v *fastjson.Value, scratch *[]byte) (cell, error) {
 		raw := v.MarshalTo((*scratch)[:0])
 		*scratch = raw
 		if !isJSONNumber(raw) {
-			return x, fmt.Errorf("invalid number %s", clip(raw))
+			return fmt.Errorf("invalid number %s", clip(raw))
 		}
-		return c.fromText(raw)
+		return c.fromText(raw, x)
 	case kString:
 		if t != fastjson.TypeString {
 			return wrong()
 		}
 		b, _ := v.StringBytes()
-		return c.fromText(b)
+		return c.fromText(b, x)
 	case kBinary:
 		if t != fastjson.TypeString {
 			return wrong()
@@ -556,36 +556,36 @@ func (c *conv) fromJSON(v *fastjson.Value, scratch *[]byte) (cell, error) {
 		d, err := decodeBase64((*scratch)[:0], b)
 		*scratch = d
 		if err != nil {
-			return x, err
+			return err
 		}
 		x.b = d
-		return x, nil
+		return nil
 	case kDate:
 		if t != fastjson.TypeString {
 			return wrong()
 		}
 		b, _ := v.StringBytes()
-		return c.fromText(b)
+		return c.fromText(b, x)
 	case kTimestamp, kDecimal:
 		switch t {
 		case fastjson.TypeString:
 			b, _ := v.StringBytes()
-			return c.fromText(b)
+			return c.fromText(b, x)
 		case fastjson.TypeNumber:
 			raw := v.MarshalTo((*scratch)[:0])
 			*scratch = raw
 			if !isJSONNumber(raw) {
-				return x, fmt.Errorf("invalid number %s", clip(raw))
+				return fmt.Errorf("invalid number %s", clip(raw))
 			}
 			if c.kind == kTimestamp {
 				i, err := parseInt(raw)
 				if err != nil {
-					return x, fmt.Errorf("invalid epoch timestamp %s: want an integer count of %s", clip(raw), c.unit)
+					return fmt.Errorf("invalid epoch timestamp %s: want an integer count of %s", clip(raw), c.unit)
 				}
 				x.i = i
-				return x, nil
+				return nil
 			}
-			return c.fromText(raw)
+			return c.fromText(raw, x)
 		}
 		return wrong()
 	}
@@ -673,13 +673,13 @@ func (c *conv) nestedJSON(b array.Builder, v *fastjson.Value, scratch *[]byte) e
 			if first != nil {
 				return
 			}
-			kx, err := c.elems[0].fromText(k)
-			if err != nil {
+			var kx cell
+			if err := c.elems[0].fromText(k, &kx); err != nil {
 				first = fmt.Errorf("key %q: %w", clip(k), err)
 				return
 			}
 			if kb != nil {
-				c.elems[0].appendCell(kb, kx)
+				c.elems[0].appendCell(kb, &kx)
 			}
 			if err := c.elems[1].nestedJSON(ib, e, scratch); err != nil {
 				first = fmt.Errorf("[%q]: %w", clip(k), err)
@@ -687,12 +687,12 @@ func (c *conv) nestedJSON(b array.Builder, v *fastjson.Value, scratch *[]byte) e
 		})
 		return first
 	}
-	x, err := c.fromJSON(v, scratch)
-	if err != nil {
+	var x cell
+	if err := c.fromJSON(v, &x, scratch); err != nil {
 		return err
 	}
 	if b != nil {
-		c.appendCell(b, x)
+		c.appendCell(b, &x)
 	}
 	return nil
 }
