@@ -150,6 +150,11 @@ type jsonReader struct {
 	// compare usually replaces the map lookup.
 	hints    []int // column index, or -1 for a key not read
 	hintKeys []string
+	// hintPats[p] is the p-th key as it appeared, `"key":`, when it had no
+	// escapes and no space before the colon (else empty): a line whose
+	// text at the key's position starts with it has that key there, which
+	// one comparison finds instead of a string scan and a lookup.
+	hintPats [][]byte
 	sizer    batchSizer
 	err      error
 	closed   bool
@@ -322,28 +327,43 @@ func (r *jsonReader) scanObject(s []byte) string {
 		i++
 	} else {
 		for p := 0; ; p++ {
-			if i >= len(s) || s[i] != '"' {
-				return "invalid JSON: " + synErr(i, "expected a string key").Error()
+			var col int
+			if p < len(r.hintPats) && len(r.hintPats[p]) > 0 && bytes.HasPrefix(s[i:], r.hintPats[p]) {
+				col = r.hints[p]
+				i += len(r.hintPats[p])
+			} else {
+				if i >= len(s) || s[i] != '"' {
+					return "invalid JSON: " + synErr(i, "expected a string key").Error()
+				}
+				kstart := i
+				kend, escaped, err := scanString(s, i)
+				if err != nil {
+					return "invalid JSON: " + err.Error()
+				}
+				key := s[i+1 : kend-1]
+				if escaped {
+					r.keyBuf = unescape(r.keyBuf[:0], key)
+					key = r.keyBuf
+				}
+				i = skipWS(s, kend)
+				if i >= len(s) || s[i] != ':' {
+					return "invalid JSON: " + synErr(i, "expected ':' after key").Error()
+				}
+				col = r.column(p, key)
+				if p < len(r.hintPats) {
+					r.hintPats[p] = r.hintPats[p][:0]
+					if !escaped && i == kend {
+						r.hintPats[p] = append(r.hintPats[p], s[kstart:i+1]...)
+					}
+				}
+				i++
 			}
-			kend, escaped, err := scanString(s, i)
-			if err != nil {
-				return "invalid JSON: " + err.Error()
-			}
-			key := s[i+1 : kend-1]
-			if escaped {
-				r.keyBuf = unescape(r.keyBuf[:0], key)
-				key = r.keyBuf
-			}
-			i = skipWS(s, kend)
-			if i >= len(s) || s[i] != ':' {
-				return "invalid JSON: " + synErr(i, "expected ':' after key").Error()
-			}
-			i = skipWS(s, i+1)
+			i = skipWS(s, i)
 			vend, err := scanValue(s, i, 1)
 			if err != nil {
 				return "invalid JSON: " + err.Error()
 			}
-			if col := r.column(p, key); col >= 0 {
+			if col >= 0 {
 				r.vals[col] = s[i:vend]
 			}
 			i = skipWS(s, vend)
@@ -382,6 +402,7 @@ func (r *jsonReader) column(p int, key []byte) int {
 		r.hints[p], r.hintKeys[p] = i, string(key)
 	} else if p == len(r.hints) && p < 4096 {
 		r.hints, r.hintKeys = append(r.hints, i), append(r.hintKeys, string(key))
+		r.hintPats = append(r.hintPats, nil)
 	}
 	return i
 }

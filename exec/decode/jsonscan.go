@@ -1,7 +1,9 @@
 package decode
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -40,11 +42,7 @@ func skipWS(s []byte, i int) int {
 func scanString(s []byte, i int) (end int, escaped bool, err error) {
 	i++
 	for {
-		// Fast scan to the next quote or backslash.
-		j := i
-		for j < len(s) && s[j] != '"' && s[j] != '\\' {
-			j++
-		}
+		j := nextQuoteOrBackslash(s, i)
 		if j >= len(s) {
 			return 0, false, synErr(len(s), "unterminated string")
 		}
@@ -67,6 +65,27 @@ func scanString(s []byte, i int) (end int, escaped bool, err error) {
 			return 0, false, synErr(j, fmt.Sprintf("invalid escape \\%c", s[j+1]))
 		}
 	}
+}
+
+// nextQuoteOrBackslash returns the index of the first '"' or '\\' in s at
+// or after i, or len(s). It tests eight bytes at a time (SWAR): strings and
+// keys are where a scanner spends its time, and most are longer than a word.
+func nextQuoteOrBackslash(s []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		q, b := w^('"'*ones), w^('\\'*ones)
+		// A byte of q or b is zero where w holds a quote or a backslash;
+		// (x-ones)&^x&highs flags zero bytes exactly up to the first one,
+		// which is all the trailing-zero count looks at.
+		if m := ((q-ones)&^q | (b-ones)&^b) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(s) && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	return i
 }
 
 func isHex4(b []byte) bool {
