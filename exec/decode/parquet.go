@@ -108,7 +108,9 @@ func NewParquet(ctx context.Context, r parquet.ReaderAtSeeker, size int64, o Opt
 	if err := o.normalize(); err != nil {
 		return nil, err
 	}
-	props := parquet.NewReaderProperties(o.Alloc)
+	// The reader's own page buffers are recycled (see pageBuffers); the
+	// arrays it returns are built with o.Alloc (pqarrow.NewFileReader).
+	props := parquet.NewReaderProperties(pageBuffers)
 	pf, err := openParquet(r, size, o.Key, o.ParquetMetadata, props)
 	if err != nil {
 		return nil, err
