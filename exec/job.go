@@ -2,6 +2,7 @@ package exec
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
@@ -78,4 +79,9 @@ type Input struct {
 	ETag      string
 	Partition []any // typed values of Source.PartitionFields (nil = null)
 	RowGroups []int // parquet: the row groups to read (nil: all)
+
+	// Part of Parts: a large Parquet file read by several tasks, this one
+	// reading RowGroups (see splitTasks); Parts is 0 for a whole file.
+	Part, Parts int
+	footer      *metadata.FileMetaData // read when it was split
 }

@@ -261,7 +261,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		}()
 	}
 feed:
-	for _, t := range r.job.Tasks {
+	for _, t := range r.splitTasks(ctx) {
 		select {
 		case next <- t:
 		case <-ctx.Done():
@@ -455,6 +455,11 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 			if errors.As(err, &changed) || errors.As(err, &half) {
 				return err
 			}
+			if err != nil && in.Parts > 1 {
+				// Other tasks read the rest of this file: skipping this
+				// part would keep half of it.
+				return &splitPartError{key: in.Key, part: in.Part, parts: in.Parts, err: err}
+			}
 			r.rowsIn.Add(n)
 			appended = 0 // rows are counted; nothing to hand on below
 		case app != nil && r.appendable(in, f.data):
@@ -492,8 +497,10 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 			}
 			continue
 		}
-		r.filesDone.Add(1)
-		r.bytesDone.Add(in.Size)
+		if in.Part == 0 { // a split file counts once
+			r.filesDone.Add(1)
+			r.bytesDone.Add(in.Size)
+		}
 		r.tick()
 		if appended >= 0 {
 			r.rowsIn.Add(int64(appended))
@@ -729,7 +736,8 @@ func (r *runner) decodeObject(ctx context.Context, in Input, data []byte, q *qua
 var StreamParquetAbove int64 = 64 << 20
 
 func (r *runner) streamed(in Input) bool {
-	return r.job.Source.Format == spec.FormatParquet && in.Size > StreamParquetAbove
+	// A part of a split file reads only its row groups, with ranged reads.
+	return r.job.Source.Format == spec.FormatParquet && (in.Size > StreamParquetAbove || in.Parts > 1)
 }
 
 // streamBrokenError is a streamed object that failed after some of its
@@ -747,6 +755,20 @@ func (e *streamBrokenError) Error() string {
 
 func (e *streamBrokenError) Unwrap() error { return e.err }
 
+// splitPartError is a part of a split Parquet file that failed: the other
+// parts may have read theirs, so the run stops rather than skip it.
+type splitPartError struct {
+	key         string
+	part, parts int
+	err         error
+}
+
+func (e *splitPartError) Error() string {
+	return fmt.Sprintf("%s: unreadable in part %d of the %d it was split into for reading in parallel (so it cannot be skipped whole): %v", e.key, e.part+1, e.parts, e.err)
+}
+
+func (e *splitPartError) Unwrap() error { return e.err }
+
 // streamParquet reads a Parquet input and hands each decoded batch
 // (partition columns added) to emit as soon as it is decoded, which does not take
 // ownership. It returns the rows handed on. An error before the first
@@ -759,6 +781,9 @@ func (e *streamBrokenError) Unwrap() error { return e.err }
 func (r *runner) streamParquet(ctx context.Context, in Input, data []byte, q *quarantine, emit func(arrow.RecordBatch) error) (int64, error) {
 	opts := r.decodeOptions(q)
 	opts.Key = in.Key
+	if in.footer != nil {
+		opts.ParquetMetadata = in.footer
+	}
 	var src parquet.ReaderAtSeeker
 	var size int64
 	if data != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultBatchRows is the target rows per batch when Options.BatchRows is 0.
-const DefaultBatchRows = 64 << 10
+const DefaultBatchRows = 16 << 10
 
 // BadRecord describes one input record that could not be decoded.
 type BadRecord struct {

@@ -1,0 +1,193 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+)
+
+// putRowGroups writes n rows of (id, amount) as a Parquet file of row
+// groups of per rows each.
+func putRowGroups(t *testing.T, l *lake, key string, n, per int) (Input, []byte) {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "amount", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer rb.Release()
+	for i := 0; i < n; i++ {
+		rb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("r%05d", i))
+		rb.Field(1).(*array.Int64Builder).Append(int64(i))
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	var buf bytes.Buffer
+	props := parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(per)), parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false))
+	w, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := l.src.Store.Put(context.Background(), key, buf.Bytes(), objstore.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Input{Key: key, Size: info.Size, ETag: info.ETag}, buf.Bytes()
+}
+
+func splitFrom(t *testing.T, size int64) {
+	old := SplitParquetAbove
+	SplitParquetAbove = size
+	t.Cleanup(func() { SplitParquetAbove = old })
+}
+
+// A file that is the run's only task is read by as many tasks as there are
+// workers, each taking whole row groups; together they write every row
+// once, and the file counts once.
+func TestLargeParquetSplitAcrossWorkers(t *testing.T) {
+	splitFrom(t, 0)
+	ctx := context.Background()
+	l := newLake(t)
+	in, _ := putRowGroups(t, l, "dt=1/big.parquet", 10000, 1000)
+	in.Partition = []any{"1"}
+	job := orderJob(t, l, "amount % 3 != 0", []Task{{Index: 0, Inputs: []Input{in}}})
+	job.Source.Format = spec.FormatParquet
+
+	r, err := newRunner(job, Options{Parallelism: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := r.splitTasks(ctx)
+	var got []string
+	for _, task := range tasks {
+		p := task.Inputs[0]
+		got = append(got, fmt.Sprintf("task %d: part %d/%d groups %v", task.Index, p.Part, p.Parts, p.RowGroups))
+	}
+	want := []string{
+		"task 0: part 0/3 groups [0 1 2 3]",
+		"task 1: part 1/3 groups [4 5 6]",
+		"task 2: part 2/3 groups [7 8 9]",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("split\n got %q\nwant %q", got, want)
+	}
+
+	res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.FilesRead != 1 || res.Stats.BytesRead != in.Size || res.Stats.RowsIn != 10000 || len(res.Files) != 3 {
+		t.Fatalf("stats %+v, %d files", res.Stats, len(res.Files))
+	}
+	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rows := l.readOutput()
+	var expect []string
+	for i := 0; i < 10000; i++ {
+		if i%3 != 0 {
+			expect = append(expect, fmt.Sprintf("1|r%05d|%d", i, i))
+		}
+	}
+	slices.Sort(expect)
+	if !slices.Equal(rows, expect) {
+		t.Fatalf("output: %d rows, want %d", len(rows), len(expect))
+	}
+
+	// Below the size, or with every worker busy, tasks run as planned.
+	splitFrom(t, in.Size+1)
+	if n := len(r.splitTasks(ctx)); n != 1 {
+		t.Fatalf("%d tasks for a file under SplitParquetAbove", n)
+	}
+	splitFrom(t, 0)
+	r.o.Parallelism = 1
+	if n := len(r.splitTasks(ctx)); n != 1 {
+		t.Fatalf("%d tasks with one worker", n)
+	}
+}
+
+// A part of a split file that cannot be read stops the run even under
+// on_bad_record = "skip": other parts have read the rest of the file, so
+// skipping the part would keep half of it.
+func TestSplitPartFailureStopsTheRun(t *testing.T) {
+	splitFrom(t, 0)
+	ctx := context.Background()
+	l := newLake(t)
+	in, data := putRowGroups(t, l, "dt=1/big.parquet", 4000, 1000)
+	in.Partition = []any{"1"}
+	// Break the last row group's first column chunk (its data, not the
+	// footer, so the split still happens).
+	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := pf.MetaData().RowGroup(3).ColumnChunk(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := cc.DataPageOffset()
+	for i := off; i < off+cc.TotalCompressedSize(); i++ {
+		data[i] = 0xff
+	}
+	info, err := l.src.Store.Put(ctx, in.Key, data, objstore.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Size, in.ETag = info.Size, info.ETag
+	job := orderJob(t, l, "", []Task{{Index: 0, Inputs: []Input{in}}})
+	job.Source.Format = spec.FormatParquet
+	job.Source.OnBadRecord = spec.BadRecordSkip
+	_, err = Run(ctx, job, Options{Alloc: checked(t), Parallelism: 2})
+	if err == nil || !strings.Contains(err.Error(), "part 2 of the 2 it was split into") {
+		t.Fatalf("err = %v", err)
+	}
+	if rows := l.readOutput(); len(rows) != 0 {
+		t.Fatalf("%d rows visible after a failed run", len(rows))
+	}
+}
+
+func TestSplitRowGroupsBalances(t *testing.T) {
+	cases := []struct {
+		sizes []int64
+		n     int
+		want  string
+	}{
+		{[]int64{1, 1, 1, 1}, 2, "[[0 1] [2 3]]"},
+		{[]int64{10, 1, 1, 1}, 2, "[[0] [1 2 3]]"},
+		{[]int64{1, 1, 1, 10}, 2, "[[0 1 2] [3]]"},
+		{[]int64{5, 5}, 4, "[[0] [1]]"},
+		{[]int64{1, 1, 1, 1, 1}, 3, "[[0 1] [2 3] [4]]"},
+		{[]int64{100, 1, 1}, 3, "[[0] [1] [2]]"},
+		{[]int64{7}, 2, "[]"},
+	}
+	for _, c := range cases {
+		groups := make([]int, len(c.sizes))
+		for i := range groups {
+			groups[i] = i
+		}
+		got := fmt.Sprint(cutBySize(groups, c.sizes, c.n))
+		if got != c.want {
+			t.Errorf("cutBySize(%v, %d) = %s, want %s", c.sizes, c.n, got, c.want)
+		}
+	}
+}
