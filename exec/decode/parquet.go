@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -389,6 +391,9 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 // leaks an allocation (found by the checked allocator in
 // TestParquetNestedWidening).
 func castArray(ctx context.Context, a arrow.Array, want arrow.DataType) (arrow.Array, error) {
+	if n, ok := narrowOffsets(ctx, a, want); ok {
+		return n, nil
+	}
 	l, ok := a.(*array.List)
 	wl, ok2 := want.(*arrow.ListType)
 	if !ok || !ok2 {
@@ -403,6 +408,38 @@ func castArray(ctx context.Context, a arrow.Array, want arrow.DataType) (arrow.A
 	data := array.NewData(want, d.Len(), d.Buffers(), []arrow.ArrayData{vals.Data()}, d.NullN(), d.Offset())
 	defer data.Release()
 	return array.MakeFromData(data), nil
+}
+
+// narrowOffsets casts a large string or binary array to the 32-bit-offset
+// type by narrowing its offsets and sharing its bytes (files written with
+// large_string in their Arrow schema, as Polars and DuckDB do, would
+// otherwise have every string copied by the cast kernel). ok is false when
+// it does not apply: other types, or data past 32-bit offsets.
+func narrowOffsets(ctx context.Context, a arrow.Array, want arrow.DataType) (arrow.Array, bool) {
+	from, to := a.DataType().ID(), want.ID()
+	if !(from == arrow.LARGE_STRING && to == arrow.STRING || from == arrow.LARGE_BINARY && to == arrow.BINARY) {
+		return nil, false
+	}
+	d := a.Data()
+	bufs := d.Buffers()
+	if len(bufs) < 3 || bufs[1] == nil {
+		return nil, false
+	}
+	offs := arrow.Int64Traits.CastFromBytes(bufs[1].Bytes())
+	n := d.Offset() + d.Len() + 1
+	if len(offs) < n || offs[n-1] > math.MaxInt32 {
+		return nil, false
+	}
+	narrow := memory.NewResizableBuffer(compute.GetAllocator(ctx))
+	narrow.Resize(arrow.Int32Traits.BytesRequired(n))
+	out := arrow.Int32Traits.CastFromBytes(narrow.Bytes())
+	for i, o := range offs[:n] {
+		out[i] = int32(o)
+	}
+	data := array.NewData(want, d.Len(), []*memory.Buffer{bufs[0], narrow, bufs[2]}, nil, d.NullN(), d.Offset())
+	narrow.Release()
+	defer data.Release()
+	return array.MakeFromData(data), true
 }
 
 func (p *parquetReader) Close() error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -296,5 +297,77 @@ func TestReadParquetSchemaAndCachedMetadata(t *testing.T) {
 	rows, _, err := readPQ(t, data, Options{Schema: s, Alloc: checked(t), ParquetMetadata: md}, []int{2})
 	if err != nil || len(rows) != 10 || rows[0] != "20" {
 		t.Fatalf("rows %v err %v", rows, err)
+	}
+}
+
+// Large strings and binaries (files whose stored Arrow schema says
+// large_string, as Polars and DuckDB write) read as the declared string
+// and binary types with their bytes shared and offsets narrowed; row
+// groups after the first start at non-zero offsets into their own buffers.
+func TestParquetLargeStringsNarrowed(t *testing.T) {
+	mem := checked(t)
+	fileSchema := arrow.NewSchema([]arrow.Field{
+		{Name: "s", Type: arrow.BinaryTypes.LargeString, Nullable: true},
+		{Name: "b", Type: arrow.BinaryTypes.LargeBinary, Nullable: true},
+	}, nil)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, fileSchema)
+	defer rb.Release()
+	var want []string
+	for i := range 25 {
+		if i%4 == 0 {
+			rb.Field(0).AppendNull()
+			rb.Field(1).AppendNull()
+			want = append(want, "(null) (null)")
+			continue
+		}
+		s := strings.Repeat("é", i)
+		rb.Field(0).(*array.LargeStringBuilder).Append(s)
+		rb.Field(1).(*array.BinaryBuilder).Append([]byte{byte(i), 0})
+		want = append(want, fmt.Sprintf("%s %x", s, []byte{byte(i), 0}))
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	var buf bytes.Buffer
+	w, err := pqarrow.NewFileWriter(fileSchema, &buf, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(10)),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	declared := arrow.NewSchema([]arrow.Field{
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "b", Type: arrow.BinaryTypes.Binary, Nullable: true},
+	}, nil)
+	r, err := NewParquet(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), Options{Key: "large.parquet", Schema: declared, Alloc: mem, BatchRows: 7}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		b, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, bin := b.Column(0).(*array.String), b.Column(1).(*array.Binary)
+		for i := 0; i < int(b.NumRows()); i++ {
+			if s.IsNull(i) {
+				got = append(got, "(null) (null)")
+				continue
+			}
+			got = append(got, fmt.Sprintf("%s %x", s.Value(i), bin.Value(i)))
+		}
+		b.Release()
+	}
+	r.Close()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
