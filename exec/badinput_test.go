@@ -236,8 +236,14 @@ func parquetOf(t testing.TB, rows string) []byte {
 
 func writeParquet(t testing.TB, rec arrow.RecordBatch) []byte {
 	t.Helper()
+	return writeParquetWith(t, rec, parquet.NewWriterProperties())
+}
+
+// writeParquetWith encodes rec as one Parquet file with props.
+func writeParquetWith(t testing.TB, rec arrow.RecordBatch, props *parquet.WriterProperties) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(rec.Schema(), &buf, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+	w, err := pqarrow.NewFileWriter(rec.Schema(), &buf, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/bits"
 	"sync"
 
+	"github.com/sluicedata/sluice/internal/bufpool"
 	"github.com/sluicedata/sluice/objstore"
 )
 
@@ -165,40 +165,16 @@ func getAll(ctx context.Context, store objstore.Store, key string, size int64) (
 
 const bytesMinRead = 512
 
-// Fetched objects' buffers are recycled once decoded (see recycle): with
-// thousands of small objects per task they are a third of everything a
-// run allocates, and the GC work that follows. Pools hold buffers by
-// capacity class: class i holds buffers of at least 1<<(minBufShift+i) bytes.
-const (
-	minBufShift = 12 // 4 KiB
-	maxBufShift = 24 // 16 MiB: larger objects are rare, and not kept
-)
-
-var bufPools [maxBufShift - minBufShift + 1]sync.Pool
+// fetchBuffers recycles fetched objects' buffers once decoded (see
+// recycle): with thousands of small objects per task they are a third of
+// everything a run allocates, and the GC work that follows. Objects over
+// 16 MiB are rare and not kept.
+var fetchBuffers = bufpool.New(12, 24)
 
 // getBuf returns an empty buffer with capacity for at least n bytes.
-func getBuf(n int64) []byte {
-	shift := max(bits.Len64(uint64(max(n, 1)-1)), minBufShift)
-	if shift > maxBufShift {
-		return make([]byte, 0, n)
-	}
-	if p, ok := bufPools[shift-minBufShift].Get().(*[]byte); ok {
-		return (*p)[:0]
-	}
-	return make([]byte, 0, 1<<shift)
-}
+func getBuf(n int64) []byte { return fetchBuffers.Get(int(n))[:0] }
 
 // recycle returns a buffer from getAll for reuse. The caller must hold no
 // reference into it: only text objects are recycled, whose decoders copy
 // every value into arrow builders.
-func recycle(b []byte) {
-	if cap(b) < 1<<minBufShift {
-		return
-	}
-	shift := bits.Len64(uint64(cap(b))) - 1 // the class whose minimum cap(b) meets
-	if shift > maxBufShift {
-		return
-	}
-	b = b[:0]
-	bufPools[shift-minBufShift].Put(&b)
-}
+func recycle(b []byte) { fetchBuffers.Put(b) }

@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
@@ -36,23 +35,13 @@ func putRowGroups(t *testing.T, l *lake, key string, n, per int) (Input, []byte)
 	}
 	rec := rb.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	props := parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(per)), parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false))
-	w, err := pqarrow.NewFileWriter(sc, &buf, props, pqarrow.DefaultWriterProps())
+	data := writeParquetWith(t, rec, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(per)),
+		parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false)))
+	info, err := l.src.Store.Put(context.Background(), key, data, objstore.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	info, err := l.src.Store.Put(context.Background(), key, buf.Bytes(), objstore.PutOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Input{Key: key, Size: info.Size, ETag: info.ETag}, buf.Bytes()
+	return Input{Key: key, Size: info.Size, ETag: info.ETag}, data
 }
 
 func splitFrom(t *testing.T, size int64) {

@@ -1,11 +1,11 @@
 package decode
 
 import (
-	"math/bits"
-	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicedata/sluice/internal/bufpool"
 )
 
 // pageBuffers is the allocator of the Parquet readers' own buffers: the
@@ -21,69 +21,43 @@ import (
 // the executor is ever reused. Inside arrow-go, a buffer is freed when its
 // page reader closes, after which nothing of it is read (the decoders that
 // pointed into a dictionary page are replaced with the page reader).
-var pageBuffers memory.Allocator = newSizeClassPool()
+var pageBuffers memory.Allocator = &pooledAllocator{pool: bufpool.New(12, 26)}
 
-const (
-	minPooledShift = 12 // 4 KiB: smaller buffers are cheap to allocate
-	maxPooledShift = 26 // 64 MiB: larger ones are rare and stay unpooled
-)
-
-// sizeClassPool recycles power-of-two buffers through one sync.Pool per
-// size (a pool drops what it holds at garbage collection, so it never pins
-// memory). Buffers it hands out are zeroed, as Go's allocator's are, and
-// 64-byte aligned, as arrow requires.
-type sizeClassPool struct {
-	classes [maxPooledShift + 1]sync.Pool
+// pooledAllocator is a memory.Allocator over a bufpool.Pool. Its buffers
+// are zeroed, as Go's allocator's are, and 64-byte aligned, as arrow
+// requires (power-of-two blocks of 4 KiB and more are aligned to their
+// size by Go's allocator; a block that is not is neither used nor pooled).
+type pooledAllocator struct {
+	pool *bufpool.Pool
 }
 
-func newSizeClassPool() *sizeClassPool { return &sizeClassPool{} }
-
-func sizeClass(n int) int {
-	if n <= 1<<minPooledShift {
-		return minPooledShift
-	}
-	return bits.Len(uint(n - 1))
+func aligned(b []byte) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 == 0
 }
 
-func (p *sizeClassPool) Allocate(size int) []byte {
-	c := sizeClass(size)
-	if c > maxPooledShift {
+func (a *pooledAllocator) Allocate(size int) []byte {
+	b := a.pool.Get(size)
+	if !aligned(b[:cap(b)]) {
 		return memory.DefaultAllocator.Allocate(size)
 	}
-	if v, ok := p.classes[c].Get().(*[]byte); ok {
-		b := (*v)[:size]
-		clear(b)
-		return b
-	}
-	b := make([]byte, 1<<c)
-	// Power-of-two sizes of 4 KiB and more are aligned to their size by
-	// Go's allocator; a block that is not 64-byte aligned is never pooled.
-	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 != 0 {
-		return memory.DefaultAllocator.Allocate(size)
-	}
-	return b[:size]
+	clear(b)
+	return b
 }
 
-func (p *sizeClassPool) Reallocate(size int, b []byte) []byte {
+func (a *pooledAllocator) Reallocate(size int, b []byte) []byte {
 	if cap(b) >= size {
 		return b[:size]
 	}
-	nb := p.Allocate(size)
+	nb := a.Allocate(size)
 	copy(nb, b)
-	p.Free(b)
+	a.Free(b)
 	return nb
 }
 
-// Free pools b if it is one of this pool's blocks (a power-of-two capacity
-// in range); anything else is left to the garbage collector.
-func (p *sizeClassPool) Free(b []byte) {
-	n := cap(b)
-	if n < 1<<minPooledShift || n > 1<<maxPooledShift || n&(n-1) != 0 {
-		return
+// Free pools b unless it is misaligned (memory.DefaultAllocator's buffers,
+// handed out when a pooled block was not aligned, usually are).
+func (a *pooledAllocator) Free(b []byte) {
+	if cap(b) > 0 && aligned(b[:cap(b)]) {
+		a.pool.Put(b)
 	}
-	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 != 0 {
-		return
-	}
-	b = b[:n]
-	p.classes[bits.Len(uint(n))-1].Put(&b)
 }

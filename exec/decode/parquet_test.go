@@ -63,10 +63,15 @@ func writeParquet(t *testing.T) []byte {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(fileSchema, &buf,
-		parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(10)),
+	return encodeParquet(t, rec, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(10)),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithDeprecatedInt96Timestamps(true)))
+}
+
+// encodeParquet writes rec as one Parquet file.
+func encodeParquet(t *testing.T, rec arrow.RecordBatch, props *parquet.WriterProperties, aprops pqarrow.ArrowWriterProperties) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := pqarrow.NewFileWriter(rec.Schema(), &buf, props, aprops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,23 +332,13 @@ func TestParquetLargeStringsNarrowed(t *testing.T) {
 	}
 	rec := rb.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(fileSchema, &buf, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(10)),
+	data := encodeParquet(t, rec, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(10)),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 	declared := arrow.NewSchema([]arrow.Field{
 		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "b", Type: arrow.BinaryTypes.Binary, Nullable: true},
 	}, nil)
-	r, err := NewParquet(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), Options{Key: "large.parquet", Schema: declared, Alloc: mem, BatchRows: 7}, nil)
+	r, err := NewParquet(context.Background(), bytes.NewReader(data), int64(len(data)), Options{Key: "large.parquet", Schema: declared, Alloc: mem, BatchRows: 7}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
