@@ -2,9 +2,11 @@ package write
 
 import (
 	"fmt"
+	"hash/maphash"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -20,6 +22,18 @@ type parquetConfig struct {
 	aprops pqarrow.ArrowWriterProperties
 	runID  string
 	vers   string
+
+	// base are the properties but dictionary choices; dictCols the
+	// top-level string and binary columns (index in schema, leaf path)
+	// whose dictionary encoding is decided on the first rows written.
+	base     []parquet.WriterProperty
+	dictCols []dictCol
+	decided  bool
+}
+
+type dictCol struct {
+	field int
+	path  string
 }
 
 func parquetCodec(c spec.Compression) (compress.Compression, error) {
@@ -40,7 +54,8 @@ func parquetCodec(c spec.Compression) (compress.Compression, error) {
 // and dictionary encoding only for byte-array (string and binary) leaves.
 // Dictionaries on high-cardinality numbers cost ~30% of write time and grew
 // files in our measurements (notes/engines.md §4), and low-cardinality
-// numbers compress well enough without them.
+// numbers compress well enough without them. Top-level string columns that
+// turn out nearly unique get none either (see decideDictionaries).
 func newParquetConfig(s *arrow.Schema, o Options, mem memory.Allocator) (*parquetConfig, error) {
 	codec, err := parquetCodec(o.Compression)
 	if err != nil {
@@ -58,16 +73,84 @@ func newParquetConfig(s *arrow.Schema, o Options, mem memory.Allocator) (*parque
 	if err != nil {
 		return nil, fmt.Errorf("write: parquet schema: %w", err)
 	}
+	c := &parquetConfig{schema: s, aprops: aprops, runID: o.RunID, vers: o.Version, base: base}
+	var dict []parquet.WriterProperty
 	for i := 0; i < pqs.NumColumns(); i++ {
-		c := pqs.Column(i)
-		if c.PhysicalType() == parquet.Types.ByteArray {
-			base = append(base, parquet.WithDictionaryFor(c.Path(), true))
+		col := pqs.Column(i)
+		if col.PhysicalType() != parquet.Types.ByteArray {
+			continue
+		}
+		dict = append(dict, parquet.WithDictionaryFor(col.Path(), true))
+		if f := s.FieldIndices(col.Path()); len(f) == 1 && isFlatBinary(s.Field(f[0]).Type) {
+			c.dictCols = append(c.dictCols, dictCol{field: f[0], path: col.Path()})
 		}
 	}
-	return &parquetConfig{
-		schema: s, props: parquet.NewWriterProperties(base...), aprops: aprops,
-		runID: o.RunID, vers: o.Version,
-	}, nil
+	c.props = parquet.NewWriterProperties(append(base[:len(base):len(base)], dict...)...)
+	return c, nil
+}
+
+func isFlatBinary(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.BINARY, arrow.LARGE_STRING, arrow.LARGE_BINARY:
+		return true
+	}
+	return false
+}
+
+// Dictionary sampling: a column whose first dictSample values are more than
+// half distinct is written without a dictionary. arrow-go hashes every
+// value into the dictionary until it passes the dictionary page limit
+// (1 MiB) and only then falls back to plain encoding, in every row group
+// again: for ids, sessions and free text that hashing is wasted, about a
+// tenth of the write time of the wide benchmark data. Fewer than
+// dictMinSample non-null values say too little, and keep the dictionary.
+const (
+	dictSample    = 8 << 10
+	dictMinSample = 2 << 10
+)
+
+// decideDictionaries settles, on the first batch the Writer gets, which
+// top-level string columns get a dictionary in this Writer's files.
+func (c *parquetConfig) decideDictionaries(rec arrow.RecordBatch) {
+	if c.decided {
+		return
+	}
+	c.decided = true
+	var props []parquet.WriterProperty
+	for _, dc := range c.dictCols {
+		props = append(props, parquet.WithDictionaryFor(dc.path, !nearlyUnique(rec.Column(dc.field))))
+	}
+	c.props = parquet.NewWriterProperties(append(c.base[:len(c.base):len(c.base)], props...)...)
+}
+
+// nearlyUnique reports whether more than half of the first dictSample
+// non-null values of a string or binary array are distinct, on at least
+// dictMinSample of them.
+func nearlyUnique(a arrow.Array) bool {
+	seed := maphash.MakeSeed()
+	var hash func(int) uint64
+	switch v := a.(type) {
+	case *array.String:
+		hash = func(i int) uint64 { return maphash.String(seed, v.Value(i)) }
+	case *array.LargeString:
+		hash = func(i int) uint64 { return maphash.String(seed, v.Value(i)) }
+	case *array.Binary:
+		hash = func(i int) uint64 { return maphash.Bytes(seed, v.Value(i)) }
+	case *array.LargeBinary:
+		hash = func(i int) uint64 { return maphash.Bytes(seed, v.Value(i)) }
+	default:
+		return false
+	}
+	seen := make(map[uint64]struct{}, dictSample)
+	n := 0
+	for i := 0; i < a.Len() && n < dictSample; i++ {
+		if a.IsNull(i) {
+			continue
+		}
+		n++
+		seen[hash(i)] = struct{}{}
+	}
+	return n >= dictMinSample && 2*len(seen) > n
 }
 
 // parquetFile writes one Parquet file with buffered row groups whose

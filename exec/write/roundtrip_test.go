@@ -3,17 +3,21 @@ package write
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/csv"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 )
 
@@ -258,6 +262,68 @@ func TestZeroRowsZeroFiles(t *testing.T) {
 			ups, err := st.ListUploads(context.Background(), "")
 			if err != nil || len(ups) != 0 {
 				t.Fatalf("uploads %v %v", ups, err)
+			}
+		})
+	}
+}
+
+// String columns whose first values are mostly distinct are written
+// without a dictionary; repetitive ones, and any column of a first batch
+// too small to judge, keep it. Every value reads back either way.
+func TestDictionaryOnlyForRepetitiveStrings(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "unique", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "repeated", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "bin", Type: arrow.BinaryTypes.Binary, Nullable: true},
+	}, nil)
+	batch := func(mem memory.Allocator, n int) arrow.RecordBatch {
+		rb := array.NewRecordBuilder(mem, sc)
+		defer rb.Release()
+		for i := 0; i < n; i++ {
+			rb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("session-%08d", i))
+			rb.Field(1).(*array.StringBuilder).Append([]string{"view", "click", "buy"}[i%3])
+			if i%2 == 0 {
+				rb.Field(2).AppendNull()
+			} else {
+				rb.Field(2).(*array.BinaryBuilder).Append([]byte{byte(i), byte(i >> 8)})
+			}
+		}
+		return rb.NewRecordBatch()
+	}
+	dictionary := func(t *testing.T, st objstore.Store, f File, mem memory.Allocator) []bool {
+		t.Helper()
+		rec, pf := readParquet(t, st, f.Key, mem)
+		defer pf.Close()
+		defer rec.Release()
+		var got []bool
+		for c := 0; c < 3; c++ {
+			cc, err := pf.MetaData().RowGroup(0).ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, slices.Contains(cc.Encodings(), parquet.Encodings.RLEDict) || slices.Contains(cc.Encodings(), parquet.Encodings.PlainDict))
+		}
+		if rec.Column(0).(*array.String).Value(int(rec.NumRows())-1) != fmt.Sprintf("session-%08d", rec.NumRows()-1) {
+			t.Fatal("values do not read back")
+		}
+		return got
+	}
+	for _, c := range []struct {
+		rows int
+		want []bool // unique, repeated, bin (half null, all distinct)
+	}{
+		{10000, []bool{false, true, false}},
+		{1000, []bool{true, true, true}}, // too few to judge
+	} {
+		t.Run(fmt.Sprint(c.rows), func(t *testing.T) {
+			mem := checked(t)
+			st := newStore(t)
+			b := batch(mem, c.rows)
+			defer b.Release()
+			files := writeAll(t, sc, baseOptions(st, spec.FormatParquet, mem), b)
+			completeAll(t, st, files)
+			if got := dictionary(t, st, files[0], mem); !slices.Equal(got, c.want) {
+				t.Fatalf("dictionary encoded (unique, repeated, bin) = %v, want %v", got, c.want)
 			}
 		})
 	}

@@ -243,6 +243,9 @@ func (w *Writer) write(ctx context.Context, b arrow.RecordBatch) error {
 	}
 	out := array.NewRecordBatch(w.out, cols, b.NumRows())
 	defer out.Release()
+	if w.pq != nil {
+		w.pq.decideDictionaries(out)
+	}
 	w.rowsSeen += out.NumRows()
 	w.rawSeen += recordRawSize(out)
 
