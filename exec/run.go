@@ -362,12 +362,13 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 			sizes[i] = -1 // not fetched whole: read with ranged GETs below
 		}
 	}
-	// Small NDJSON objects with the same partition values are decoded into
-	// one set of builders (see decode.JSONAppender); group is those values.
-	var app *decode.JSONAppender
+	// Small NDJSON and CSV objects with the same partition values are
+	// decoded into one set of builders (see decode.Appender); group is
+	// those values.
+	var app *decode.Appender
 	var group []any
-	if job.Source.Format == spec.FormatJSON {
-		if app, err = decode.NewJSONAppender(r.decodeOptions(q)); err != nil {
+	if job.Source.Format == spec.FormatJSON || job.Source.Format == spec.FormatCSV {
+		if app, err = decode.NewAppender(job.Source.Format, r.decodeOptions(q)); err != nil {
 			return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
 		}
 		defer app.Release()
@@ -594,7 +595,7 @@ func (r *runner) upload(ctx context.Context, key string, data []byte) (objstore.
 // make batches of their own, and are decoded batch by batch as before.
 const maxAppendSize = 8 << 20
 
-// appendable reports whether the object goes into the task's JSONAppender.
+// appendable reports whether the object goes into the task's Appender.
 func (r *runner) appendable(in Input, data []byte) bool {
 	return r.sizeHint(in, data) <= maxAppendSize
 }
@@ -608,9 +609,9 @@ func (r *runner) sizeHint(in Input, data []byte) int64 {
 	return n
 }
 
-// appendObject decodes one whole NDJSON object into app and returns its
-// rows. On an error the object contributes no rows (see decode.JSONAppender).
-func (r *runner) appendObject(app *decode.JSONAppender, in Input, data []byte) (int, error) {
+// appendObject decodes one whole NDJSON or CSV object into app and returns its
+// rows. On an error the object contributes no rows (see decode.Appender).
+func (r *runner) appendObject(app *decode.Appender, in Input, data []byte) (int, error) {
 	src := r.job.Source
 	if len(src.PartitionFields) > 0 {
 		if err := decode.CheckPartitionValues(src.PartitionFields, in.Partition); err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sluicedata/sluice/spec"
 )
 
 // failAfter yields s and then fails, like a gzip stream cut mid-way.
@@ -19,7 +21,7 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("unexpected EOF in stream") }
 
 // flushRows flushes a and renders its rows, releasing the batches.
-func flushRows(t *testing.T, a *JSONAppender, want *arrow.Schema) ([]string, int) {
+func flushRows(t *testing.T, a *Appender, want *arrow.Schema) ([]string, int) {
 	t.Helper()
 	bs := a.Flush()
 	var rows []string
@@ -43,7 +45,7 @@ func TestJSONAppenderSpansObjects(t *testing.T) {
 	mem := checked(t)
 	s := sch(field("id", arrow.PrimitiveTypes.Int64, false), field("name", arrow.BinaryTypes.String, true))
 	sink := &badSink{}
-	a, err := NewJSONAppender(Options{Schema: s, Alloc: mem, OnBad: sink.onBad})
+	a, err := NewAppender(spec.FormatJSON, Options{Schema: s, Alloc: mem, OnBad: sink.onBad})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestJSONAppenderSpansObjects(t *testing.T) {
 func TestJSONAppenderDropsFailedObject(t *testing.T) {
 	mem := checked(t)
 	s := sch(field("id", arrow.PrimitiveTypes.Int64, false))
-	a, err := NewJSONAppender(Options{Schema: s, Alloc: mem})
+	a, err := NewAppender(spec.FormatJSON, Options{Schema: s, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,7 @@ func TestJSONAppenderMatchesReader(t *testing.T) {
 		}
 		want = append(want, rows...)
 	}
-	a, err := NewJSONAppender(Options{Schema: s, Alloc: mem})
+	a, err := NewAppender(spec.FormatJSON, Options{Schema: s, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +173,7 @@ func TestJSONAppenderMatchesReader(t *testing.T) {
 func TestJSONAppenderNoColumns(t *testing.T) {
 	mem := checked(t)
 	s := sch()
-	a, err := NewJSONAppender(Options{Schema: s, Alloc: mem})
+	a, err := NewAppender(spec.FormatJSON, Options{Schema: s, Alloc: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +195,74 @@ func TestJSONAppenderNoColumns(t *testing.T) {
 	if rows != 3 {
 		t.Errorf("%d rows, want 3", rows)
 	}
+}
+
+// CSV objects share builders too; each object's header is its own, so
+// objects may order their columns differently, and a column missing from
+// one object's header is reported for that object only.
+func TestCSVAppenderSpansObjectsWithTheirOwnHeaders(t *testing.T) {
+	mem := checked(t)
+	s := sch(field("id", arrow.PrimitiveTypes.Int64, false), field("name", arrow.BinaryTypes.String, true))
+	sink := &badSink{}
+	o := Options{Schema: s, Alloc: mem, OnBad: sink.onBad, CSV: spec.CSVOptions{Header: true}}
+	a, err := NewAppender(spec.FormatCSV, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	objs := []struct{ key, body string }{
+		{"a.csv", "id,name\n1,x\n2,\n"},
+		{"b.csv", "name,extra,id\ny,0,3\nz,0,4\n"},
+		{"c.csv", "id\n5\n"},
+		{"d.csv", ""},
+	}
+	for _, obj := range objs {
+		if _, err := a.Append(strings.NewReader(obj.body), obj.key, int64(len(obj.body))); err != nil {
+			t.Fatalf("%s: %v", obj.key, err)
+		}
+	}
+	if len(sink.recs) != 1 || sink.recs[0].Key != "c.csv" || sink.recs[0].Column != "name" {
+		t.Fatalf("bad records %+v, want name missing from c.csv's header", sink.recs)
+	}
+	rows, n := flushRows(t, a, s)
+	if n != 1 {
+		t.Errorf("%d batches, want 1", n)
+	}
+	eqRows(t, rows, []string{"1|x", "2|null", "3|y", "4|z", "5|null"})
+
+	// An object that fails part-way keeps none of its rows, and the
+	// objects around it keep theirs, in order; the same as NewCSV's rows.
+	var bre *BadRecordError
+	strict := o
+	strict.OnBad = nil
+	b, err := NewAppender(spec.FormatCSV, strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	if _, err := b.Append(strings.NewReader("id,name\n6,p\n"), "e.csv", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(strings.NewReader("id,name\n7,q\nnot-a-number,r\n"), "f.csv", 0); !errors.As(err, &bre) || bre.Record.Key != "f.csv" || bre.Record.Line != 3 {
+		t.Fatalf("err = %v, want a bad record at f.csv:3", err)
+	}
+	if _, err := b.Append(failAfter("id,name\n8,s\n"), "g.csv", 0); err == nil {
+		t.Fatal("no error for a broken stream")
+	}
+	if _, err := b.Append(strings.NewReader("id,name\n9,t\n"), "h.csv", 0); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ = flushRows(t, b, s)
+	eqRows(t, rows, []string{"6|p", "9|t"})
+	r, err := NewCSV(strings.NewReader("name,extra,id\ny,0,3\nz,0,4\n"), Options{Key: "b.csv", Schema: s, Alloc: mem, CSV: spec.CSVOptions{Header: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := collect(t, r, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eqRows(t, want, []string{"3|y", "4|z"})
 }
 
 func TestCheckPartitionValues(t *testing.T) {

@@ -53,6 +53,20 @@ type csvReader struct {
 // quote must be single-byte (ASCII) characters. Binary columns take the
 // field's bytes as they are; list/struct/map columns take JSON text.
 func NewCSV(r io.Reader, o Options) (Reader, error) {
+	cr, err := newCSVReader(o)
+	if err != nil {
+		return nil, err
+	}
+	cr.lr.br = bufio.NewReaderSize(r, cr.o.readBufferSize())
+	if err := cr.readHeader(); err != nil {
+		cr.rb.Release()
+		return nil, err
+	}
+	return cr, nil
+}
+
+// newCSVReader returns a reader with no object yet (see begin).
+func newCSVReader(o Options) (*csvReader, error) {
 	if err := o.normalize(); err != nil {
 		return nil, err
 	}
@@ -78,7 +92,6 @@ func NewCSV(r io.Reader, o Options) (Reader, error) {
 	}
 	cr := &csvReader{
 		o:     o,
-		lr:    lineReader{br: bufio.NewReaderSize(r, o.readBufferSize())},
 		delim: byte(delim),
 		quote: byte(quote),
 		rb:    rb,
@@ -87,10 +100,6 @@ func NewCSV(r io.Reader, o Options) (Reader, error) {
 	}
 	for _, n := range nulls {
 		cr.nulls = append(cr.nulls, []byte(n))
-	}
-	if err := cr.readHeader(); err != nil {
-		rb.Release()
-		return nil, err
 	}
 	return cr, nil
 }
@@ -281,37 +290,61 @@ func (r *csvReader) Next() (arrow.RecordBatch, error) {
 	if r.closed {
 		return nil, fmt.Errorf("%s: decode: reader closed", r.o.Key)
 	}
-	rows := 0
-	for rows < r.o.BatchRows {
-		ok, reason, err := r.readRecord()
-		if err != nil {
-			r.err = wrapReadErr(r.o.Key, err)
-			return nil, r.err
-		}
-		if !ok {
-			break
-		}
-		if reason != "" {
-			if err := r.badRecord("", reason); err != nil {
-				r.err = err
-				return nil, err
-			}
-			continue
-		}
-		good, err := r.convertRow()
-		if err != nil {
-			r.err = err
-			return nil, err
-		}
-		if good {
-			rows++
-		}
+	rows, err := r.fill(r.o.BatchRows)
+	if err != nil {
+		r.err = err
+		return nil, err
 	}
 	if rows == 0 {
 		r.err = io.EOF
 		return nil, io.EOF
 	}
 	return newBatch(r.rb, r.o.Schema, rows), nil
+}
+
+// fill appends up to limit records of the current object to the builders
+// and returns how many; fewer than limit means the object ended. On an
+// error the builders keep the rows appended before it (each row whole).
+func (r *csvReader) fill(limit int) (int, error) {
+	rows := 0
+	for rows < limit {
+		ok, reason, err := r.readRecord()
+		if err != nil {
+			return rows, wrapReadErr(r.o.Key, err)
+		}
+		if !ok {
+			break
+		}
+		if reason != "" {
+			if err := r.badRecord("", reason); err != nil {
+				return rows, err
+			}
+			continue
+		}
+		good, err := r.convertRow()
+		if err != nil {
+			return rows, err
+		}
+		if good {
+			rows++
+		}
+	}
+	return rows, nil
+}
+
+// begin, end and builders make a csvReader an objectDecoder: each object
+// has its own header (and so its own column order).
+func (r *csvReader) begin(src io.Reader, key string, sizeHint int64) error {
+	r.o.Key, r.o.SizeHint = key, sizeHint
+	r.lr.reset(src, r.o.readBufferSize())
+	r.raw, r.multi, r.last, r.expect = r.raw[:0], false, nil, 0
+	return r.readHeader()
+}
+
+func (r *csvReader) end() { r.lr.reset(nil, 0) }
+
+func (r *csvReader) builders() (*array.RecordBuilder, []*column, *arrow.Schema) {
+	return r.rb, r.cols, r.o.Schema
 }
 
 func (r *csvReader) convertRow() (bool, error) {

@@ -13,9 +13,9 @@
 // caller, who must Release it. Readers hold builders from Options.Alloc
 // until Close; Close never closes the source. A Reader is used by one
 // goroutine at a time; run one Reader per object for parallelism.
-// JSONAppender is the exception to one-batch-set-per-object: it decodes
-// many small NDJSON objects into shared builders, still all or nothing per
-// object, because per-object set-up dominates when objects are a few KB.
+// Appender is the exception to one-batch-set-per-object: it decodes many
+// small NDJSON or CSV objects into shared builders, still all or nothing
+// per object, because per-object set-up dominates when objects are a few KB.
 //
 // # Conversions (JSON value / CSV field → column type)
 //

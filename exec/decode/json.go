@@ -97,6 +97,17 @@ type lineReader struct {
 	done bool
 }
 
+// reset starts reading a new object from src with a buffer of at least
+// size bytes (reused when big enough); src nil lets go of the last one.
+func (l *lineReader) reset(src io.Reader, size int) {
+	if src != nil && (l.br == nil || l.br.Size() < size) {
+		l.br = bufio.NewReaderSize(src, size)
+	} else if l.br != nil {
+		l.br.Reset(src)
+	}
+	l.line, l.done, l.long = 0, false, l.long[:0]
+}
+
 // next returns the next line without its "\n" or "\r\n". The slice is valid
 // until the next call.
 func (l *lineReader) next() ([]byte, error) {
@@ -260,6 +271,19 @@ func (r *jsonReader) fill(limit int) (int, error) {
 		}
 	}
 	return rows, nil
+}
+
+// begin, end and builders make a jsonReader an objectDecoder.
+func (r *jsonReader) begin(src io.Reader, key string, sizeHint int64) error {
+	r.o.Key, r.o.SizeHint = key, sizeHint
+	r.lr.reset(src, r.o.readBufferSize())
+	return nil
+}
+
+func (r *jsonReader) end() { r.lr.reset(nil, 0) }
+
+func (r *jsonReader) builders() (*array.RecordBuilder, []*column, *arrow.Schema) {
+	return r.rb, r.cols, r.o.Schema
 }
 
 // decodeLine appends one row; ok is false when the record was bad and skipped.
