@@ -89,6 +89,14 @@ func secs(s Sample) string {
 	return v
 }
 
+// cpu renders the median CPU time (user + system) of a sample's runs.
+func cpu(s Sample) string {
+	if !s.ok() || len(s.CPU) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fs", medianDur(s.CPU).Seconds())
+}
+
 func rate(bytes int64, s Sample) string {
 	if !s.ok() || bytes == 0 || s.Wall() <= 0 {
 		return "-"
@@ -103,21 +111,23 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
-// WriteTable renders rows as a Markdown table. Wall times are medians;
-// "(n=K!)" flags a median of fewer than five runs. Failures are listed
-// under the table.
+// WriteTable renders rows as a Markdown table. Wall and CPU times are
+// medians; "(n=K!)" flags a median of fewer than five runs. CPU time (user
+// plus system, both engines' threads) moves less than wall time when the
+// machine is shared. Failures are listed under the table.
 func WriteTable(w io.Writer, rows []Row) {
-	fmt.Fprintln(w, "| scenario | input | sluice wall | ref | ref wall | wall ratio | sluice MB/s | ref MB/s | sluice peak RSS | ref peak RSS | RSS ratio | same rows |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | input | sluice wall | ref | ref wall | wall ratio | sluice CPU | ref CPU | CPU ratio | sluice MB/s | ref MB/s | sluice peak RSS | ref peak RSS | RSS ratio | same rows |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var notes []string
 	for _, r := range rows {
 		ref := r.RefName
 		if ref == "" {
 			ref = "-"
 		}
-		fmt.Fprintf(w, "| %s | %d files, %s MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %d files, %s MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Scenario, r.InputFiles, mb(r.InputBytes), secs(r.Sluice), ref, secs(r.Ref),
 			ratio(r.Sluice.Wall().Seconds(), r.Ref.Wall().Seconds()),
+			cpu(r.Sluice), cpu(r.Ref), ratio(medianDur(r.Sluice.CPU).Seconds(), medianDur(r.Ref.CPU).Seconds()),
 			rate(r.InputBytes, r.Sluice), rate(r.InputBytes, r.Ref),
 			peak(r.Sluice), peak(r.Ref),
 			ratio(float64(r.Sluice.PeakRSS()), float64(r.Ref.PeakRSS())), r.SameRows)

@@ -32,9 +32,11 @@ func TestTableGolden(t *testing.T) {
 	rows := []Row{
 		{
 			Scenario: "1 ndjson", InputFiles: 2000, InputBytes: 102_700_000,
-			Sluice:   Sample{Walls: []time.Duration{1200 * ms, 1000 * ms, 1100 * ms, 1300 * ms, 900 * ms}, RSS: []int64{100 << 20, 120 << 20}},
-			RefName:  "duckdb",
-			Ref:      Sample{Walls: []time.Duration{700 * ms, 600 * ms, 800 * ms, 650 * ms, 750 * ms}, RSS: []int64{340 << 20}},
+			Sluice: Sample{Walls: []time.Duration{1200 * ms, 1000 * ms, 1100 * ms, 1300 * ms, 900 * ms}, RSS: []int64{100 << 20, 120 << 20},
+				CPU: []time.Duration{2000 * ms, 1800 * ms, 2100 * ms, 1900 * ms, 2200 * ms}},
+			RefName: "duckdb",
+			Ref: Sample{Walls: []time.Duration{700 * ms, 600 * ms, 800 * ms, 650 * ms, 750 * ms}, RSS: []int64{340 << 20},
+				CPU: []time.Duration{1000 * ms, 1100 * ms, 900 * ms, 1000 * ms, 1200 * ms}},
 			SameRows: "yes",
 		},
 		{
