@@ -420,7 +420,7 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 	ch, done := prefetch(ctx, job.Source.Loc.Store, keys, sizes, r.o.FetchConcurrency, r.fetchMem)
 	for f := range ch {
 		in := t.Inputs[f.idx]
-		if lead > 0 {
+		if lead > 0 && len(in.Partition) >= lead {
 			if lastLead != nil && !samePartition(lastLead, in.Partition[:lead]) {
 				if err := endPartitions(); err != nil {
 					return err
@@ -828,7 +828,8 @@ func (r *runner) streamParquet(ctx context.Context, in Input, data []byte, q *qu
 		if err == nil {
 			n := b.NumRows()
 			var nb arrow.RecordBatch
-			nb, err = r.dropNullsInRequired(ctx, in, b, rows, opts.OnBad)
+			first := rows
+			nb, err = r.dropNullsInRequired(ctx, in, b, func(i int64) int64 { return decode.FileRow(rd, first+i) }, opts.OnBad)
 			b.Release()
 			if err == nil && len(r.job.Source.PartitionFields) > 0 {
 				b = nb
@@ -857,10 +858,10 @@ func (r *runner) streamParquet(ctx context.Context, in Input, data []byte, q *qu
 // the Parquet reader passes on the nulls of an optional file column, or of
 // a column missing from the file (read as null under ignore and
 // add_columns), and the writer would store them as zeros. Each such row is
-// a bad record (Row: 1-based among the rows read from the object, which
-// are the file's rows unless row groups were pruned) and is dropped.
-// b is not consumed; the result is a new reference.
-func (r *runner) dropNullsInRequired(ctx context.Context, in Input, b arrow.RecordBatch, first int64, onBad func(decode.BadRecord) error) (arrow.RecordBatch, error) {
+// a bad record and is dropped; its Row is its 1-based row in the object
+// (fileRow maps the batch's i-th row there: row groups may have been
+// skipped). b is not consumed; the result is a new reference.
+func (r *runner) dropNullsInRequired(ctx context.Context, in Input, b arrow.RecordBatch, fileRow func(int64) int64, onBad func(decode.BadRecord) error) (arrow.RecordBatch, error) {
 	var keep []bool
 	for j, f := range r.job.Source.FileSchema.Fields() {
 		col := b.Column(j)
@@ -880,7 +881,7 @@ func (r *runner) dropNullsInRequired(ctx context.Context, in Input, b arrow.Reco
 		for i := 0; i < col.Len(); i++ {
 			if col.IsNull(i) && keep[i] {
 				keep[i] = false
-				if err := onBad(decode.BadRecord{Key: in.Key, Row: first + int64(i) + 1, Column: f.Name, Reason: reason}); err != nil {
+				if err := onBad(decode.BadRecord{Key: in.Key, Row: fileRow(int64(i)) + 1, Column: f.Name, Reason: reason}); err != nil {
 					return nil, err
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,8 +22,8 @@ import (
 )
 
 // putRowGroups writes n rows of (id, amount) as a Parquet file of row
-// groups of per rows each.
-func putRowGroups(t *testing.T, l *lake, key string, n, per int) (Input, []byte) {
+// groups of per rows each; amount is null in the rows listed in nulls.
+func putRowGroups(t *testing.T, l *lake, key string, n, per int, nulls ...int) (Input, []byte) {
 	t.Helper()
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.BinaryTypes.String, Nullable: true},
@@ -31,6 +33,10 @@ func putRowGroups(t *testing.T, l *lake, key string, n, per int) (Input, []byte)
 	defer rb.Release()
 	for i := 0; i < n; i++ {
 		rb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("r%05d", i))
+		if slices.Contains(nulls, i) {
+			rb.Field(1).AppendNull()
+			continue
+		}
 		rb.Field(1).(*array.Int64Builder).Append(int64(i))
 	}
 	rec := rb.NewRecordBatch()
@@ -152,6 +158,44 @@ func TestSplitPartFailureStopsTheRun(t *testing.T) {
 	}
 	if rows := l.readOutput(); len(rows) != 0 {
 		t.Fatalf("%d rows visible after a failed run", len(rows))
+	}
+}
+
+// A bad record in a later part of a split file is reported at its row in
+// the file, not among the rows its part read.
+func TestSplitPartReportsFileRows(t *testing.T) {
+	splitFrom(t, 0)
+	ctx := context.Background()
+	l := newLake(t)
+	in, _ := putRowGroups(t, l, "dt=1/big.parquet", 4000, 1000, 3500)
+	in.Partition = []any{"1"}
+	job := orderJob(t, l, "", []Task{{Index: 0, Inputs: []Input{in}}})
+	job.Source.Format = spec.FormatParquet
+	job.Source.OnBadRecord = spec.BadRecordQuarantine
+	fields := job.Source.FileSchema.Fields()
+	fields[1].Nullable = false // amount is required: its one null is a bad record
+	job.Source.FileSchema = arrow.NewSchema(fields, nil)
+	res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.BadRecords != 1 || res.Stats.RowsOut != 3999 {
+		t.Fatalf("stats %+v", res.Stats)
+	}
+	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := filepath.Glob(filepath.Join(l.root, "out", "_sluice", "bad", "*", "*.jsonl"))
+	var lines []string
+	for _, f := range bad {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.TrimSpace(string(b)))
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], `"row":3501`) || !strings.Contains(lines[0], `"column":"amount"`) {
+		t.Fatalf("quarantined %q, want row 3501 of the file", lines)
 	}
 }
 

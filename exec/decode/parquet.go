@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -85,14 +86,35 @@ type pqColumn struct {
 }
 
 type parquetReader struct {
-	ctx    context.Context
-	o      Options
-	pf     *file.Reader
-	rr     pqarrow.RecordReader
-	cols   []pqColumn
-	left   int64 // rows left when no column is read (row counts only)
+	ctx  context.Context
+	o    Options
+	pf   *file.Reader
+	rr   pqarrow.RecordReader
+	cols []pqColumn
+	left int64 // rows left when no column is read (row counts only)
+	// spans[i] says where the i-th row group read starts: at row read of
+	// the rows read so far, and at row file of the file (see FileRow).
+	spans  []rowSpan
 	err    error
 	closed bool
+}
+
+type rowSpan struct{ read, file int64 }
+
+// FileRow returns the 0-based row of the object that is the n-th (0-based)
+// row r has read: they differ when row groups were skipped (pruned by the
+// plan, or read by another task of a split file). Readers of text formats
+// read every row, so n is returned as it is.
+func FileRow(r Reader, n int64) int64 {
+	p, ok := r.(*parquetReader)
+	if !ok || len(p.spans) == 0 {
+		return n
+	}
+	i := sort.Search(len(p.spans), func(i int) bool { return p.spans[i].read > n }) - 1
+	if i < 0 {
+		return n
+	}
+	return p.spans[i].file + n - p.spans[i].read
 }
 
 // NewParquet returns a reader of the Parquet object key (size bytes read
@@ -131,6 +153,18 @@ func (p *parquetReader) init(rowGroups []int) error {
 	for _, rg := range rowGroups {
 		if rg < 0 || rg >= n {
 			return fmt.Errorf("%s: parquet: row group %d out of range (file has %d)", key, rg, n)
+		}
+	}
+	if rowGroups != nil {
+		md := p.pf.MetaData()
+		starts := make([]int64, n+1)
+		for g := 0; g < n; g++ {
+			starts[g+1] = starts[g] + md.RowGroup(g).NumRows()
+		}
+		var read int64
+		for _, g := range rowGroups {
+			p.spans = append(p.spans, rowSpan{read: read, file: starts[g]})
+			read += starts[g+1] - starts[g]
 		}
 	}
 	fr, err := pqarrow.NewFileReader(p.pf, pqarrow.ArrowReadProperties{BatchSize: int64(p.o.BatchRows)}, p.o.Alloc)

@@ -366,3 +366,39 @@ func TestParquetLargeStringsNarrowed(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// FileRow maps rows as read back to rows of the file when row groups are
+// skipped or read out of order.
+func TestParquetFileRow(t *testing.T) {
+	data := writeParquet(t)
+	s := sch(field("id", arrow.PrimitiveTypes.Int32, false))
+	for _, c := range []struct {
+		groups []int
+		read   []int64
+		want   []int64
+	}{
+		{nil, []int64{0, 34}, []int64{0, 34}},
+		{[]int{2, 0}, []int64{0, 9, 10, 19}, []int64{20, 29, 0, 9}},
+		{[]int{3}, []int64{0, 4}, []int64{30, 34}},
+	} {
+		r, err := NewParquet(context.Background(), bytes.NewReader(data), int64(len(data)), Options{Key: "x.parquet", Schema: s, Alloc: checked(t)}, c.groups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range c.read {
+			if got := FileRow(r, n); got != c.want[i] {
+				t.Errorf("groups %v: FileRow(%d) = %d, want %d", c.groups, n, got, c.want[i])
+			}
+		}
+		// And the ids read are those rows.
+		rows, _, err := collect(t, r, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range c.read {
+			if rows[n] != fmt.Sprint(c.want[i]) {
+				t.Errorf("groups %v: row %d read is id %s, want %d", c.groups, n, rows[n], c.want[i])
+			}
+		}
+	}
+}
