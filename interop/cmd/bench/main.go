@@ -200,7 +200,15 @@ type scenario struct {
 	planKeys   []int // plan-memory scenario: key counts
 	noSchema   bool
 	noHivePart bool
+	goal       Goal
 }
+
+// The goals of issue 6 (the plan scenario's are set per row, in runPlan).
+var (
+	smallFilesGoal = Goal{Wall: 1.0, RSS: 0.5}
+	parquetGoal    = Goal{Wall: 1.0}
+	s3Goal         = Goal{Throughput: 0.7}
+)
 
 var wideSelect = []string{"id", "user_id", "event", "country", "price", "qty", "discount", "is_member", "created_at", "note", "dt"}
 
@@ -241,14 +249,14 @@ func scenarios(o options) []scenario {
 		keys = append(keys, 1_000_000)
 	}
 	return []scenario{
-		{num: 1, name: "1 ndjson → parquet", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect)},
-		{num: 2, name: "2 gzip csv → parquet", data: csv, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect)},
-		{num: 3, name: "3a parquet compaction", data: pq, partitionBy: []string{"dt"}, cols: typed(allWide())},
+		{num: 1, name: "1 ndjson → parquet", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), goal: smallFilesGoal},
+		{num: 2, name: "2 gzip csv → parquet", data: csv, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), goal: smallFilesGoal},
+		{num: 3, name: "3a parquet compaction", data: pq, partitionBy: []string{"dt"}, cols: typed(allWide()), goal: parquetGoal},
 		{num: 3, name: "3b flights-3m filter+rewrite", data: flights, noSchema: true, noHivePart: true,
-			where: "delay > 15", sqlWhere: "delay > 15",
+			where: "delay > 15", sqlWhere: "delay > 15", goal: parquetGoal,
 			cols: []duck.Column{{Name: "date", SQLType: "TIMESTAMP"}, {Name: "delay", SQLType: "BIGINT"}, {Name: "distance", SQLType: "BIGINT"}, {Name: "origin", SQLType: "VARCHAR"}, {Name: "destination", SQLType: "VARCHAR"}}},
-		{num: 4, name: "4 tiny ndjson files", data: tiny, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect)},
-		{num: 5, name: "5 ndjson from S3", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), s3: true},
+		{num: 4, name: "4 tiny ndjson files", data: tiny, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), goal: smallFilesGoal},
+		{num: 5, name: "5 ndjson from S3", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), s3: true, goal: s3Goal},
 		{num: 6, name: "6 plan memory", planKeys: keys},
 	}
 }
@@ -271,7 +279,7 @@ func (sc scenario) run(o options) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	row := Row{Scenario: sc.name, InputFiles: files, InputBytes: bytes, SameRows: "-"}
+	row := Row{Scenario: sc.name, InputFiles: files, InputBytes: bytes, SameRows: "-", Goal: sc.goal}
 	srcDir := sc.data.dir(o)
 	if sc.data.file != "" {
 		srcDir = filepath.Dir(sc.data.file)
@@ -545,6 +553,12 @@ func (sc scenario) runPlan(o options) ([]Row, error) {
 				name = fmt.Sprintf("6 plan %dk keys, bounded %d", k/1000, bounded)
 			}
 			row := Row{Scenario: name, InputFiles: files, InputBytes: bytes, SameRows: "-"}
+			switch {
+			case bounded > 0 && k > sc.planKeys[0]:
+				row.Goal = Goal{RSSOf: fmt.Sprintf("6 plan %dk keys, bounded %d", sc.planKeys[0]/1000, bounded), RSSOfRatio: 1.2}
+			case bounded == 0 && k >= 1_000_000:
+				row.Goal = Goal{RSSBytes: 200 << 20}
+			}
 			for i := 0; i < o.runs; i++ {
 				dir, err := o.work("plan")
 				if err != nil {

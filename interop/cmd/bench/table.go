@@ -58,6 +58,61 @@ type Row struct {
 	Ref        Sample
 	SameRows   string // "yes", "NO: ...", or "-" when not checked
 	Note       string
+	Goal       Goal
+}
+
+// Goal is what issue 6 asks of a scenario; zero fields ask nothing.
+type Goal struct {
+	Wall, RSS  float64 // the most sluice/reference ratios of wall time and peak RSS
+	Throughput float64 // the least reference wall / sluice wall (S3: fraction of raw GET)
+	RSSBytes   int64   // the most peak RSS
+	// RSSOf names the row (Scenario) whose peak RSS this row's may exceed
+	// at most RSSOfRatio times (bounded plans against the 10k-key figure).
+	RSSOf      string
+	RSSOfRatio float64
+}
+
+// goals renders r's goals and whether the measurements meet them.
+func goals(r Row, all []Row) string {
+	g := r.Goal
+	var parts []string
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**not met**"
+	}
+	measured := r.Sluice.ok() && (r.RefName == "" || r.Ref.ok())
+	add := func(what string, ok bool) {
+		if !measured {
+			parts = append(parts, what+": -")
+			return
+		}
+		parts = append(parts, what+": "+verdict(ok))
+	}
+	if g.Wall > 0 {
+		add(fmt.Sprintf("wall ≤ %.1f×", g.Wall), r.Sluice.Wall() <= time.Duration(g.Wall*float64(r.Ref.Wall())))
+	}
+	if g.RSS > 0 {
+		add(fmt.Sprintf("RSS ≤ %.1f×", g.RSS), float64(r.Sluice.PeakRSS()) <= g.RSS*float64(r.Ref.PeakRSS()))
+	}
+	if g.Throughput > 0 {
+		add(fmt.Sprintf("≥ %.0f%% of %s", 100*g.Throughput, r.RefName), float64(r.Ref.Wall()) >= g.Throughput*float64(r.Sluice.Wall()))
+	}
+	if g.RSSBytes > 0 {
+		add("RSS ≤ "+mib(g.RSSBytes), r.Sluice.PeakRSS() <= g.RSSBytes)
+	}
+	if g.RSSOf != "" {
+		for _, o := range all {
+			if o.Scenario == g.RSSOf && o.Sluice.ok() {
+				add(fmt.Sprintf("RSS ≤ %.1f× the 10k figure", g.RSSOfRatio), float64(r.Sluice.PeakRSS()) <= g.RSSOfRatio*float64(o.Sluice.PeakRSS()))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func mb(b int64) string { return fmt.Sprintf("%.1f", float64(b)/1e6) }
@@ -116,21 +171,21 @@ func ratio(a, b float64) string {
 // plus system, both engines' threads) moves less than wall time when the
 // machine is shared. Failures are listed under the table.
 func WriteTable(w io.Writer, rows []Row) {
-	fmt.Fprintln(w, "| scenario | input | sluice wall | ref | ref wall | wall ratio | sluice CPU | ref CPU | CPU ratio | sluice MB/s | ref MB/s | sluice peak RSS | ref peak RSS | RSS ratio | same rows |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | input | sluice wall | ref | ref wall | wall ratio | sluice CPU | ref CPU | CPU ratio | sluice MB/s | ref MB/s | sluice peak RSS | ref peak RSS | RSS ratio | same rows | goals (issue 6) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var notes []string
 	for _, r := range rows {
 		ref := r.RefName
 		if ref == "" {
 			ref = "-"
 		}
-		fmt.Fprintf(w, "| %s | %d files, %s MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %d files, %s MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Scenario, r.InputFiles, mb(r.InputBytes), secs(r.Sluice), ref, secs(r.Ref),
 			ratio(r.Sluice.Wall().Seconds(), r.Ref.Wall().Seconds()),
 			cpu(r.Sluice), cpu(r.Ref), ratio(medianDur(r.Sluice.CPU).Seconds(), medianDur(r.Ref.CPU).Seconds()),
 			rate(r.InputBytes, r.Sluice), rate(r.InputBytes, r.Ref),
 			peak(r.Sluice), peak(r.Ref),
-			ratio(float64(r.Sluice.PeakRSS()), float64(r.Ref.PeakRSS())), r.SameRows)
+			ratio(float64(r.Sluice.PeakRSS()), float64(r.Ref.PeakRSS())), r.SameRows, goals(r, rows))
 		if r.Sluice.Failed != "" {
 			notes = append(notes, fmt.Sprintf("%s: sluice failed: %s", r.Scenario, r.Sluice.Failed))
 		}

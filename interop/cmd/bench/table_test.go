@@ -37,7 +37,7 @@ func TestTableGolden(t *testing.T) {
 			RefName: "duckdb",
 			Ref: Sample{Walls: []time.Duration{700 * ms, 600 * ms, 800 * ms, 650 * ms, 750 * ms}, RSS: []int64{340 << 20},
 				CPU: []time.Duration{1000 * ms, 1100 * ms, 900 * ms, 1000 * ms, 1200 * ms}},
-			SameRows: "yes",
+			SameRows: "yes", Goal: Goal{Wall: 1, RSS: 0.5},
 		},
 		{
 			Scenario: "6 plan 10k", InputFiles: 10000, InputBytes: 3_000_000,
@@ -45,10 +45,26 @@ func TestTableGolden(t *testing.T) {
 			SameRows: "-", Note: "bounded to 1,000 files",
 		},
 		{
+			Scenario: "6 plan 100k", InputFiles: 100000, InputBytes: 30_000_000,
+			Sluice:   Sample{Walls: []time.Duration{900 * ms}, RSS: []int64{45 << 20}},
+			SameRows: "-", Goal: Goal{RSSOf: "6 plan 10k", RSSOfRatio: 1.2},
+		},
+		{
+			Scenario: "6 plan 1000k unbounded", InputFiles: 1000000, InputBytes: 300_000_000,
+			Sluice:   Sample{Walls: []time.Duration{9000 * ms}, RSS: []int64{250 << 20}},
+			SameRows: "-", Goal: Goal{RSSBytes: 200 << 20},
+		},
+		{
+			Scenario: "5 s3", InputFiles: 2000, InputBytes: 102_700_000,
+			Sluice:  Sample{Walls: []time.Duration{1000 * ms}, RSS: []int64{80 << 20}},
+			RefName: "raw GET", Ref: Sample{Walls: []time.Duration{750 * ms}, RSS: []int64{50 << 20}},
+			SameRows: "yes", Goal: Goal{Throughput: 0.7},
+		},
+		{
 			Scenario: "3 flights", InputFiles: 1, InputBytes: 13_493_022,
 			Sluice:  Sample{Failed: "exit 1: boom"},
 			RefName: "duckdb", Ref: Sample{Walls: []time.Duration{300 * ms, 310 * ms, 290 * ms, 305 * ms, 295 * ms}, RSS: []int64{200 << 20}},
-			SameRows: "-",
+			SameRows: "-", Goal: Goal{Wall: 1},
 		},
 	}
 	var buf bytes.Buffer
