@@ -33,13 +33,33 @@ func (r *runner) splitTasks(ctx context.Context) []Task {
 		return tasks
 	}
 	next := 0
+	splittable := func(t Task) bool { return len(t.Inputs) == 1 && t.Inputs[0].Size >= SplitParquetAbove }
+	var candidates int
 	for _, t := range tasks {
 		next = max(next, t.Index+1)
+		if splittable(t) {
+			candidates++
+		}
 	}
+	if candidates == 0 {
+		return tasks
+	}
+	// The idle workers are shared out among the large files, the first
+	// ones getting one more when they do not divide evenly.
+	idle := r.o.Parallelism - len(tasks)
 	var out []Task
-	for i, t := range tasks {
-		idle := r.o.Parallelism - (len(out) + len(tasks) - i)
-		if idle <= 0 || len(t.Inputs) != 1 || t.Inputs[0].Size < SplitParquetAbove {
+	seen := 0
+	for _, t := range tasks {
+		if !splittable(t) {
+			out = append(out, t)
+			continue
+		}
+		extra := idle / candidates
+		if seen < idle%candidates {
+			extra++
+		}
+		seen++
+		if extra == 0 {
 			out = append(out, t)
 			continue
 		}
@@ -55,7 +75,7 @@ func (r *runner) splitTasks(ctx context.Context) []Task {
 				groups = append(groups, g)
 			}
 		}
-		runs := splitRowGroups(groups, md, idle+1)
+		runs := splitRowGroups(groups, md, extra+1)
 		if len(runs) < 2 {
 			out = append(out, t)
 			continue

@@ -224,3 +224,33 @@ func TestSplitRowGroupsBalances(t *testing.T) {
 		}
 	}
 }
+
+// Idle workers are shared among several large files, and small files and
+// multi-file tasks are left as planned.
+func TestSplitSharesIdleWorkers(t *testing.T) {
+	ctx := context.Background()
+	l := newLake(t)
+	a, _ := putRowGroups(t, l, "dt=1/a.parquet", 6000, 1000)
+	b, _ := putRowGroups(t, l, "dt=1/b.parquet", 6000, 1000)
+	small, _ := putRowGroups(t, l, "dt=1/c.parquet", 10, 10)
+	splitFrom(t, small.Size+1)
+	for _, in := range []*Input{&a, &b, &small} {
+		in.Partition = []any{"1"}
+	}
+	job := orderJob(t, l, "", []Task{{Index: 0, Inputs: []Input{a}}, {Index: 1, Inputs: []Input{small}}, {Index: 2, Inputs: []Input{b}}})
+	job.Source.Format = spec.FormatParquet
+	r, err := newRunner(job, Options{Parallelism: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, task := range r.splitTasks(ctx) {
+		p := task.Inputs[0]
+		got = append(got, fmt.Sprintf("%d:%s:%d/%d", task.Index, p.Key[5:6], p.Part, p.Parts))
+	}
+	// 5 idle workers for 2 large files: a gets 3 more parts, b 2.
+	want := []string{"0:a:0/4", "3:a:1/4", "4:a:2/4", "5:a:3/4", "1:c:0/0", "2:b:0/3", "6:b:1/3", "7:b:2/3"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("tasks\n got %v\nwant %v", got, want)
+	}
+}
