@@ -3,6 +3,7 @@ package decode
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -166,9 +167,13 @@ type jsonReader struct {
 	// text at the key's position starts with it has that key there, which
 	// one comparison finds instead of a string scan and a lookup.
 	hintPats [][]byte
-	sizer    batchSizer
-	err      error
-	closed   bool
+	// hintWords[p] holds hintPats[p] as two little-endian words with the
+	// masks of its bytes, when it is at most 16 bytes long: comparing a
+	// key is then two loads and two compares instead of a memequal call.
+	hintWords []keyWords
+	sizer     batchSizer
+	err       error
+	closed    bool
 }
 
 // NewJSON returns a reader of newline-delimited JSON objects. Only the
@@ -352,7 +357,7 @@ func (r *jsonReader) scanObject(s []byte) string {
 	} else {
 		for p := 0; ; p++ {
 			var col int
-			if p < len(r.hintPats) && len(r.hintPats[p]) > 0 && bytes.HasPrefix(s[i:], r.hintPats[p]) {
+			if p < len(r.hintPats) && len(r.hintPats[p]) > 0 && r.hintWords[p].prefixOf(s, i, r.hintPats[p]) {
 				col = r.hints[p]
 				i += len(r.hintPats[p])
 			} else {
@@ -379,6 +384,7 @@ func (r *jsonReader) scanObject(s []byte) string {
 					if !escaped && i == kend {
 						r.hintPats[p] = append(r.hintPats[p], s[kstart:i+1]...)
 					}
+					r.hintWords[p] = newKeyWords(r.hintPats[p])
 				}
 				i++
 			}
@@ -427,8 +433,41 @@ func (r *jsonReader) column(p int, key []byte) int {
 	} else if p == len(r.hints) && p < 4096 {
 		r.hints, r.hintKeys = append(r.hints, i), append(r.hintKeys, string(key))
 		r.hintPats = append(r.hintPats, nil)
+		r.hintWords = append(r.hintWords, keyWords{})
 	}
 	return i
+}
+
+// keyWords is a key pattern of at most 16 bytes as two masked words.
+type keyWords struct {
+	w0, w1, m0, m1 uint64
+	short          bool // the pattern fits: compare words, not bytes
+}
+
+func newKeyWords(pat []byte) keyWords {
+	if len(pat) == 0 || len(pat) > 16 {
+		return keyWords{}
+	}
+	var buf [16]byte
+	copy(buf[:], pat)
+	k := keyWords{short: true}
+	k.w0, k.w1 = binary.LittleEndian.Uint64(buf[:8]), binary.LittleEndian.Uint64(buf[8:])
+	for j := range pat {
+		if j < 8 {
+			k.m0 |= 0xff << (8 * j)
+		} else {
+			k.m1 |= 0xff << (8 * (j - 8))
+		}
+	}
+	return k
+}
+
+// prefixOf reports whether s[i:] starts with pat (k made from pat).
+func (k *keyWords) prefixOf(s []byte, i int, pat []byte) bool {
+	if k.short && i+16 <= len(s) {
+		return binary.LittleEndian.Uint64(s[i:])&k.m0 == k.w0 && binary.LittleEndian.Uint64(s[i+8:])&k.m1 == k.w1
+	}
+	return bytes.HasPrefix(s[i:], pat)
 }
 
 func (r *jsonReader) badLine(line []byte, col, reason string) error {

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -291,6 +292,35 @@ func TestNextQuoteOrBackslash(t *testing.T) {
 				}
 				if got := nextQuoteOrBackslash(s, i); got != want {
 					t.Fatalf("nextQuoteOrBackslash(%q, %d) = %d, want %d", s, i, got, want)
+				}
+			}
+		}
+	}
+}
+
+// keyWords.prefixOf agrees with bytes.HasPrefix for patterns of every
+// length around the word sizes, at every offset, near the end of the line
+// too (where it falls back to bytes).
+func TestKeyWordsPrefix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte{'a', 'b', '"', ':', 0xe1, 0xa2} // high-bit twins of a and "
+	for n := 1; n <= 20; n++ {
+		for trial := 0; trial < 200; trial++ {
+			pat := make([]byte, n)
+			for k := range pat {
+				pat[k] = alphabet[rng.IntN(len(alphabet))]
+			}
+			kw := newKeyWords(pat)
+			s := make([]byte, rng.IntN(40))
+			for k := range s {
+				s[k] = alphabet[rng.IntN(len(alphabet))]
+			}
+			if len(s) > n && rng.IntN(2) == 0 { // plant the pattern
+				copy(s[rng.IntN(len(s)-n+1):], pat)
+			}
+			for i := 0; i <= len(s); i++ {
+				if got, want := kw.prefixOf(s, i, pat), bytes.HasPrefix(s[i:], pat); got != want {
+					t.Fatalf("prefixOf(%q at %d, %q) = %v, want %v", s, i, pat, got, want)
 				}
 			}
 		}
