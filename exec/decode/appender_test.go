@@ -2,6 +2,7 @@ package decode
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -263,6 +264,25 @@ func TestCSVAppenderSpansObjectsWithTheirOwnHeaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	eqRows(t, want, []string{"3|y", "4|z"})
+}
+
+// Headerless CSV objects are positional (Options.CSVColumns names the
+// fields), object after object.
+func TestCSVAppenderPositional(t *testing.T) {
+	mem := checked(t)
+	s := sch(field("id", arrow.PrimitiveTypes.Int64, false), field("name", arrow.BinaryTypes.String, true))
+	a, err := NewAppender(spec.FormatCSV, Options{Schema: s, Alloc: mem, CSVColumns: []string{"name", "skip", "id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	for i, body := range []string{"x,0,1\ny,0,2\n", "z,0,3"} {
+		if _, err := a.Append(strings.NewReader(body), fmt.Sprintf("%d.csv", i), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, _ := flushRows(t, a, s)
+	eqRows(t, rows, []string{"1|x", "2|y", "3|z"})
 }
 
 func TestCheckPartitionValues(t *testing.T) {
