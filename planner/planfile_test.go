@@ -46,6 +46,18 @@ func TestPlanFileRoundTrip(t *testing.T) {
 		!reflect.DeepEqual(b.Source, a.Source) || !reflect.DeepEqual(b.Summary, a.Summary) {
 		t.Fatalf("pipeline fields differ:\n%+v\n%+v", a, b)
 	}
+	if !reflect.DeepEqual(b.Sink, a.Sink) {
+		t.Fatalf("sink differs:\n%+v\n%+v", a.Sink, b.Sink)
+	}
+	// Settings are written by name, so a later version's constants cannot
+	// change what a saved plan means.
+	var text string
+	rewrap(t, buf.Bytes(), func(s string) string { text = s; return s })
+	for _, want := range []string{`"format":"json"`, `"mode":"append"`, `"committer":"atomic"`, `"on_bad_record":"fail"`, `"severity":"error"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan file lacks %s", want)
+		}
+	}
 	// The executor recompiles the residual and the checks from the plan.
 	w, errs := predicate.Compile(b.Where, b.PredicateEnv())
 	if len(errs) > 0 || w.Root.String() != f.pipeline().Source.Where.Root.String() {

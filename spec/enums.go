@@ -1,6 +1,10 @@
 package spec
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
 
 // enumValue pairs a spelled value with its enum constant; the tables below
 // are the single source of truth for both decoding and String().
@@ -97,3 +101,77 @@ func (c Committer) String() string { return enumString(committerValues, c, "Comm
 
 // String returns the severity as spelled in configuration.
 func (s Severity) String() string { return enumString(severityValues, s, "Severity") }
+
+// Enums are written by name in JSON (saved plan files), so that a file
+// stays right whatever order a later version declares the constants in; the
+// zero value (unset) is "". They are read by name, and also as the numbers
+// that plan files written before the names held.
+
+func enumText[T ~int](table []enumValue[T], v T, typ string) ([]byte, error) {
+	if v == 0 {
+		return []byte{}, nil
+	}
+	for _, e := range table {
+		if e.val == v {
+			return []byte(e.name), nil
+		}
+	}
+	return nil, fmt.Errorf("spec: %s(%d) has no name", typ, int(v))
+}
+
+func enumFromJSON[T ~int](table []enumValue[T], b []byte, v *T, typ string) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int
+		if nerr := json.Unmarshal(b, &n); nerr != nil {
+			return fmt.Errorf("spec: %s: want a name, got %s", typ, b)
+		}
+		*v = T(n)
+		return nil
+	}
+	if s == "" {
+		*v = 0
+		return nil
+	}
+	x, ok := enumLookup(table, s)
+	if !ok {
+		return fmt.Errorf("spec: unknown %s %q (one of %s)", typ, s, strings.Join(enumNames(table), ", "))
+	}
+	*v = x
+	return nil
+}
+
+func (f Format) MarshalText() ([]byte, error)  { return enumText(formatValues, f, "format") }
+func (f *Format) UnmarshalJSON(b []byte) error { return enumFromJSON(formatValues, b, f, "format") }
+func (c Compression) MarshalText() ([]byte, error) {
+	return enumText(compressionValues, c, "compression")
+}
+func (c *Compression) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(compressionValues, b, c, "compression")
+}
+func (p BadRecordPolicy) MarshalText() ([]byte, error) {
+	return enumText(badRecordValues, p, "on_bad_record")
+}
+func (p *BadRecordPolicy) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(badRecordValues, b, p, "on_bad_record")
+}
+func (p ChangePolicy) MarshalText() ([]byte, error) { return enumText(changeValues, p, "on_change") }
+func (p *ChangePolicy) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(changeValues, b, p, "on_change")
+}
+func (p SchemaChangePolicy) MarshalText() ([]byte, error) {
+	return enumText(schemaChangeValues, p, "on_schema_change")
+}
+func (p *SchemaChangePolicy) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(schemaChangeValues, b, p, "on_schema_change")
+}
+func (m Mode) MarshalText() ([]byte, error)      { return enumText(modeValues, m, "mode") }
+func (m *Mode) UnmarshalJSON(b []byte) error     { return enumFromJSON(modeValues, b, m, "mode") }
+func (c Committer) MarshalText() ([]byte, error) { return enumText(committerValues, c, "committer") }
+func (c *Committer) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(committerValues, b, c, "committer")
+}
+func (s Severity) MarshalText() ([]byte, error) { return enumText(severityValues, s, "severity") }
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(severityValues, b, s, "severity")
+}
