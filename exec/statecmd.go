@@ -43,24 +43,32 @@ func Forget(ctx context.Context, st *state.Source, lock *state.Lock, runID, glob
 	if err != nil {
 		return StateChange{}, err
 	}
-	all, err := st.AllEntries(ctx, head)
+	matches := func(e state.Entry) bool { m, _ := doublestar.Match(glob, e.Key); return m }
+	// Two streaming passes, so that any number of bookmarks is forgotten in
+	// constant memory: count, then (if any match) write the others.
+	it, err := st.Entries(ctx, head)
 	if err != nil {
 		return StateChange{}, err
 	}
-	keep := all[:0:0]
 	n := 0
-	for _, e := range all {
-		if m, _ := doublestar.Match(glob, e.Key); m {
+	for it.Next() {
+		if matches(it.Entry()) {
 			n++
-			continue
 		}
-		keep = append(keep, e)
+	}
+	it.Close()
+	if err := it.Err(); err != nil {
+		return StateChange{}, err
 	}
 	ch := StateChange{RunID: runID, Kind: "forget", Keys: n}
 	if n == 0 {
 		return ch, nil
 	}
-	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "forget"}, head, keep)
+	write := func() (string, error) {
+		seg, _, err := st.WriteMerged(ctx, runID, head, func(e state.Entry) bool { return !matches(e) })
+		return seg, err
+	}
+	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "forget"}, head, write)
 }
 
 // MarkProcessed records every source object matching glob (relative to the
@@ -119,7 +127,7 @@ func MarkProcessed(ctx context.Context, st *state.Source, lock *state.Lock, src 
 		return ch, nil
 	}
 	slices.SortFunc(all, func(a, b state.Entry) int { return strings.Compare(a.Key, b.Key) })
-	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "mark-processed"}, head, all)
+	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "mark-processed"}, head, entriesWriter(ctx, st, runID, all))
 }
 
 // Rewind undoes every run later than to (run ids sort by time): their
@@ -214,7 +222,7 @@ func Rewind(ctx context.Context, st *state.Source, lock *state.Lock, sink objsto
 		ch.Deleted = append(ch.Deleted, strings.TrimPrefix(d, sink.Prefix))
 	}
 	j := &state.Journal{RunID: runID, Kind: "rewind", SinkURL: sink.String(), Deletes: deletes}
-	return ch, rewrite(ctx, st, lock, j, head, keep)
+	return ch, rewrite(ctx, st, lock, j, head, entriesWriter(ctx, st, runID, keep))
 }
 
 // runTimes orders runs by when they started.
@@ -253,8 +261,14 @@ func runOrder(ctx context.Context, st *state.Source, manifests []ManifestRef) (r
 	return o, nil
 }
 
-// rewrite journals and applies "HEAD becomes exactly entries".
-func rewrite(ctx context.Context, st *state.Source, lock *state.Lock, j *state.Journal, head state.Head, entries []state.Entry) error {
+// entriesWriter writes a segment of entries (sorted by key) for rewrite.
+func entriesWriter(ctx context.Context, st *state.Source, runID string, entries []state.Entry) func() (string, error) {
+	return func() (string, error) { return st.WriteEntries(ctx, runID, entries) }
+}
+
+// rewrite journals and applies "HEAD becomes exactly the segment that
+// write writes" (its name, or "" for no entries at all).
+func rewrite(ctx context.Context, st *state.Source, lock *state.Lock, j *state.Journal, head state.Head, write func() (string, error)) error {
 	deletes := j.Deletes
 	j.Deletes = nil
 	j.Phase = state.PhaseWriting
@@ -262,7 +276,7 @@ func rewrite(ctx context.Context, st *state.Source, lock *state.Lock, j *state.J
 	if err := st.WriteJournal(ctx, j); err != nil {
 		return err
 	}
-	seg, err := st.WriteEntries(ctx, j.RunID, entries)
+	seg, err := write()
 	if err != nil {
 		return err
 	}

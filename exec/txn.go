@@ -313,15 +313,13 @@ func Compact(ctx context.Context, st *state.Source, runID string, threshold int,
 	if len(head.Segments) <= threshold {
 		return false, nil
 	}
-	all, err := st.AllEntries(ctx, head)
-	if err != nil {
-		return false, err
-	}
 	j := &state.Journal{RunID: runID, Kind: "compact", Phase: state.PhaseWriting, Started: time.Now().UTC()}
 	if err := st.WriteJournal(ctx, j); err != nil {
 		return false, err
 	}
-	seg, err := st.WriteEntries(ctx, runID, all)
+	// Streamed from the segments: a source with millions of bookmarks
+	// compacts in the memory of its compressed segment.
+	seg, _, err := st.WriteMerged(ctx, runID, head, nil)
 	if err != nil {
 		return false, err
 	}

@@ -193,18 +193,57 @@ func (s *Source) WriteSegment(ctx context.Context, runID string, entries iter.Se
 	if runID == "" || strings.ContainsAny(runID, "/\n") {
 		return "", fmt.Errorf("state: invalid run id %q", runID)
 	}
-	seg := SegmentName(runID)
 	data, n, err := encodeSegment(runID, entries)
 	if err != nil {
-		return "", fmt.Errorf("state: segment %s: %w", s.dir+seg, err)
+		return "", fmt.Errorf("state: segment %s: %w", s.dir+SegmentName(runID), err)
 	}
+	return s.putSegment(ctx, runID, data, n)
+}
+
+func (s *Source) putSegment(ctx context.Context, runID string, data []byte, n int) (string, error) {
 	if n == 0 {
 		return "", nil
 	}
+	seg := SegmentName(runID)
 	if _, err := s.store.Put(ctx, s.dir+seg, data, objstore.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
 		return "", fmt.Errorf("state: write %s: %w", s.dir+seg, err)
 	}
 	return seg, nil
+}
+
+// WriteMerged writes runID's segment from the merged entries of head that
+// keep accepts (every entry when keep is nil), each keeping its own run id
+// (compaction, forget). The entries stream from the segments into the
+// encoded segment, so memory is that gzip-compressed segment, not the
+// entries; a segment that cannot be read fully writes nothing. It returns
+// the segment's name ("" when nothing was kept) and the entries kept.
+func (s *Source) WriteMerged(ctx context.Context, runID string, head Head, keep func(Entry) bool) (string, int, error) {
+	if runID == "" || strings.ContainsAny(runID, "/\n") {
+		return "", 0, fmt.Errorf("state: invalid run id %q", runID)
+	}
+	it, err := s.Entries(ctx, head)
+	if err != nil {
+		return "", 0, err
+	}
+	defer it.Close()
+	seq := func(yield func(Entry) bool) {
+		for it.Next() {
+			if e := it.Entry(); keep == nil || keep(e) {
+				if !yield(e) {
+					return
+				}
+			}
+		}
+	}
+	data, n, err := encodeSegment(runID, seq)
+	if err == nil {
+		err = it.Err()
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("state: segment %s: %w", s.dir+SegmentName(runID), err)
+	}
+	seg, err := s.putSegment(ctx, runID, data, n)
+	return seg, n, err
 }
 
 // DeleteSegment removes a segment object that no HEAD names.
@@ -258,8 +297,9 @@ func (s *Source) WriteEntries(ctx context.Context, runID string, entries []Entry
 	return s.WriteSegment(ctx, runID, slices.Values(entries))
 }
 
-// AllEntries reads the merged entries of head into memory. State commands
-// and compaction use it; they rewrite the whole set anyway.
+// AllEntries reads the merged entries of head into memory, for the state
+// commands that edit the set by key (mark-processed, rewind); compaction
+// and forget stream instead (WriteMerged).
 func (s *Source) AllEntries(ctx context.Context, head Head) ([]Entry, error) {
 	it, err := s.Entries(ctx, head)
 	if err != nil {

@@ -293,3 +293,48 @@ func TestReplaceForOverwrite(t *testing.T) {
 		t.Fatalf("empty run: %+v, %v", h, err)
 	}
 }
+
+// WriteMerged streams head's merged entries through keep into one segment:
+// entries keep their run ids, a filter drops what it rejects, nothing kept
+// writes nothing, and a segment that cannot be read writes no segment.
+func TestWriteMerged(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewLocal(t.TempDir())
+	s := New(store, "", "p", "s")
+	etag := ""
+	for r, keys := range [][]string{{"a", "d"}, {"b", "d"}, {"c"}} {
+		if _, err := s.AddSegment(ctx, fmt.Sprintf("r%d", r), slices.Values(entries(keys...)), etag); err != nil {
+			t.Fatal(err)
+		}
+		_, etag, _ = s.Head(ctx)
+	}
+	h, _, _ := s.Head(ctx)
+	all := collect(t, s, h)
+	seg, n, err := s.WriteMerged(ctx, "w1", h, nil)
+	if err != nil || n != 4 || seg != SegmentName("w1") {
+		t.Fatalf("WriteMerged(all) = %q, %d, %v", seg, n, err)
+	}
+	if got := collect(t, s, Head{Segments: []string{seg}}); !slices.Equal(got, all) {
+		t.Fatalf("merged segment\n%v\nwant\n%v", got, all)
+	}
+	seg, n, err = s.WriteMerged(ctx, "w2", h, func(e Entry) bool { return e.Key != "d" })
+	if err != nil || n != 3 {
+		t.Fatalf("WriteMerged(filter) = %q, %d, %v", seg, n, err)
+	}
+	if got := collect(t, s, Head{Segments: []string{seg}}); len(got) != 3 || got[2].Key != "c" || got[1].RunID != "r1" {
+		t.Fatalf("filtered segment %v", got)
+	}
+	if seg, n, err := s.WriteMerged(ctx, "w3", h, func(Entry) bool { return false }); err != nil || seg != "" || n != 0 {
+		t.Fatalf("nothing kept: %q, %d, %v", seg, n, err)
+	}
+	// Break one of head's segments: no segment may be written from it.
+	if _, err := store.Put(ctx, "p/s/"+h.Segments[1], []byte("not gzip"), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.WriteMerged(ctx, "w4", h, nil); err == nil {
+		t.Fatal("no error for an unreadable segment")
+	}
+	if _, err := store.Head(ctx, "p/s/"+SegmentName("w4")); !errors.Is(err, objstore.ErrNotExist) {
+		t.Fatalf("a segment was written from an unreadable one: %v", err)
+	}
+}

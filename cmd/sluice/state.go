@@ -167,11 +167,11 @@ func runStateList(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		if err != nil {
 			return err
 		}
-		all, err := st.AllEntries(inv.Ctx, h)
+		keys, err := countEntries(inv.Ctx, st, h)
 		if err != nil {
 			return err
 		}
-		r := row{Pipeline: pipeline, Source: source, Version: h.Version, LastRun: h.RunID, Keys: len(all), Segments: len(h.Segments), InConfig: inConfig}
+		r := row{Pipeline: pipeline, Source: source, Version: h.Version, LastRun: h.RunID, Keys: keys, Segments: len(h.Segments), InConfig: inConfig}
 		if !h.Updated.IsZero() {
 			r.Updated = &h.Updated
 		}
@@ -439,4 +439,19 @@ func runStateGC(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		return inv.WriteJSON(total)
 	}
 	return cli.ExitOK
+}
+
+// countEntries counts h's bookmarks by streaming them (a source may hold
+// millions).
+func countEntries(ctx context.Context, st *state.Source, h state.Head) (int, error) {
+	it, err := st.Entries(ctx, h)
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	n := 0
+	for it.Next() {
+		n++
+	}
+	return n, it.Err()
 }
