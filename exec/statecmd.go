@@ -73,7 +73,10 @@ func Forget(ctx context.Context, st *state.Source, lock *state.Lock, runID, glob
 
 // MarkProcessed records every source object matching glob (relative to the
 // source location; hidden keys excluded) as processed by runID without
-// reading it, so runs skip it.
+// reading it, so runs skip it. The listing and the bookmarks are both in
+// key order, so they are merged as two streams straight into the encoded
+// segment: marking a backlog of millions of objects lists it once and holds
+// only that compressed segment.
 func MarkProcessed(ctx context.Context, st *state.Source, lock *state.Lock, src objstore.Location, runID, glob string) (StateChange, error) {
 	if !doublestar.ValidatePattern(glob) {
 		return StateChange{}, fmt.Errorf("invalid pattern %q", glob)
@@ -82,52 +85,101 @@ func MarkProcessed(ctx context.Context, st *state.Source, lock *state.Lock, src 
 	if err != nil {
 		return StateChange{}, err
 	}
-	all, err := st.AllEntries(ctx, head)
+	var n int
+	var mergeErr error
+	seq := func(yield func(state.Entry) bool) {
+		n, mergeErr = markMerge(ctx, st, head, src, runID, glob, yield)
+	}
+	seg, err := state.EncodeSegment(runID, seq, func() error { return mergeErr })
 	if err != nil {
 		return StateChange{}, err
-	}
-	byKey := make(map[string]int, len(all))
-	for i, e := range all {
-		byKey[e.Key] = i
-	}
-	n := 0
-	in := objstore.ListInput{Prefix: src.Prefix}
-	for {
-		page, err := src.Store.List(ctx, in)
-		if err != nil {
-			return StateChange{}, fmt.Errorf("listing %s: %w", src, err)
-		}
-		for _, o := range page.Objects {
-			rel := strings.TrimPrefix(o.Key, src.Prefix)
-			if planner.HiddenKey(rel) {
-				continue
-			}
-			if m, _ := doublestar.Match(glob, rel); !m {
-				continue
-			}
-			e := state.Entry{Key: rel, ETag: o.ETag, Size: o.Size, RunID: runID}
-			if i, ok := byKey[rel]; ok {
-				if all[i].ETag == o.ETag {
-					continue
-				}
-				all[i] = e
-			} else {
-				byKey[rel] = len(all)
-				all = append(all, e)
-			}
-			n++
-		}
-		if page.NextToken == "" {
-			break
-		}
-		in.Token = page.NextToken
 	}
 	ch := StateChange{RunID: runID, Kind: "mark-processed", Keys: n}
 	if n == 0 {
 		return ch, nil
 	}
-	slices.SortFunc(all, func(a, b state.Entry) int { return strings.Compare(a.Key, b.Key) })
-	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "mark-processed"}, head, entriesWriter(ctx, st, runID, all))
+	write := func() (string, error) { return st.PutSegment(ctx, seg) }
+	return ch, rewrite(ctx, st, lock, &state.Journal{RunID: runID, Kind: "mark-processed"}, head, write)
+}
+
+// markMerge merges head's bookmarks with the matching objects of src's
+// listing, both in key order, handing emit the resulting set (an object
+// not bookmarked, or bookmarked with another ETag, as processed by runID),
+// and returns how many bookmarks that adds or changes. emit returning
+// false stops it.
+func markMerge(ctx context.Context, st *state.Source, head state.Head, src objstore.Location, runID, glob string, emit func(state.Entry) bool) (int, error) {
+	it, err := st.Entries(ctx, head)
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	objs := &matchingObjects{ctx: ctx, src: src, glob: glob, runID: runID}
+	changed := 0
+	haveE, haveO := it.Next(), objs.next()
+	for haveE || haveO {
+		var e state.Entry
+		switch {
+		case haveO && (!haveE || objs.cur.Key < it.Entry().Key):
+			e, changed = objs.cur, changed+1
+			haveO = objs.next()
+		case haveE && (!haveO || it.Entry().Key < objs.cur.Key):
+			e = it.Entry()
+			haveE = it.Next()
+		default: // the same key: a changed object is marked again
+			e = it.Entry()
+			if e.ETag != objs.cur.ETag {
+				e, changed = objs.cur, changed+1
+			}
+			haveE, haveO = it.Next(), objs.next()
+		}
+		if !emit(e) {
+			return changed, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return 0, err
+	}
+	return changed, objs.err
+}
+
+// matchingObjects pages through src's listing, yielding the objects that
+// match glob (hidden keys excluded) as bookmarks of runID, in key order.
+type matchingObjects struct {
+	ctx         context.Context
+	src         objstore.Location
+	glob, runID string
+	page        []objstore.ObjectInfo
+	token       string
+	started     bool
+	cur         state.Entry
+	err         error
+}
+
+func (m *matchingObjects) next() bool {
+	for {
+		for len(m.page) > 0 {
+			o := m.page[0]
+			m.page = m.page[1:]
+			rel := strings.TrimPrefix(o.Key, m.src.Prefix)
+			if planner.HiddenKey(rel) {
+				continue
+			}
+			if ok, _ := doublestar.Match(m.glob, rel); !ok {
+				continue
+			}
+			m.cur = state.Entry{Key: rel, ETag: o.ETag, Size: o.Size, RunID: m.runID}
+			return true
+		}
+		if m.err != nil || (m.started && m.token == "") {
+			return false
+		}
+		page, err := m.src.Store.List(m.ctx, objstore.ListInput{Prefix: m.src.Prefix, Token: m.token})
+		if err != nil {
+			m.err = fmt.Errorf("listing %s: %w", m.src, err)
+			return false
+		}
+		m.started, m.page, m.token = true, page.Objects, page.NextToken
+	}
 }
 
 // Rewind undoes every run later than to (run ids sort by time): their

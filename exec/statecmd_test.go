@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +145,68 @@ func TestRewindForgetMarkGC(t *testing.T) {
 	res, err = GC(ctx, st, sink, "p", 0, time.Now().Add(time.Second))
 	if err != nil || res.Journals != len(js) || res.Manifests != 0 {
 		t.Fatalf("gc: %+v (%v), journals %d; the newest manifest must stay", res, err, len(js))
+	}
+}
+
+// mark-processed merges the listing and the bookmarks as two sorted
+// streams: over several listing pages, with bookmarks before, between and
+// after the objects, it gives exactly what a map of both would.
+func TestMarkProcessedMergesPagesAndBookmarks(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	src := objstore.Location{Store: objstore.NewLocal(root + "/src"), Prefix: "in/"}
+	st := state.New(objstore.NewLocal(root+"/state"), "", "p", "s")
+	want := map[string]string{}
+	// Bookmarks: every third object (half of them with the object's
+	// current ETag, half stale), and keys with no object at all.
+	bookmarks := map[string]string{"000-gone": "g", "dt=1/zzz-gone": "g", "~after": "g"}
+	for k, v := range bookmarks {
+		want[k] = v + "@r1"
+	}
+	for i := 0; i < 2600; i++ {
+		key := fmt.Sprintf("dt=%d/f-%05d.json", i%3, i)
+		info, err := src.Store.Put(ctx, "in/"+key, []byte(key), objstore.PutOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case i%6 == 0:
+			bookmarks[key] = info.ETag
+			want[key] = info.ETag + "@r1"
+		case i%6 == 3:
+			bookmarks[key] = "stale"
+			want[key] = info.ETag + "@r2"
+		default:
+			want[key] = info.ETag + "@r2"
+		}
+	}
+	for _, k := range []string{"in/_sluice/x", "in/.hidden"} {
+		if _, err := src.Store.Put(ctx, k, []byte("x"), objstore.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var es []state.Entry
+	for k, etag := range bookmarks {
+		es = append(es, state.Entry{Key: k, ETag: etag, Size: 1})
+	}
+	slices.SortFunc(es, func(a, b state.Entry) int { return strings.Compare(a.Key, b.Key) })
+	if _, err := st.AddSegment(ctx, "r1", slices.Values(es), ""); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := MarkProcessed(ctx, st, nil, src, "r2", "**")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantChanged := 2600 - 2600/6 - 1; ch.Keys != wantChanged { // i%6==0 kept: 434 of 2600
+		t.Errorf("changed %d, want %d", ch.Keys, wantChanged)
+	}
+	if got := entryMap(t, st); !maps.Equal(got, want) {
+		t.Errorf("bookmarks after mark-processed: %d entries, want %d", len(got), len(want))
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %q, want %q", k, got[k], v)
+				break
+			}
+		}
 	}
 }

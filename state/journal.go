@@ -235,15 +235,55 @@ func (s *Source) WriteMerged(ctx context.Context, runID string, head Head, keep 
 			}
 		}
 	}
-	data, n, err := encodeSegment(runID, seq)
-	if err == nil {
-		err = it.Err()
-	}
+	return s.WriteStream(ctx, runID, seq, it.Err)
+}
+
+// WriteStream writes runID's segment from entries (sorted by key, unique,
+// each keeping its own run id) as they stream, then calls check: entries
+// cannot return an error, so check reports whether they ended early, and
+// when it does nothing is written. It returns the segment's name ("" when
+// there were no entries) and their number.
+func (s *Source) WriteStream(ctx context.Context, runID string, entries iter.Seq[Entry], check func() error) (string, int, error) {
+	seg, err := EncodeSegment(runID, entries, check)
 	if err != nil {
 		return "", 0, fmt.Errorf("state: segment %s: %w", s.dir+SegmentName(runID), err)
 	}
-	seg, err := s.putSegment(ctx, runID, data, n)
-	return seg, n, err
+	name, err := s.PutSegment(ctx, seg)
+	return name, seg.n, err
+}
+
+// EncodedSegment is a segment encoded in memory (gzip-compressed), not yet
+// written: a caller that must know what a stream holds before journaling
+// a change encodes first and writes after.
+type EncodedSegment struct {
+	runID string
+	data  []byte
+	n     int
+}
+
+// Len is the number of entries.
+func (e *EncodedSegment) Len() int { return e.n }
+
+// EncodeSegment encodes runID's segment from entries as they stream (see
+// WriteStream for check).
+func EncodeSegment(runID string, entries iter.Seq[Entry], check func() error) (*EncodedSegment, error) {
+	if runID == "" || strings.ContainsAny(runID, "/\n") {
+		return nil, fmt.Errorf("state: invalid run id %q", runID)
+	}
+	data, n, err := encodeSegment(runID, entries)
+	if err == nil && check != nil {
+		err = check()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &EncodedSegment{runID: runID, data: data, n: n}, nil
+}
+
+// PutSegment writes an encoded segment and returns its name ("" when it
+// has no entries: nothing is written).
+func (s *Source) PutSegment(ctx context.Context, seg *EncodedSegment) (string, error) {
+	return s.putSegment(ctx, seg.runID, seg.data, seg.n)
 }
 
 // DeleteSegment removes a segment object that no HEAD names.
