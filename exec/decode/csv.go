@@ -15,13 +15,10 @@ import (
 // underneath) allocates a string per field and cannot tell which line a bad
 // value came from. BenchmarkCSV compares the two.
 type csvReader struct {
-	o      Options
-	lr     lineReader
+	textReader
 	delim  byte
 	quote  byte
 	nulls  [][]byte
-	rb     *array.RecordBuilder
-	cols   []*column
 	p      fastjson.Parser // nested columns are JSON text inside a field
 	expect int             // fields per record
 	// mapping[i] is the file field of output column i, or -1 (read as null).
@@ -38,9 +35,7 @@ type csvReader struct {
 	multi   bool
 	last    []byte // the last line read (valid until the next read)
 
-	cells  []cell
-	err    error
-	closed bool
+	cells []cell
 }
 
 // NewCSV returns a CSV reader. With o.CSV.Header, the first record names
@@ -91,12 +86,10 @@ func newCSVReader(o Options) (*csvReader, error) {
 		return nil, err
 	}
 	cr := &csvReader{
-		o:     o,
-		delim: byte(delim),
-		quote: byte(quote),
-		rb:    rb,
-		cols:  cols,
-		cells: make([]cell, len(cols)),
+		textReader: textReader{o: o, rb: rb, cols: cols},
+		delim:      byte(delim),
+		quote:      byte(quote),
+		cells:      make([]cell, len(cols)),
 	}
 	for _, n := range nulls {
 		cr.nulls = append(cr.nulls, []byte(n))
@@ -283,24 +276,7 @@ func (r *csvReader) isNull(f []byte) bool {
 	return false
 }
 
-func (r *csvReader) Next() (arrow.RecordBatch, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	if r.closed {
-		return nil, fmt.Errorf("%s: decode: reader closed", r.o.Key)
-	}
-	rows, err := r.fill(r.o.BatchRows)
-	if err != nil {
-		r.err = err
-		return nil, err
-	}
-	if rows == 0 {
-		r.err = io.EOF
-		return nil, io.EOF
-	}
-	return newBatch(r.rb, r.o.Schema, rows), nil
-}
+func (r *csvReader) Next() (arrow.RecordBatch, error) { return r.next(r.fill) }
 
 // fill appends up to limit records of the current object to the builders
 // and returns how many; fewer than limit means the object ended. On an
@@ -332,19 +308,13 @@ func (r *csvReader) fill(limit int) (int, error) {
 	return rows, nil
 }
 
-// begin, end and builders make a csvReader an objectDecoder: each object
-// has its own header (and so its own column order).
+// begin makes a csvReader an objectDecoder (with textReader's end and
+// builders): each object has its own header (and so its own column order).
 func (r *csvReader) begin(src io.Reader, key string, sizeHint int64) error {
 	r.o.Key, r.o.SizeHint = key, sizeHint
 	r.lr.reset(src, r.o.readBufferSize())
 	r.raw, r.multi, r.last, r.expect = r.raw[:0], false, nil, 0
 	return r.readHeader()
-}
-
-func (r *csvReader) end() { r.lr.reset(nil, 0) }
-
-func (r *csvReader) builders() (*array.RecordBuilder, []*column, *arrow.Schema) {
-	return r.rb, r.cols, r.o.Schema
 }
 
 func (r *csvReader) convertRow() (bool, error) {
@@ -404,12 +374,4 @@ func (r *csvReader) badRecord(col, reason string) error {
 		Reason: clipReason(reason),
 		Raw:    bytes.Clone(r.rawSoFar()),
 	})
-}
-
-func (r *csvReader) Close() error {
-	if !r.closed {
-		r.closed = true
-		r.rb.Release()
-	}
-	return nil
 }

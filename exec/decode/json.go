@@ -146,10 +146,7 @@ func (l *lineReader) next() ([]byte, error) {
 var bom = []byte("\xef\xbb\xbf")
 
 type jsonReader struct {
-	o      Options
-	lr     lineReader
-	rb     *array.RecordBuilder
-	cols   []*column
+	textReader
 	index  map[string]int
 	vals   [][]byte // raw value of each column in the current line, nil if absent
 	nested []*fastjson.Value
@@ -171,9 +168,6 @@ type jsonReader struct {
 	// masks of its bytes, when it is at most 16 bytes long: comparing a
 	// key is then two loads and two compares instead of a memequal call.
 	hintWords []keyWords
-	sizer     batchSizer
-	err       error
-	closed    bool
 }
 
 // NewJSON returns a reader of newline-delimited JSON objects. Only the
@@ -202,14 +196,12 @@ func newJSONReader(o Options) (*jsonReader, error) {
 		return nil, err
 	}
 	jr := &jsonReader{
-		o:       o,
-		rb:      rb,
-		cols:    cols,
-		index:   make(map[string]int, len(cols)),
-		vals:    make([][]byte, len(cols)),
-		nested:  make([]*fastjson.Value, len(cols)),
-		parsers: make([]fastjson.Parser, len(cols)),
-		cells:   make([]cell, len(cols)),
+		textReader: textReader{o: o, rb: rb, cols: cols},
+		index:      make(map[string]int, len(cols)),
+		vals:       make([][]byte, len(cols)),
+		nested:     make([]*fastjson.Value, len(cols)),
+		parsers:    make([]fastjson.Parser, len(cols)),
+		cells:      make([]cell, len(cols)),
 	}
 	for i, c := range cols {
 		jr.index[c.name] = i
@@ -226,26 +218,7 @@ func isBlank(b []byte) bool {
 	return true
 }
 
-func (r *jsonReader) Next() (arrow.RecordBatch, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	if r.closed {
-		return nil, fmt.Errorf("%s: decode: reader closed", r.o.Key)
-	}
-	r.sizer.reserve(r.cols, r.o.BatchRows)
-	rows, err := r.fill(r.o.BatchRows)
-	if err != nil {
-		r.err = err
-		return nil, err
-	}
-	if rows == 0 {
-		r.err = io.EOF
-		return nil, io.EOF
-	}
-	r.sizer.observe(r.cols, rows)
-	return newBatch(r.rb, r.o.Schema, rows), nil
-}
+func (r *jsonReader) Next() (arrow.RecordBatch, error) { return r.next(r.fill) }
 
 // fill appends up to limit rows of the current object to the builders and
 // returns how many it appended; fewer than limit means the object ended.
@@ -278,17 +251,12 @@ func (r *jsonReader) fill(limit int) (int, error) {
 	return rows, nil
 }
 
-// begin, end and builders make a jsonReader an objectDecoder.
+// begin makes a jsonReader an objectDecoder (with textReader's end and
+// builders).
 func (r *jsonReader) begin(src io.Reader, key string, sizeHint int64) error {
 	r.o.Key, r.o.SizeHint = key, sizeHint
 	r.lr.reset(src, r.o.readBufferSize())
 	return nil
-}
-
-func (r *jsonReader) end() { r.lr.reset(nil, 0) }
-
-func (r *jsonReader) builders() (*array.RecordBuilder, []*column, *arrow.Schema) {
-	return r.rb, r.cols, r.o.Schema
 }
 
 // decodeLine appends one row; ok is false when the record was bad and skipped.
@@ -477,14 +445,6 @@ func (r *jsonReader) badLine(line []byte, col, reason string) error {
 		Reason: clipReason(reason),
 		Raw:    bytes.Clone(line),
 	})
-}
-
-func (r *jsonReader) Close() error {
-	if !r.closed {
-		r.closed = true
-		r.rb.Release()
-	}
-	return nil
 }
 
 func jsonTypeName(v *fastjson.Value) string {
