@@ -239,9 +239,11 @@ func TestAdoptAfterRename(t *testing.T) {
 	}
 }
 
-func TestCompact(t *testing.T) {
+// threeRuns adds the segments of runs r0 {a, d}, r1 {b, d} and r2 {c} and
+// returns HEAD's ETag.
+func threeRuns(t *testing.T, s *Source) string {
+	t.Helper()
 	ctx := context.Background()
-	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
 	etag := ""
 	for r, keys := range [][]string{{"a", "d"}, {"b", "d"}, {"c"}} {
 		if _, err := s.AddSegment(ctx, fmt.Sprintf("r%d", r), slices.Values(entries(keys...)), etag); err != nil {
@@ -249,6 +251,13 @@ func TestCompact(t *testing.T) {
 		}
 		_, etag, _ = s.Head(ctx)
 	}
+	return etag
+}
+
+func TestCompact(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
+	etag := threeRuns(t, s)
 	h, _, _ := s.Head(ctx)
 	before := collect(t, s, h)
 	if _, err := s.Compact(ctx, "r9", "stale"); !errors.Is(err, objstore.ErrPrecondition) {
@@ -301,13 +310,7 @@ func TestWriteMerged(t *testing.T) {
 	ctx := context.Background()
 	store := objstore.NewLocal(t.TempDir())
 	s := New(store, "", "p", "s")
-	etag := ""
-	for r, keys := range [][]string{{"a", "d"}, {"b", "d"}, {"c"}} {
-		if _, err := s.AddSegment(ctx, fmt.Sprintf("r%d", r), slices.Values(entries(keys...)), etag); err != nil {
-			t.Fatal(err)
-		}
-		_, etag, _ = s.Head(ctx)
-	}
+	threeRuns(t, s)
 	h, _, _ := s.Head(ctx)
 	all := collect(t, s, h)
 	seg, n, err := s.WriteMerged(ctx, "w1", h, nil)

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicedata/sluice/internal/s3test"
 	"github.com/sluicedata/sluice/interop/duck"
 	"github.com/sluicedata/sluice/interop/sluicecfg"
 )
@@ -81,14 +80,8 @@ func TestQuarantineOnS3(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if os.Getenv("SLUICE_VERSITYGW") == "" {
-		t.Setenv("SLUICE_VERSITYGW", filepath.Join(repoRoot(t), ".tools", "versitygw"))
-	}
-	srv := s3test.Start(t)
+	srv := startS3(t, "raw", "lake")
 	client := srv.Client()
-	for _, b := range []string{"raw", "lake"} {
-		srv.CreateBucket(t, b)
-	}
 	if n := uploadDir(t, client, raw, "raw", "events"); n != files {
 		t.Fatalf("uploaded %d files, want %d", n, files)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicedata/sluice/internal/s3test"
 	"github.com/sluicedata/sluice/interop/duck"
 )
 
@@ -22,6 +21,15 @@ func flightsFile(t *testing.T) string {
 		t.Fatalf("flights-3m.parquet: %v (run make testdata)", err)
 	}
 	return p
+}
+
+// flightsCols are flights-3m's columns, as DuckDB reads them.
+var flightsCols = []duck.Column{
+	{Name: "date", SQLType: "TIMESTAMP"},
+	{Name: "delay", SQLType: "BIGINT"},
+	{Name: "distance", SQLType: "BIGINT"},
+	{Name: "origin", SQLType: "VARCHAR"},
+	{Name: "destination", SQLType: "VARCHAR"},
 }
 
 // TestFlights3M filters and rewrites a real third-party Parquet file whose
@@ -41,13 +49,7 @@ func TestFlights3M(t *testing.T) {
 		PartitionBy: []string{"origin"},
 	}, conf)
 	apply(t, nil, conf)
-	cols := []duck.Column{
-		{Name: "date", SQLType: "TIMESTAMP"},
-		{Name: "delay", SQLType: "BIGINT"},
-		{Name: "distance", SQLType: "BIGINT"},
-		{Name: "origin", SQLType: "VARCHAR"},
-		{Name: "destination", SQLType: "VARCHAR"},
-	}
+	cols := flightsCols
 	db := openDuck(t)
 	expected := duck.Select(duck.ReadParquet(src), cols, "origin IN ('SFO', 'LAX', 'ORD', 'ATL') AND delay > 15")
 	rows := compareOutput(t, db, expected, out, cols, "origin")
@@ -61,14 +63,8 @@ func TestFlights3M(t *testing.T) {
 func TestFlights3MOnS3(t *testing.T) {
 	sluiceBin(t)
 	src := flightsFile(t)
-	if os.Getenv("SLUICE_VERSITYGW") == "" {
-		t.Setenv("SLUICE_VERSITYGW", filepath.Join(repoRoot(t), ".tools", "versitygw"))
-	}
-	srv := s3test.Start(t)
+	srv := startS3(t, "raw", "lake")
 	client := srv.Client()
-	for _, b := range []string{"raw", "lake"} {
-		srv.CreateBucket(t, b)
-	}
 	dir := t.TempDir()
 	if err := os.Link(src, filepath.Join(dir, "flights-3m.parquet")); err != nil {
 		data, rerr := os.ReadFile(src)
@@ -101,13 +97,7 @@ func TestFlights3MOnS3(t *testing.T) {
 	if parts != 4 {
 		t.Errorf("%d output files, want one per part of the split file (4):\n%s", parts, strings.Join(keys, "\n"))
 	}
-	cols := []duck.Column{
-		{Name: "date", SQLType: "TIMESTAMP"},
-		{Name: "delay", SQLType: "BIGINT"},
-		{Name: "distance", SQLType: "BIGINT"},
-		{Name: "origin", SQLType: "VARCHAR"},
-		{Name: "destination", SQLType: "VARCHAR"},
-	}
+	cols := flightsCols
 	db := openDuck(t)
 	expected := duck.Select(duck.ReadParquet(src), cols, "delay > 15")
 	rows := compareOutput(t, db, expected, local, cols, "")

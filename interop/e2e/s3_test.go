@@ -83,22 +83,29 @@ func downloadPrefix(t *testing.T, c *s3.Client, bucket, prefix, dir string) []st
 	return keys
 }
 
-// TestJSONOnS3 is the JSON case with source, sink and state on a real S3
-// server (versitygw on loopback).
-func TestJSONOnS3(t *testing.T) {
-	sluiceBin(t)
-	c := formatCases[0]
-	fx := newFixture(t, c, 12)
+// startS3 starts the S3 gateway on loopback with the given buckets.
+func startS3(t *testing.T, buckets ...string) *s3test.Server {
+	t.Helper()
 	if os.Getenv("SLUICE_VERSITYGW") == "" {
 		// make exports it; s3test looks for .tools/ above the working
 		// directory, which from this module is interop/, not the repository.
 		t.Setenv("SLUICE_VERSITYGW", filepath.Join(repoRoot(t), ".tools", "versitygw"))
 	}
 	srv := s3test.Start(t)
-	client := srv.Client()
-	for _, b := range []string{"raw", "lake"} {
+	for _, b := range buckets {
 		srv.CreateBucket(t, b)
 	}
+	return srv
+}
+
+// TestJSONOnS3 is the JSON case with source, sink and state on a real S3
+// server (versitygw on loopback).
+func TestJSONOnS3(t *testing.T) {
+	sluiceBin(t)
+	c := formatCases[0]
+	fx := newFixture(t, c, 12)
+	srv := startS3(t, "raw", "lake")
+	client := srv.Client()
 	if n := uploadDir(t, client, fx.raw, "raw", "events"); n != 12 {
 		t.Fatalf("uploaded %d files, want 12", n)
 	}
