@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 // killPoints are the injected points of docs/commit-protocol.md, in the
@@ -48,9 +48,9 @@ func TestKillAtEveryPoint(t *testing.T) {
 	for _, point := range killPoints {
 		t.Run(point, func(t *testing.T) {
 			l := smallLake(t, lakeOptions{})
-			r := l.apply(exec.KillEnv + "=" + point)
+			r := l.apply(txn.KillEnv + "=" + point)
 			if r.code != 137 {
-				t.Fatalf("apply with %s=%s: want SIGKILL (137), got %s", exec.KillEnv, point, r)
+				t.Fatalf("apply with %s=%s: want SIGKILL (137), got %s", txn.KillEnv, point, r)
 			}
 			l.drain(t)
 			l.verify(t)
@@ -64,10 +64,10 @@ func TestKillDuringRecovery(t *testing.T) {
 	for _, point := range []string{"after-complete:1", "after-manifest", "after-swap", "after-done"} {
 		t.Run(point, func(t *testing.T) {
 			l := smallLake(t, lakeOptions{})
-			if r := l.apply(exec.KillEnv + "=after-committing"); r.code != 137 {
+			if r := l.apply(txn.KillEnv + "=after-committing"); r.code != 137 {
 				t.Fatalf("first apply: %s", r)
 			}
-			if r := l.apply(exec.KillEnv + "=" + point); r.code != 137 {
+			if r := l.apply(txn.KillEnv + "=" + point); r.code != 137 {
 				t.Fatalf("recovering apply killed at %s: %s", point, r)
 			}
 			l.drain(t)
@@ -85,7 +85,7 @@ func TestKillOverwritePartitions(t *testing.T) {
 			l := smallLake(t, lakeOptions{mode: "overwrite_partitions", bounded: -1})
 			l.drain(t)
 			l.addFile("dt=2026-01-02", "late.json", 3)
-			if r := l.apply(exec.KillEnv + "=" + point); r.code != 137 {
+			if r := l.apply(txn.KillEnv + "=" + point); r.code != 137 {
 				t.Fatalf("apply: %s", r)
 			}
 			l.drain(t)
@@ -184,7 +184,7 @@ func TestSignalAbortsCleanly(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			l := smallLake(t, lakeOptions{})
-			cmd, out, errb := l.command([]string{exec.PauseEnv + "=task-done", exec.PauseForEnv + "=3s"}, "apply", "-auto-approve")
+			cmd, out, errb := l.command([]string{txn.PauseEnv + "=task-done", txn.PauseForEnv + "=3s"}, "apply", "-auto-approve")
 			must(t, cmd.Start())
 			waitFor(t, errb, "paused at task-done", 20*time.Second)
 			must(t, cmd.Process.Signal(sig))
@@ -233,7 +233,7 @@ func TestSignalAbortsCleanly(t *testing.T) {
 func TestConcurrentApplies(t *testing.T) {
 	t.Run("held", func(t *testing.T) {
 		l := smallLake(t, lakeOptions{})
-		a, aout, aerr := l.command([]string{exec.PauseEnv + "=after-lock", exec.PauseForEnv + "=8s"}, "apply", "-auto-approve")
+		a, aout, aerr := l.command([]string{txn.PauseEnv + "=after-lock", txn.PauseForEnv + "=8s"}, "apply", "-auto-approve")
 		must(t, a.Start())
 		waitFor(t, aerr, "paused at after-lock", 20*time.Second)
 		r := l.apply()
@@ -338,7 +338,7 @@ func TestStateCommandsCrash(t *testing.T) {
 	ctx := context.Background()
 	st := state.New(l.stateAt.Store, l.stateAt.Prefix, "events", "raw")
 	runs := func() []string {
-		refs, err := exec.ListManifests(ctx, l.sink)
+		refs, err := txn.ListManifests(ctx, l.sink)
 		must(t, err)
 		var ids []string
 		for _, r := range refs {
@@ -354,7 +354,7 @@ func TestStateCommandsCrash(t *testing.T) {
 	l.drain(t)
 	// rewind killed after COMMITTING: the next state command finishes it,
 	// removing the second run's output and bookmark.
-	if r := l.run([]string{exec.KillEnv + "=after-committing"}, "state", "rewind", "events", "-to", first[0]); r.code != 137 {
+	if r := l.run([]string{txn.KillEnv + "=after-committing"}, "state", "rewind", "events", "-to", first[0]); r.code != 137 {
 		t.Fatalf("rewind: %s", r)
 	}
 	if r := l.run(nil, "state", "list"); r.code != 0 || !strings.Contains(r.stderr, "rolled forward rewind") {
@@ -374,7 +374,7 @@ func TestStateCommandsCrash(t *testing.T) {
 	l.verify(t)
 	// forget killed after COMMITTING: the next command rolls it forward
 	// (every key forgotten) before marking every key processed again.
-	if r := l.run([]string{exec.KillEnv + "=after-committing"}, "state", "forget", "events", "**"); r.code != 137 {
+	if r := l.run([]string{txn.KillEnv + "=after-committing"}, "state", "forget", "events", "**"); r.code != 137 {
 		t.Fatalf("forget: %s", r)
 	}
 	r := l.run(nil, "state", "mark-processed", "events", "**")
@@ -395,7 +395,7 @@ func TestStateCommandsCrash(t *testing.T) {
 // other holder is gone the next apply does the work exactly once.
 func TestLostLockDoesNotCommit(t *testing.T) {
 	l := smallLake(t, lakeOptions{})
-	cmd, out, errb := l.command([]string{exec.PauseEnv + "=after-run", exec.PauseForEnv + "=3s", "SLUICE_LOCK_LEASE=1s"}, "apply", "-auto-approve")
+	cmd, out, errb := l.command([]string{txn.PauseEnv + "=after-run", txn.PauseForEnv + "=3s", "SLUICE_LOCK_LEASE=1s"}, "apply", "-auto-approve")
 	must(t, cmd.Start())
 	waitFor(t, errb, "paused at after-run", 20*time.Second)
 	ctx := context.Background()

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/internal/s3test"
+	"github.com/sluicedata/sluice/txn"
 )
 
 // s3Lake is smallLake in a bucket of a fresh gateway; the subprocesses
@@ -29,7 +29,7 @@ func TestS3KillPoints(t *testing.T) {
 	for i, point := range points {
 		t.Run(point, func(t *testing.T) {
 			l := s3Lake(t, srv, "kill"+string(rune('a'+i)), srv.Env())
-			if r := l.apply(exec.KillEnv + "=" + point); r.code != 137 {
+			if r := l.apply(txn.KillEnv + "=" + point); r.code != 137 {
 				t.Fatalf("apply: want 137, got %s", r)
 			}
 			l.drain(t)

@@ -28,6 +28,7 @@ import (
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/schema"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 var update = flag.Bool("update", false, "rewrite the want/* sections of exec/testdata/bad/*.txtar")
@@ -315,8 +316,8 @@ func (c *badCase) run(t *testing.T, policy spec.BadRecordPolicy) string {
 		t.Fatalf("%s: %v", policy, err)
 	}
 	m := c.commitAndCheck(t, l, res, st)
-	if m.Metrics.BadRecords != res.Stats.BadRecords || m.Metrics.BadFiles != res.Stats.BadFiles {
-		t.Fatalf("manifest metrics %+v, run stats %+v", m.Metrics, res.Stats)
+	if metrics(t, m).BadRecords != res.Stats.BadRecords || metrics(t, m).BadFiles != res.Stats.BadFiles {
+		t.Fatalf("manifest metrics %+v, run stats %+v", metrics(t, m), res.Stats)
 	}
 	// Every input, bad or not, is marked processed (not retried forever).
 	head, _, err := st.Head(ctx)
@@ -357,12 +358,9 @@ func (c *badCase) run(t *testing.T, policy spec.BadRecordPolicy) string {
 	return out.String()
 }
 
-func (c *badCase) commitAndCheck(t *testing.T, l *lake, res *Result, st *state.Source) *Manifest {
+func (c *badCase) commitAndCheck(t *testing.T, l *lake, res *Result, st *state.Bookmarks) *txn.Manifest {
 	t.Helper()
-	m, err := Commit(context.Background(), res, CommitOptions{State: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := commit(t, l, res, st)
 	got := strings.Join(readRows(t, l), "\n") + "\n"
 	if strings.TrimSpace(got) == "" {
 		got = ""

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 // checkLake writes two objects of 4 rows each (ids n1..n8; amounts 1..8,
@@ -75,7 +77,7 @@ func TestCheckErrorAbortsWithNothingCommitted(t *testing.T) {
 	if ups, _ := l.out.Store.ListUploads(ctx, ""); len(ups) != 0 {
 		t.Fatalf("uploads after abort: %v", ups)
 	}
-	if _, err := l.out.Store.Head(ctx, ManifestKey("", job.RunID)); err == nil {
+	if _, err := l.out.Store.Head(ctx, txn.ManifestKey("", job.RunID)); err == nil {
 		t.Fatal("a manifest was written")
 	}
 }
@@ -110,12 +112,13 @@ func TestCheckWarnReportsAndCommits(t *testing.T) {
 	if res.ChecksFailed() || res.Checks[0].Passed || res.Checks[0].Failing != 2 {
 		t.Fatalf("%+v", res.Checks)
 	}
-	m, err := Commit(ctx, res, CommitOptions{})
-	if err != nil {
+	m := commit(t, l, res, nil)
+	var checks []CheckResult
+	if err := json.Unmarshal(m.Checks, &checks); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Checks) != 1 || m.Checks[0].Name != "amount_present" || m.Checks[0].Passed {
-		t.Fatalf("manifest checks %+v", m.Checks)
+	if len(checks) != 1 || checks[0].Name != "amount_present" || checks[0].Passed {
+		t.Fatalf("manifest checks %+v", checks)
 	}
 	if rows := l.readOutput(); len(rows) != 8 {
 		t.Fatalf("rows %v", rows)
@@ -187,10 +190,7 @@ func TestVanishedInput(t *testing.T) {
 			if res.Stats.BadFiles != 1 || res.Stats.RowsOut != 1 {
 				t.Fatalf("stats %+v", res.Stats)
 			}
-			m, err := Commit(ctx, res, CommitOptions{State: st})
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := commit(t, l, res, st)
 			if got := strings.Join(l.readOutput(), ","); got != "d|a1|1" {
 				t.Fatalf("rows %s", got)
 			}

@@ -2,12 +2,14 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 // committer = "direct" publishes each task's files as soon as they are
@@ -23,7 +25,12 @@ func TestDirectCommitterPublishesEarlyAndRollsBack(t *testing.T) {
 			job := orderJob(t, l, "", []Task{{Inputs: []Input{a}}})
 			job.Sink.Committer = spec.CommitterDirect
 			st := state.New(objstore.NewLocal(filepath.Join(l.root, "state")), "", "p", "s")
-			j, err := BeginRun(ctx, st, job.RunID, "file://"+filepath.Join(l.root, "out"), true)
+			sess, _, err := txn.Acquire(ctx, st, state.LockOptions{RunID: job.RunID, Command: "test"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Release(ctx)
+			run, err := sess.Begin(ctx, job.RunID, l.out, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -36,13 +43,13 @@ func TestDirectCommitterPublishesEarlyAndRollsBack(t *testing.T) {
 			}
 			switch how {
 			case "abort":
-				if err := AbortRun(ctx, st, j, l.out, res, nil); err != nil {
+				if err := errors.Join(AbortResult(ctx, res), run.Abort(ctx, nil)); err != nil {
 					t.Fatal(err)
 				}
 			case "recover":
 				// The process died: the next run finds the WRITING journal.
 				open := func(ctx context.Context, url string) (objstore.Location, error) { return l.out, nil }
-				if _, err := Recover(ctx, st, open, nil); err != nil {
+				if _, err := txn.Recover(ctx, st, open, nil); err != nil {
 					t.Fatal(err)
 				}
 			}

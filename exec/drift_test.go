@@ -108,9 +108,7 @@ func TestSchemaDriftSafeWideningsUnderEveryPolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Commit(context.Background(), res, CommitOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			commit(t, l, res, nil)
 			if got := strings.Join(readRows(t, l), ","); got != "a1|1|10,a2|2|20" {
 				t.Fatalf("rows %s", got)
 			}
@@ -172,10 +170,7 @@ func TestSchemaDriftIgnore(t *testing.T) {
 		if res.Stats.BadFiles != 1 || res.Stats.BadRecords != 0 || res.Stats.RowsOut != 3 {
 			t.Fatalf("stats %+v", res.Stats)
 		}
-		m, err := Commit(ctx, res, CommitOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := commit(t, l, res, nil)
 		if got := strings.Join(readRows(t, l), ","); got != "a1|1|10,a2|2|20,c1|(null)|2.5" {
 			t.Fatalf("rows %s", got)
 		}
@@ -217,9 +212,7 @@ func TestSchemaDriftAddColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	commit(t, l, res, nil)
 	if got := strings.Join(readRows(t, l), ","); got != "a1|1|10|(null),a2|2|20|(null),c1|(null)|2.5|7" {
 		t.Fatalf("rows %s", got)
 	}
@@ -324,9 +317,7 @@ func TestSchemaDriftAddColumnsFromPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	commit(t, l, res, nil)
 	if got := strings.Join(readRows(t, l), ","); got != "a1|1|(null)|(null),c1|(null)|2.5|7" {
 		t.Fatalf("rows %s", got)
 	}
@@ -359,10 +350,7 @@ func TestRequiredColumnNullsAreBadRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := Commit(ctx, res, CommitOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := commit(t, l, res, nil)
 		if got := strings.Join(readRows(t, l), ","); got != "d1|1|1,d3|3|3" {
 			t.Fatalf("rows %s", got)
 		}

@@ -44,6 +44,9 @@ type Options struct {
 	// Progress, when set, receives counters as tasks advance. It is called
 	// from worker goroutines and must be cheap and safe for concurrent use.
 	Progress func(Progress)
+	// Published, when set, is called after each output that a run with
+	// committer = "direct" publishes while it runs (from worker goroutines).
+	Published func(objstore.PendingUpload)
 }
 
 // DefaultMemoryLimit is the budget when Options.MemoryLimit is 0.
@@ -546,7 +549,7 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		r.mu.Lock()
 		r.files = append(r.files, files...) // so a failed run deletes them
 		r.mu.Unlock()
-		if err := completeAll(ctx, job.Sink.Loc.Store, ups); err != nil {
+		if err := objstore.CompleteAll(ctx, job.Sink.Loc.Store, ups, r.o.Published); err != nil {
 			return err
 		}
 		files = nil

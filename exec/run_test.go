@@ -24,6 +24,7 @@ import (
 	"github.com/sluicedata/sluice/spec/predicate"
 	"github.com/sluicedata/sluice/spec/schema"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 // lake is a local source and sink for executor tests.
@@ -162,10 +163,7 @@ func TestRunCommitAppend(t *testing.T) {
 		t.Fatalf("checks failed: %+v", res.Checks)
 	}
 	st := state.New(objstore.NewLocal(filepath.Join(l.root, "state")), "", "p", "s")
-	m, err := Commit(ctx, res, CommitOptions{State: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := commit(t, l, res, st)
 	want := []string{"2026-01-01|a1|5", "2026-01-02|b1|7", "2026-01-02|b2|(null)"}
 	if got := l.readOutput(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("output rows\n got %v\nwant %v", got, want)
@@ -176,16 +174,16 @@ func TestRunCommitAppend(t *testing.T) {
 	if m.Inputs.Files != 2 || len(m.Files) != 2 {
 		t.Fatalf("manifest %+v", m)
 	}
-	body, _, err := l.out.Store.Get(ctx, ManifestKey("", job.RunID))
+	body, _, err := l.out.Store.Get(ctx, txn.ManifestKey("", job.RunID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Manifest
+	var back txn.Manifest
 	if err := json.NewDecoder(body).Decode(&back); err != nil {
 		t.Fatal(err)
 	}
 	body.Close()
-	if back.RunID != job.RunID || back.Metrics.RowsOut != 3 {
+	if back.RunID != job.RunID || metrics(t, &back).RowsOut != 3 {
 		t.Fatalf("manifest read back: %+v", back)
 	}
 	head, _, err := st.Head(ctx)
@@ -270,10 +268,7 @@ func TestBadRecordPolicies(t *testing.T) {
 			if res.Stats.BadRecords != 1 || res.Stats.BadFiles != 1 || res.Stats.RowsOut != 2 {
 				t.Fatalf("stats %+v", res.Stats)
 			}
-			m, err := Commit(ctx, res, CommitOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := commit(t, l, res, nil)
 			if got := l.readOutput(); strings.Join(got, ",") != "x|ok1|1,x|ok2|2" {
 				t.Fatalf("rows %v", got)
 			}
@@ -313,10 +308,7 @@ func TestOverwritePartitionsReplacesOnlyItsPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Commit(ctx, res, CommitOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := commit(t, l, res, nil)
 	if strings.Join(m.Deleted, ",") != "dt=1/old.parquet" {
 		t.Fatalf("deleted %v", m.Deleted)
 	}
@@ -355,9 +347,7 @@ func TestTaskFinishesPartitionsAsInputsMoveOn(t *testing.T) {
 	if want := "dt=1/2,dt=2/1,dt=3/1,dt=1/1"; strings.Join(got, ",") != want {
 		t.Fatalf("files %v, want %s", got, want)
 	}
-	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	commit(t, l, res, nil)
 	want := []string{"1|r0|0", "1|r1|1", "1|r4|4", "2|r2|2", "3|r3|3"}
 	if got := l.readOutput(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("output rows\n got %v\nwant %v", got, want)

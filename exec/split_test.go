@@ -94,9 +94,7 @@ func TestLargeParquetSplitAcrossWorkers(t *testing.T) {
 	if res.Stats.FilesRead != 1 || res.Stats.BytesRead != in.Size || res.Stats.RowsIn != 10000 || len(res.Files) != 3 {
 		t.Fatalf("stats %+v, %d files", res.Stats, len(res.Files))
 	}
-	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	commit(t, l, res, nil)
 	rows := l.readOutput()
 	var expect []string
 	for i := 0; i < 10000; i++ {
@@ -182,9 +180,7 @@ func TestSplitPartReportsFileRows(t *testing.T) {
 	if res.Stats.BadRecords != 1 || res.Stats.RowsOut != 3999 {
 		t.Fatalf("stats %+v", res.Stats)
 	}
-	if _, err := Commit(ctx, res, CommitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	commit(t, l, res, nil)
 	bad, _ := filepath.Glob(filepath.Join(l.root, "out", "_sluice", "bad", "*", "*.jsonl"))
 	var lines []string
 	for _, f := range bad {

@@ -82,9 +82,7 @@ func TestStreamedParquetRows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Commit(context.Background(), res, CommitOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		commit(t, l, res, nil)
 		outputs[streamed] = l.readOutput()
 		if res.Stats.RowsIn != 5000 {
 			t.Fatalf("streamed=%v: rows in %d, want 5000", streamed, res.Stats.RowsIn)

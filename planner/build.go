@@ -212,7 +212,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	pin := StatePin{URL: cfg.State.URL, Dir: st.Dir(), Version: head.Version, ETag: etag}
 	if head.Version == 0 {
 		// Renamed with a moved block: plan against the old bookmarks; the
-		// executor adopts them (state.Source.Adopt) before its commit.
+		// executor adopts them (state.Bookmarks.Adopt) before its commit.
 		if op, os, ok := movedFrom(cfg, p); ok {
 			old := state.Open(stateLoc, op, os)
 			oh, oetag, err := old.Head(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -208,9 +209,20 @@ func TestBoundedRunsDrain(t *testing.T) {
 	a, b := buildPlan(t, f), buildPlan(t, f)
 	a.RunID, b.RunID = "run-a", "run-b"
 	commitInputs(t, f, a)
-	loc, _ := objstore.Open(context.Background(), f.cfg.State.URL)
+	ctx := context.Background()
+	loc, _ := objstore.Open(ctx, f.cfg.State.URL)
 	st := state.Open(loc, b.Pipelines[0].Name, b.Pipelines[0].Source.Name)
-	_, err := st.AddSegment(context.Background(), "run-b", func(func(state.Entry) bool) {}, b.Pipelines[0].State.ETag)
+	sess, _, err := txn.Acquire(ctx, st, state.LockOptions{RunID: "run-b", Command: "test"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Release(ctx)
+	sink, _ := objstore.Open(ctx, f.cfg.Pipelines[0].Sink.URL)
+	run, err := sess.Begin(ctx, "run-b", sink, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = run.Commit(ctx, &txn.Outputs{RunID: "run-b", Sink: sink}, txn.CommitOptions{HeadETag: b.Pipelines[0].State.ETag})
 	if !errors.Is(err, objstore.ErrPrecondition) {
 		t.Fatalf("stale plan committed: %v", err)
 	}

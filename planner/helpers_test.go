@@ -131,7 +131,11 @@ func commitInputs(t *testing.T, f *fixture, p *Plan) {
 				}
 			}
 		}
-		if _, err := st.AddSegment(ctx, p.RunID+pp.Name, entries, pp.State.ETag); err != nil {
+		seg, err := st.WriteSegment(ctx, p.RunID+pp.Name, entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.SwapHead(ctx, p.RunID+pp.Name, seg, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

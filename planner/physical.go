@@ -113,7 +113,7 @@ type StatePin struct {
 	Dir string `json:"dir"` // the pipeline/source directory the run records into
 	// MovedFrom is set when Dir has no state yet and a moved block names an
 	// old directory that has: Version and ETag are then that directory's
-	// HEAD, and the executor calls state.Source.Adopt before recording.
+	// HEAD, and the executor calls state.Bookmarks.Adopt before recording.
 	MovedFrom string `json:"moved_from,omitempty"`
 	Version   int64  `json:"version"`
 	ETag      string `json:"etag"`

@@ -23,7 +23,7 @@ var selTree = map[string]string{
 
 // markProcessed records rel keys as processed with their current ETag, or
 // a stale one when stale is true.
-func markProcessed(t *testing.T, store objstore.Store, st *state.Source, rels []string, stale map[string]bool) {
+func markProcessed(t *testing.T, store objstore.Store, st *state.Bookmarks, rels []string, stale map[string]bool) {
 	t.Helper()
 	ctx := context.Background()
 	slices.Sort(rels)
@@ -41,16 +41,16 @@ func markProcessed(t *testing.T, store objstore.Store, st *state.Source, rels []
 		}
 		es = append(es, state.Entry{Key: r, ETag: etag, Size: info.Size})
 	}
-	_, etag, err := st.Head(ctx)
+	seg, err := st.WriteSegment(ctx, NewRunID(testNow), slices.Values(es))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AddSegment(ctx, NewRunID(testNow), slices.Values(es), etag); err != nil {
+	if _, err := st.SwapHead(ctx, NewRunID(testNow), seg, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func runSelect(t *testing.T, store objstore.Store, st *state.Source, ss SelectSpec) (*Selection, error) {
+func runSelect(t *testing.T, store objstore.Store, st *state.Bookmarks, ss SelectSpec) (*Selection, error) {
 	t.Helper()
 	ctx := context.Background()
 	parts := []string{"dt", "region"}

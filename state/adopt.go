@@ -20,7 +20,7 @@ import (
 // just before recording its first run under the new name. from is left in
 // place (a rewind can still find it); a repeated Adopt after a crash
 // between the copies and the HEAD write copies again, harmlessly.
-func (s *Source) Adopt(ctx context.Context, from *Source) (Head, string, error) {
+func (s *Bookmarks) Adopt(ctx context.Context, from *Bookmarks) (Head, string, error) {
 	if _, etag, err := s.Head(ctx); err != nil {
 		return Head{}, "", err
 	} else if etag != "" {

@@ -1,23 +1,25 @@
-// Package state keeps the bookmarks of one pipeline source: which object keys
-// were processed, with the ETag and size they had, by which run.
+// Package state stores what a pipeline source has processed, and the
+// records that guard changes to it: the storage layer of the commit
+// protocol, not the protocol itself (that is package txn).
 //
-// Layout under the state location, per pipeline and source:
+// Layout under the state location, per pipeline and source (a Bookmarks):
 //
-//	<pipeline>/<source>/HEAD                  JSON: format version, version, run id, segment names
-//	<pipeline>/<source>/segments/<run id>.seg gzip NDJSON, one processed key per line, sorted by key
+//	<pipeline>/<source>/HEAD                   JSON: format version, version, run id, segment names
+//	<pipeline>/<source>/segments/<run id>.seg  gzip NDJSON, one processed key per line, sorted by key
+//	<pipeline>/<source>/journal/<run id>.json  one record per change: its phase and remaining steps
+//	<pipeline>/<source>/LOCK                   who holds the pipeline, until when
 //
-// HEAD is the only mutable object; it is replaced with a conditional PUT
-// (If-Match on the ETag read, If-None-Match when there was none), so two runs
-// racing to record their keys cannot both win. Segments are immutable and
-// written before HEAD names them, so a reader that sees a HEAD always finds
-// its segments. Reading streams the union of all segments in key order
-// (a k-way merge), in memory proportional to the number of segments, not keys.
+// Files by job: head.go (HEAD: read, and the one conditional swap),
+// segment.go (encode, write and read segments), merge.go (the k-way merge
+// of a HEAD's segments in key order, in memory proportional to the number
+// of segments, not keys), journal.go (journal records), lock.go (the lease
+// lock), adopt.go (carry bookmarks over a moved block).
 //
-// Writers: AddSegment (append and overwrite_partitions runs), Replace
-// (overwrite runs: HEAD names only the new segment), Compact (merge all
-// segments into one past CompactThreshold) and Adopt (carry bookmarks over
-// a moved block). Every HEAD change is one conditional PUT.
-//
-// Locks and journals belong to the executor's commit protocol (exec); this
-// package is the bookmark read side and the final HEAD swap only.
+// There is one write path for bookmarks: write a segment (immutable,
+// unreferenced until named), then SwapHead, which names it in HEAD with a
+// conditional PUT (If-Match on the ETag read, If-None-Match when there was
+// none) and recognises its own earlier success by the run id in HEAD.
+// Segments are written before HEAD names them, so a reader that sees a
+// HEAD always finds its segments. When to write, when to swap, and what to
+// journal in between is decided by package txn, under the lock.
 package state

@@ -3,10 +3,8 @@ package state
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -97,10 +95,10 @@ type Journal struct {
 }
 
 // JournalKey is where a run's journal lives.
-func (s *Source) JournalKey(runID string) string { return s.dir + "journal/" + runID + ".json" }
+func (s *Bookmarks) JournalKey(runID string) string { return s.dir + "journal/" + runID + ".json" }
 
 // WriteJournal records j (Updated is set here).
-func (s *Source) WriteJournal(ctx context.Context, j *Journal) error {
+func (s *Bookmarks) WriteJournal(ctx context.Context, j *Journal) error {
 	j.FormatVersion = FormatVersion
 	j.Updated = time.Now().UTC()
 	body, err := json.MarshalIndent(j, "", "  ")
@@ -115,7 +113,7 @@ func (s *Source) WriteJournal(ctx context.Context, j *Journal) error {
 }
 
 // ReadJournal reads one run's journal.
-func (s *Source) ReadJournal(ctx context.Context, runID string) (*Journal, error) {
+func (s *Bookmarks) ReadJournal(ctx context.Context, runID string) (*Journal, error) {
 	key := s.JournalKey(runID)
 	rc, _, err := s.store.Get(ctx, key)
 	if err != nil {
@@ -143,7 +141,7 @@ type JournalEntry struct {
 }
 
 // ListJournals lists the journals in run id (= time) order.
-func (s *Source) ListJournals(ctx context.Context) ([]JournalEntry, error) {
+func (s *Bookmarks) ListJournals(ctx context.Context) ([]JournalEntry, error) {
 	prefix := s.dir + "journal/"
 	var out []JournalEntry
 	err := listAll(ctx, s.store, prefix, func(o objstore.ObjectInfo) {
@@ -155,228 +153,6 @@ func (s *Source) ListJournals(ctx context.Context) ([]JournalEntry, error) {
 }
 
 // DeleteJournal removes a finished journal (gc).
-func (s *Source) DeleteJournal(ctx context.Context, runID string) error {
+func (s *Bookmarks) DeleteJournal(ctx context.Context, runID string) error {
 	return s.store.Delete(ctx, s.JournalKey(runID))
-}
-
-func listAll(ctx context.Context, store objstore.Store, prefix string, fn func(objstore.ObjectInfo)) error {
-	in := objstore.ListInput{Prefix: prefix}
-	for {
-		page, err := store.List(ctx, in)
-		if err != nil {
-			return fmt.Errorf("state: list %s: %w", prefix, err)
-		}
-		for _, o := range page.Objects {
-			fn(o)
-		}
-		if page.NextToken == "" {
-			return nil
-		}
-		in.Token = page.NextToken
-	}
-}
-
-// AtDir returns the state whose directory (as in a plan's StatePin.Dir,
-// prefix included) is dir.
-func AtDir(store objstore.Store, dir string) *Source {
-	if !strings.HasSuffix(dir, "/") {
-		dir += "/"
-	}
-	return &Source{store: store, dir: dir}
-}
-
-// WriteSegment writes runID's segment of entries (sorted by key, unique)
-// without touching HEAD, and returns its name ("" when there are no
-// entries: nothing is written). Segments are immutable and unreferenced
-// until a HEAD swap names them, so writing one early is harmless.
-func (s *Source) WriteSegment(ctx context.Context, runID string, entries iter.Seq[Entry]) (string, error) {
-	if runID == "" || strings.ContainsAny(runID, "/\n") {
-		return "", fmt.Errorf("state: invalid run id %q", runID)
-	}
-	data, n, err := encodeSegment(runID, entries)
-	if err != nil {
-		return "", fmt.Errorf("state: segment %s: %w", s.dir+SegmentName(runID), err)
-	}
-	return s.putSegment(ctx, runID, data, n)
-}
-
-func (s *Source) putSegment(ctx context.Context, runID string, data []byte, n int) (string, error) {
-	if n == 0 {
-		return "", nil
-	}
-	seg := SegmentName(runID)
-	if _, err := s.store.Put(ctx, s.dir+seg, data, objstore.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
-		return "", fmt.Errorf("state: write %s: %w", s.dir+seg, err)
-	}
-	return seg, nil
-}
-
-// WriteMerged writes runID's segment from the merged entries of head that
-// keep accepts (every entry when keep is nil), each keeping its own run id
-// (compaction, forget). The entries stream from the segments into the
-// encoded segment, so memory is that gzip-compressed segment, not the
-// entries; a segment that cannot be read fully writes nothing. It returns
-// the segment's name ("" when nothing was kept) and the entries kept.
-func (s *Source) WriteMerged(ctx context.Context, runID string, head Head, keep func(Entry) bool) (string, int, error) {
-	if runID == "" || strings.ContainsAny(runID, "/\n") {
-		return "", 0, fmt.Errorf("state: invalid run id %q", runID)
-	}
-	it, err := s.Entries(ctx, head)
-	if err != nil {
-		return "", 0, err
-	}
-	defer it.Close()
-	seq := func(yield func(Entry) bool) {
-		for it.Next() {
-			if e := it.Entry(); keep == nil || keep(e) {
-				if !yield(e) {
-					return
-				}
-			}
-		}
-	}
-	return s.WriteStream(ctx, runID, seq, it.Err)
-}
-
-// WriteStream writes runID's segment from entries (sorted by key, unique,
-// each keeping its own run id) as they stream, then calls check: entries
-// cannot return an error, so check reports whether they ended early, and
-// when it does nothing is written. It returns the segment's name ("" when
-// there were no entries) and their number.
-func (s *Source) WriteStream(ctx context.Context, runID string, entries iter.Seq[Entry], check func() error) (string, int, error) {
-	seg, err := EncodeSegment(runID, entries, check)
-	if err != nil {
-		return "", 0, fmt.Errorf("state: segment %s: %w", s.dir+SegmentName(runID), err)
-	}
-	name, err := s.PutSegment(ctx, seg)
-	return name, seg.n, err
-}
-
-// EncodedSegment is a segment encoded in memory (gzip-compressed), not yet
-// written: a caller that must know what a stream holds before journaling
-// a change encodes first and writes after.
-type EncodedSegment struct {
-	runID string
-	data  []byte
-	n     int
-}
-
-// Len is the number of entries.
-func (e *EncodedSegment) Len() int { return e.n }
-
-// EncodeSegment encodes runID's segment from entries as they stream (see
-// WriteStream for check).
-func EncodeSegment(runID string, entries iter.Seq[Entry], check func() error) (*EncodedSegment, error) {
-	if runID == "" || strings.ContainsAny(runID, "/\n") {
-		return nil, fmt.Errorf("state: invalid run id %q", runID)
-	}
-	data, n, err := encodeSegment(runID, entries)
-	if err == nil && check != nil {
-		err = check()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &EncodedSegment{runID: runID, data: data, n: n}, nil
-}
-
-// PutSegment writes an encoded segment and returns its name ("" when it
-// has no entries: nothing is written).
-func (s *Source) PutSegment(ctx context.Context, seg *EncodedSegment) (string, error) {
-	return s.putSegment(ctx, seg.runID, seg.data, seg.n)
-}
-
-// DeleteSegment removes a segment object that no HEAD names.
-func (s *Source) DeleteSegment(ctx context.Context, name string) error {
-	return s.store.Delete(ctx, s.dir+name)
-}
-
-// SwapHead records runID's change in HEAD: it appends seg (unless "") or,
-// when set is non-nil, replaces the segment list with set. It is
-// idempotent: a HEAD already naming runID means an earlier attempt (perhaps
-// of a process that crashed, perhaps a PUT whose answer was lost) landed,
-// and it returns that HEAD. The PUT is conditional on the ETag read; the
-// caller holds the lock, so a precondition failure is an ambiguous retry
-// and is resolved by reading HEAD back.
-func (s *Source) SwapHead(ctx context.Context, runID, seg string, set []string) (Head, error) {
-	for attempt := 0; ; attempt++ {
-		cur, etag, err := s.Head(ctx)
-		if err != nil {
-			return Head{}, err
-		}
-		if cur.RunID == runID {
-			return cur, nil
-		}
-		next := Head{FormatVersion: FormatVersion, Version: cur.Version + 1, RunID: runID,
-			Segments: append([]string{}, cur.Segments...), Updated: time.Now().UTC().Truncate(time.Second)}
-		if set != nil {
-			next.Segments = append([]string{}, set...)
-		} else if seg != "" && !slices.Contains(next.Segments, seg) {
-			next.Segments = append(next.Segments, seg)
-		}
-		body, err := marshalHead(next)
-		if err != nil {
-			return Head{}, err
-		}
-		opts := objstore.PutOptions{IfMatch: etag, IfNoneMatch: etag == "", ContentType: "application/json"}
-		_, err = s.store.Put(ctx, s.headKey(), body, opts)
-		if err == nil {
-			return next, nil
-		}
-		if (errors.Is(err, objstore.ErrPrecondition) || errors.Is(err, objstore.ErrNotExist)) && attempt < 3 {
-			continue // re-read: ours if it names runID
-		}
-		return Head{}, fmt.Errorf("state: swap %s: %w", s.headKey(), err)
-	}
-}
-
-// WriteEntries writes runID's segment from a full list of entries that may
-// carry other run ids (compaction, forget, rewind): each entry keeps its own
-// run id.
-func (s *Source) WriteEntries(ctx context.Context, runID string, entries []Entry) (string, error) {
-	return s.WriteSegment(ctx, runID, slices.Values(entries))
-}
-
-// AllEntries reads the merged entries of head into memory, for the state
-// commands that edit the set by key (mark-processed, rewind); compaction
-// and forget stream instead (WriteMerged).
-func (s *Source) AllEntries(ctx context.Context, head Head) ([]Entry, error) {
-	it, err := s.Entries(ctx, head)
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []Entry
-	for it.Next() {
-		out = append(out, it.Entry())
-	}
-	return out, it.Err()
-}
-
-// SegmentRunEntries reads every entry of every segment of head without
-// merging: (key, run) pairs including keys processed again by later runs.
-// rewind uses it to restore the bookmark an undone run shadowed.
-func (s *Source) SegmentRunEntries(ctx context.Context, head Head) ([][]Entry, error) {
-	var out [][]Entry
-	for _, name := range head.Segments {
-		r, err := s.openSegment(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		var es []Entry
-		for {
-			e, ok, err := r.next()
-			if err != nil {
-				r.Close()
-				return nil, err
-			}
-			if !ok {
-				break
-			}
-			es = append(es, e)
-		}
-		r.Close()
-		out = append(out, es)
-	}
-	return out, nil
 }

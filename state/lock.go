@@ -77,7 +77,7 @@ type LockOptions struct {
 
 // Lock is a held lock, renewed in the background until Release.
 type Lock struct {
-	src  *Source
+	src  *Bookmarks
 	info LockInfo
 
 	mu   sync.Mutex
@@ -91,7 +91,7 @@ type Lock struct {
 }
 
 // LockKey is the key of this source's lock.
-func (s *Source) LockKey() string { return s.dir + "LOCK" }
+func (s *Bookmarks) LockKey() string { return s.dir + "LOCK" }
 
 // hostname is the holder's host; tests may pretend to be elsewhere.
 var hostname = func() string {
@@ -104,7 +104,7 @@ var hostname = func() string {
 
 // ReadLock returns the current holder and the LOCK object's ETag;
 // objstore.ErrNotExist when nobody holds it.
-func (s *Source) ReadLock(ctx context.Context) (LockInfo, string, error) {
+func (s *Bookmarks) ReadLock(ctx context.Context) (LockInfo, string, error) {
 	rc, info, err := s.store.Get(ctx, s.LockKey())
 	if err != nil {
 		return LockInfo{}, "", fmt.Errorf("state: read %s: %w", s.LockKey(), err)
@@ -143,7 +143,7 @@ func takeable(li LockInfo, now time.Time) string {
 //
 // parent is the context the lock's own context derives from: Context()
 // is cancelled if the lock is lost.
-func (s *Source) Acquire(parent context.Context, o LockOptions) (*Lock, error) {
+func (s *Bookmarks) Acquire(parent context.Context, o LockOptions) (*Lock, error) {
 	if o.Lease <= 0 {
 		o.Lease = DefaultLease
 	}
@@ -292,7 +292,7 @@ func (l *Lock) Release(ctx context.Context) error {
 
 // ForceUnlock deletes LOCK whoever holds it ('sluice state unlock') and
 // returns the holder it removed; objstore.ErrNotExist if there was none.
-func (s *Source) ForceUnlock(ctx context.Context) (LockInfo, error) {
+func (s *Bookmarks) ForceUnlock(ctx context.Context) (LockInfo, error) {
 	cur, _, err := s.ReadLock(ctx)
 	if err != nil {
 		return LockInfo{}, err

@@ -6,14 +6,13 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/sluicedata/sluice/objstore"
 )
 
-func putLock(t *testing.T, s *Source, li LockInfo) {
+func putLock(t *testing.T, s *Bookmarks, li LockInfo) {
 	t.Helper()
 	b, _ := json.Marshal(li)
 	if _, err := s.store.Put(context.Background(), s.LockKey(), b, objstore.PutOptions{}); err != nil {
@@ -130,76 +129,5 @@ func TestLeaseFromEnv(t *testing.T) {
 		if got := LeaseFromEnv(func(string) string { return v }); got != want {
 			t.Errorf("%q: %v, want %v", v, got, want)
 		}
-	}
-}
-
-func TestJournalRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
-	j := &Journal{RunID: "20260101T000000Z-aaaaaa", Kind: "apply", Phase: PhaseWriting, SinkURL: "file:///x"}
-	if err := s.WriteJournal(ctx, j); err != nil {
-		t.Fatal(err)
-	}
-	j.Phase = PhaseCommitting
-	j.Uploads = []objstore.PendingUpload{{Key: "out/part-1", UploadID: "u", Size: 3}}
-	j.Deletes = []string{"out/old"}
-	if err := s.WriteJournal(ctx, j); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.ReadJournal(ctx, j.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Phase != PhaseCommitting || got.Phase.Finished() || len(got.Uploads) != 1 || got.Uploads[0].UploadID != "u" || got.Deletes[0] != "out/old" {
-		t.Fatalf("journal read back: %+v", got)
-	}
-	js, err := s.ListJournals(ctx)
-	if err != nil || len(js) != 1 || js[0].RunID != j.RunID {
-		t.Fatalf("ListJournals: %v %v", js, err)
-	}
-	var p Phase
-	if err := p.UnmarshalText([]byte("BOGUS")); err == nil {
-		t.Error("unknown phase accepted")
-	}
-	for _, ph := range []Phase{PhaseWriting, PhaseCommitting, PhaseDone, PhaseAborted} {
-		b, _ := ph.MarshalText()
-		var back Phase
-		if err := back.UnmarshalText(b); err != nil || back != ph {
-			t.Errorf("%v round trip: %v %v", ph, back, err)
-		}
-	}
-}
-
-func TestSwapHeadIsIdempotent(t *testing.T) {
-	ctx := context.Background()
-	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
-	seg, err := s.WriteSegment(ctx, "r1", slices.Values(entries("a", "b")))
-	if err != nil || seg != SegmentName("r1") {
-		t.Fatalf("WriteSegment: %q %v", seg, err)
-	}
-	if empty, err := s.WriteSegment(ctx, "r0", slices.Values([]Entry(nil))); err != nil || empty != "" {
-		t.Fatalf("empty segment: %q %v", empty, err)
-	}
-	h1, err := s.SwapHead(ctx, "r1", seg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A second attempt (a roll-forward after a crash that followed the
-	// swap) recognises the HEAD naming its run and changes nothing.
-	h2, err := s.SwapHead(ctx, "r1", seg, nil)
-	if err != nil || h2.Version != h1.Version || len(h2.Segments) != 1 {
-		t.Fatalf("repeat swap: %+v %v", h2, err)
-	}
-	seg2, _ := s.WriteSegment(ctx, "r2", slices.Values(entries("c")))
-	h3, err := s.SwapHead(ctx, "r2", seg2, nil)
-	if err != nil || h3.Version != 2 || !slices.Equal(h3.Segments, []string{seg, seg2}) {
-		t.Fatalf("second swap: %+v %v", h3, err)
-	}
-	if got := collect(t, s, h3); len(got) != 3 {
-		t.Fatalf("entries: %v", got)
-	}
-	h4, err := s.SwapHead(ctx, "r3", "", []string{seg2})
-	if err != nil || !slices.Equal(h4.Segments, []string{seg2}) {
-		t.Fatalf("replace: %+v %v", h4, err)
 	}
 }

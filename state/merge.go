@@ -42,7 +42,7 @@ func (h *cursorHeap) Pop() any {
 
 // Entries opens every segment of head and returns the merged iterator. The
 // caller must Close it.
-func (s *Source) Entries(ctx context.Context, head Head) (*Iterator, error) {
+func (s *Bookmarks) Entries(ctx context.Context, head Head) (*Iterator, error) {
 	it := &Iterator{}
 	for i, name := range head.Segments {
 		r, err := s.openSegment(ctx, name)

@@ -17,12 +17,14 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/sluicedata/sluice/apply"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
 	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 func applyCommand() *cli.Command {
@@ -90,46 +92,164 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 			return storageError(inv, err)
 		}
 		plan = p
-		exec.KillPoint("after-plan")
 	}
 	if inv.Common.JSON {
-		ev.emit("plan", map[string]any{"run_id": plan.RunID, "pipelines": len(plan.Pipelines), "pending": hasWork(plan)})
+		ev.emit("plan", map[string]any{"run_id": plan.RunID, "pipelines": len(plan.Pipelines), "pending": apply.HasWork(plan)})
 	} else if !fromFile {
 		if err := planner.WriteText(inv.Stdout, plan); err != nil {
 			return inv.Errorf("writing output: %v", err)
 		}
 	}
-	for _, pp := range plan.Pipelines {
-		if !pp.Summary.Pending {
-			if code := recoverAbandoned(inv, ev, plan.RunID, pp); code != cli.ExitOK {
-				return code
-			}
+	v := &applyView{inv: inv, ev: ev}
+	opts := apply.Options{
+		Exec:  exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
+		Lease: state.LeaseFromEnv(inv.Getenv),
+		Hooks: apply.Hooks{
+			Recovered: v.recovered,
+			Progress:  v.progress,
+			Check:     v.check,
+			Warn:      func(msg string) { fmt.Fprintf(inv.Stderr, "Warning: %s\n", msg) },
+			Replanned: func(np *planner.Plan, why string) bool { return v.replanned(np, why, auto) },
+		},
+	}
+	if !fromFile {
+		opts.Replan = func(ctx context.Context, name string) (*planner.Plan, error) {
+			return buildPlan(ctx, cfg, []string{name}, nil)
+		}
+		if !auto {
+			opts.Hooks.Confirm = v.confirm
 		}
 	}
-	if !hasWork(plan) {
+	defer gcToMemoryLimit(inv.Common.MemoryLimit)()
+	results := apply.Run(inv.Ctx, plan, opts)
+	if v.bar != nil {
+		v.bar.finish()
+	}
+	for _, r := range results {
+		if code := v.result(r); code != cli.ExitOK {
+			return code
+		}
+	}
+	if !apply.HasWork(plan) {
 		if inv.Common.JSON {
 			ev.emit("summary", map[string]any{"run_id": plan.RunID, "nothing_to_do": true})
 		} else {
 			fmt.Fprintln(inv.Stdout, "\nNothing to do: every input is already processed.")
 		}
+	}
+	return cli.ExitOK
+}
+
+// applyView renders apply's hooks and results: text on a terminal, events
+// with -json.
+type applyView struct {
+	inv      *cli.Invocation
+	ev       *events
+	bar      *progress
+	declined cli.ExitCode
+}
+
+func (v *applyView) recovered(pipeline string, r txn.Recovered) {
+	fmt.Fprintf(v.inv.Stderr, "Recovered: pipeline %s: %s (interrupted earlier).\n", pipeline, r)
+}
+
+func (v *applyView) confirm() bool {
+	code, ok := confirm(v.inv)
+	v.declined = code
+	return ok
+}
+
+func (v *applyView) replanned(np *planner.Plan, why string, auto bool) bool {
+	inv, pp := v.inv, np.Pipelines[0]
+	fmt.Fprintf(inv.Stderr, "The state of %s changed since planning (%s); planned again.\n", pp.Name, why)
+	if !pp.Summary.Pending {
+		if !inv.Common.JSON {
+			fmt.Fprintf(inv.Stdout, "\n%s: nothing to do: every input is already processed.\n", pp.Name)
+		}
+		return true
+	}
+	if !inv.Common.JSON {
+		_ = planner.WriteText(inv.Stdout, np)
+	}
+	if !auto {
+		return v.confirm()
+	}
+	return true
+}
+
+func (v *applyView) progress(p exec.Progress) {
+	if v.bar == nil || v.bar.pipeline != p.Pipeline {
+		if v.bar != nil {
+			v.bar.finish()
+		}
+		v.bar = newProgress(v.inv, v.ev, p.Pipeline, p.BytesTotal)
+	}
+	v.bar.update(p)
+}
+
+func (v *applyView) check(pipeline string, c exec.CheckResult) {
+	v.ev.emit("check", map[string]any{"pipeline": pipeline, "check": c})
+	if !v.inv.Common.JSON && !c.Passed {
+		fmt.Fprintf(v.inv.Stderr, "check %s (%s) failed: %s\n", c.Name, c.Severity, c.Message)
+		for _, e := range c.Examples {
+			fmt.Fprintf(v.inv.Stderr, "  e.g. %s\n", e)
+		}
+	}
+}
+
+// result prints one pipeline's outcome and returns its exit code.
+func (v *applyView) result(r apply.Result) cli.ExitCode {
+	inv, ev := v.inv, v.ev
+	if v.bar != nil && v.bar.pipeline == r.Pipeline {
+		v.bar.finish()
+		v.bar = nil
+	}
+	switch r.Outcome {
+	case apply.NothingToDo:
 		return cli.ExitOK
+	case apply.Declined:
+		if v.declined == cli.ExitOK {
+			return cli.ExitError
+		}
+		return v.declined
+	case apply.Locked:
+		var held *state.LockHeldError
+		errors.As(r.Err, &held)
+		return lockHeld(inv, ev, r.Pipeline, held)
+	case apply.Stale:
+		return stale(inv, ev, r.Pipeline, r.Err.Error())
+	case apply.ChecksFailed:
+		msg := fmt.Sprintf("pipeline %s: a blocking check failed; nothing was committed", r.Pipeline)
+		ev.emit("error", map[string]any{"pipeline": r.Pipeline, "message": msg})
+		fmt.Fprintln(inv.Stderr, "Error: "+msg)
+		return cli.ExitChecksFailed
+	case apply.Interrupted:
+		ev.emit("error", map[string]any{"pipeline": r.Pipeline, "message": "interrupted; the run was aborted and nothing was committed"})
+		fmt.Fprintln(inv.Stderr, "Interrupted: the run was aborted and nothing was committed.")
+		return cli.ExitInterrupted
+	case apply.Failed:
+		var pe *apply.PlanError
+		if errors.As(r.Err, &pe) {
+			return storageError(inv, pe.Err)
+		}
+		return fail(inv, ev, r.Pipeline, r.Err)
 	}
-	if !fromFile && !auto {
-		if code, ok := confirm(inv); !ok {
-			return code
+	pp, s, m := r.Plan, r.Stats, r.Manifest
+	ev.emit("committed", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey})
+	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "elapsed_ms": r.Elapsed.Milliseconds()})
+	if !inv.Common.JSON {
+		secs := r.Elapsed.Seconds()
+		rate := ""
+		if secs > 0 {
+			rate = fmt.Sprintf(" (%s/s)", planner.FormatBytes(int64(float64(s.BytesRead)/secs)))
 		}
-	}
-	for _, pp := range plan.Pipelines {
-		if !pp.Summary.Pending {
-			continue
+		bad := ""
+		if s.BadRecords > 0 || s.BadFiles > 0 {
+			bad = fmt.Sprintf(" %d bad records and %d unreadable files were %s.", s.BadRecords, s.BadFiles, policyVerb(pp))
 		}
-		a := &pipelineApply{inv: inv, ev: ev, plan: plan, pp: pp, auto: auto}
-		if !fromFile {
-			a.replan = func() (*planner.Plan, error) { return buildPlan(inv.Ctx, cfg, []string{pp.Name}, nil) }
-		}
-		if code := a.run(); code != cli.ExitOK {
-			return code
-		}
+		fmt.Fprintf(inv.Stdout, "\n%s: read %d files (%s) in %.1fs%s, %d rows in, %d rows out; wrote %d files (%s) to %s, committed as run %s.%s\n",
+			pp.Name, s.FilesRead, planner.FormatBytes(s.BytesRead), secs, rate, s.RowsIn, s.RowsOut,
+			s.FilesWritten, planner.FormatBytes(s.BytesWritten), pp.Sink.URL, m.RunID, bad)
 	}
 	return cli.ExitOK
 }
@@ -179,301 +299,12 @@ func confirm(inv *cli.Invocation) (cli.ExitCode, bool) {
 	return cli.ExitOK, true
 }
 
-// pipelineApply runs one pipeline of a plan under the commit protocol:
-// lock, recover, stale checks, journal WRITING, run, commit, compact,
-// release (docs/commit-protocol.md).
-type pipelineApply struct {
-	inv  *cli.Invocation
-	ev   *events
-	plan *planner.Plan
-	pp   *planner.PipelinePlan
-	auto bool
-	// replan, for apply DIR, plans this pipeline again (under the lock)
-	// when the state moved since the first plan; nil for a saved plan,
-	// which is then stale.
-	replan func() (*planner.Plan, error)
-}
-
-func openLoc(ctx context.Context, url string) (objstore.Location, error) {
-	return objstore.Open(ctx, url)
-}
-
-// detached is a context for cleanup and commit steps that must run to the
-// end even when the command is being interrupted.
-func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
-}
-
-func (a *pipelineApply) run() cli.ExitCode {
-	inv, ev, pp := a.inv, a.ev, a.pp
-	ctx := inv.Ctx
-	stateLoc, err := openLoc(ctx, pp.State.URL)
-	if err != nil {
-		return fail(inv, ev, pp.Name, err)
-	}
-	st := state.AtDir(stateLoc.Store, pp.State.Dir)
-	lock, err := st.Acquire(ctx, state.LockOptions{RunID: a.plan.RunID, Command: "apply", Lease: state.LeaseFromEnv(inv.Getenv)})
-	if code, done := lockFailed(inv, ev, pp.Name, err); done {
-		return code
-	}
-	defer func() {
-		rctx, cancel := detached(ctx)
-		defer cancel()
-		if err := lock.Release(rctx); err != nil {
-			fmt.Fprintf(inv.Stderr, "Warning: %s\n", objstore.Describe(err))
-		}
-	}()
-	exec.KillPoint("after-lock")
-	// Recovery first: an earlier run that crashed is finished or undone
-	// before this one looks at the state.
-	rec, err := exec.Recover(lock.Context(), st, openLoc, lock)
-	for _, r := range rec {
-		fmt.Fprintf(inv.Stderr, "Recovered: pipeline %s: %s (interrupted earlier).\n", pp.Name, r)
-	}
-	if err != nil {
-		return fail(inv, ev, pp.Name, err)
-	}
-	// Stale-plan checks, under the lock so nothing moves afterwards.
-	movedFrom, headETag, why, err := checkPin(ctx, st, pp.State)
-	if err != nil {
-		return fail(inv, ev, pp.Name, err)
-	}
-	if why != "" {
-		if a.replan == nil {
-			return stale(inv, ev, pp.Name, fmt.Sprintf("the plan is stale: %s; run 'sluice plan' again", why))
-		}
-		np, err := a.replan()
-		if err != nil {
-			return storageError(inv, err)
-		}
-		if len(np.Pipelines) != 1 {
-			return inv.Errorf("re-planning %s: expected one pipeline, got %d", pp.Name, len(np.Pipelines))
-		}
-		a.plan, a.pp, pp = np, np.Pipelines[0], np.Pipelines[0]
-		fmt.Fprintf(inv.Stderr, "The state of %s changed since planning (%s); planned again.\n", pp.Name, why)
-		if !pp.Summary.Pending {
-			if !inv.Common.JSON {
-				fmt.Fprintf(inv.Stdout, "\n%s: nothing to do: every input is already processed.\n", pp.Name)
-			}
-			return cli.ExitOK
-		}
-		if !inv.Common.JSON {
-			_ = planner.WriteText(inv.Stdout, np)
-		}
-		if !a.auto {
-			if code, ok := confirm(inv); !ok {
-				return code
-			}
-		}
-		if movedFrom, headETag, why, err = checkPin(ctx, st, pp.State); err != nil || why != "" {
-			return fail(inv, ev, pp.Name, fmt.Errorf("state moved while re-planning under the lock: %s %v", why, err))
-		}
-	}
-	runID := a.plan.RunID
-	job, err := exec.JobFromPlan(ctx, runID, pp, openLoc)
-	if err != nil {
-		return fail(inv, ev, pp.Name, err)
-	}
-	if a.replan == nil {
-		if err := exec.CheckInputs(ctx, job, 32); err != nil {
-			var ic *exec.InputChangedError
-			if errors.As(err, &ic) {
-				return stale(inv, ev, pp.Name, "the plan is stale: input "+ic.Error())
-			}
-			return fail(inv, ev, pp.Name, err)
-		}
-	}
-	journal, err := exec.BeginRun(ctx, st, runID, job.Sink.Loc.String(), job.Sink.Committer == spec.CommitterDirect)
-	if err != nil {
-		return fail(inv, ev, pp.Name, err)
-	}
-	abort := func(res *exec.Result, cause error) {
-		actx, cancel := detached(ctx)
-		defer cancel()
-		if err := exec.AbortRun(actx, st, journal, job.Sink.Loc, res, cause); err != nil {
-			fmt.Fprintf(inv.Stderr, "Warning: cleaning up run %s: %s (the next apply finishes the clean-up)\n", runID, objstore.Describe(err))
-		}
-	}
-	bar := newProgress(inv, ev, pp)
-	defer gcToMemoryLimit(inv.Common.MemoryLimit)()
-	res, err := exec.Run(lock.Context(), job, exec.Options{
-		Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit,
-		Version: version, Progress: func(p exec.Progress) {
-			bar.update(p)
-			if p.Event == "task_done" {
-				exec.KillPoint("task-done")
-			}
-		},
-	})
-	bar.finish()
-	if err != nil {
-		abort(nil, err)
-		var ic *exec.InputChangedError
-		if errors.As(err, &ic) {
-			return stale(inv, ev, pp.Name, fmt.Sprintf("pipeline %s: input %s", pp.Name, ic.Error()))
-		}
-		return fail(inv, ev, pp.Name, lockCause(lock, err))
-	}
-	exec.KillPoint("after-run")
-	for _, c := range res.Checks {
-		ev.emit("check", map[string]any{"pipeline": pp.Name, "check": c})
-		if !inv.Common.JSON && !c.Passed {
-			fmt.Fprintf(inv.Stderr, "check %s (%s) failed: %s\n", c.Name, c.Severity, c.Message)
-			for _, e := range c.Examples {
-				fmt.Fprintf(inv.Stderr, "  e.g. %s\n", e)
-			}
-		}
-	}
-	if res.ChecksFailed() {
-		abort(res, errors.New("a blocking check failed"))
-		msg := fmt.Sprintf("pipeline %s: a blocking check failed; nothing was committed", pp.Name)
-		ev.emit("error", map[string]any{"pipeline": pp.Name, "message": msg})
-		fmt.Fprintln(inv.Stderr, "Error: "+msg)
-		return cli.ExitChecksFailed
-	}
-	if err := lock.Context().Err(); err != nil {
-		abort(res, context.Cause(lock.Context()))
-		return fail(inv, ev, pp.Name, lockCause(lock, err))
-	}
-	// From here the run publishes whole: a signal no longer stops it (the
-	// commit is short and, once journaled, would be finished by the next
-	// run anyway); losing the lock does, before each irrevocable step.
-	cctx, cancel := detached(ctx)
-	defer cancel()
-	opts := exec.CommitOptions{State: st, HeadETag: headETag, Lock: lock, Journal: journal}
-	if movedFrom != "" {
-		opts.MovedFrom = state.AtDir(stateLoc.Store, movedFrom)
-	}
-	m, err := exec.Commit(cctx, res, opts)
-	if err != nil {
-		if journal.Phase == state.PhaseWriting {
-			abort(res, err)
-		}
-		if errors.Is(err, objstore.ErrPrecondition) {
-			return stale(inv, ev, pp.Name, fmt.Sprintf("pipeline %s: the bookmarks changed while running (another run committed): %s", pp.Name, objstore.Describe(err)))
-		}
-		if journal.Phase == state.PhaseCommitting {
-			err = fmt.Errorf("%w (the commit was journaled: the next apply or state command finishes it, or undoes it if the journal did not land)", err)
-		}
-		return fail(inv, ev, pp.Name, lockCause(lock, err))
-	}
-	if _, err := exec.Compact(cctx, st, runID+"-compact", exec.CompactThreshold, lock); err != nil {
-		fmt.Fprintf(inv.Stderr, "Warning: compacting the state of %s: %s\n", pp.Name, objstore.Describe(err))
-	}
-	ev.emit("committed", map[string]any{"pipeline": pp.Name, "run_id": m.RunID, "files": len(m.Files),
-		"manifest": exec.ManifestKey(job.Sink.Loc.Prefix, m.RunID)})
-	s := res.Stats
-	ev.emit("summary", map[string]any{"pipeline": pp.Name, "run_id": m.RunID, "stats": s, "elapsed_ms": res.Elapsed.Milliseconds()})
-	if !inv.Common.JSON {
-		secs := res.Elapsed.Seconds()
-		rate := ""
-		if secs > 0 {
-			rate = fmt.Sprintf(" (%s/s)", planner.FormatBytes(int64(float64(s.BytesRead)/secs)))
-		}
-		bad := ""
-		if s.BadRecords > 0 || s.BadFiles > 0 {
-			bad = fmt.Sprintf(" %d bad records and %d unreadable files were %s.", s.BadRecords, s.BadFiles, policyVerb(pp))
-		}
-		fmt.Fprintf(inv.Stdout, "\n%s: read %d files (%s) in %.1fs%s, %d rows in, %d rows out; wrote %d files (%s) to %s, committed as run %s.%s\n",
-			pp.Name, s.FilesRead, planner.FormatBytes(s.BytesRead), secs, rate, s.RowsIn, s.RowsOut,
-			s.FilesWritten, planner.FormatBytes(s.BytesWritten), pp.Sink.URL, m.RunID, bad)
-	}
-	return cli.ExitOK
-}
-
-// recoverAbandoned finishes the change of a run that died after recording
-// its inputs (so the plan sees nothing to do) but before releasing its lock:
-// a LOCK left by a dead holder is taken over, the journal recovered, and
-// the lock released. A live holder is left alone. Pipelines with work
-// recover under the lock they take anyway.
-func recoverAbandoned(inv *cli.Invocation, ev *events, runID string, pp *planner.PipelinePlan) cli.ExitCode {
-	ctx := inv.Ctx
-	loc, err := openLoc(ctx, pp.State.URL)
-	if err != nil {
-		return fail(inv, ev, pp.Name, err)
-	}
-	return recoverDead(inv, ev, runID, pp.Name, state.AtDir(loc.Store, pp.State.Dir))
-}
-
-// recoverDead is recoverAbandoned for one state directory.
-func recoverDead(inv *cli.Invocation, ev *events, runID, name string, st *state.Source) cli.ExitCode {
-	ctx := inv.Ctx
-	if _, _, err := st.ReadLock(ctx); errors.Is(err, objstore.ErrNotExist) {
-		return cli.ExitOK
-	} else if err != nil {
-		return fail(inv, ev, name, err)
-	}
-	lock, err := st.Acquire(ctx, state.LockOptions{RunID: runID, Command: "recovery", Lease: state.LeaseFromEnv(inv.Getenv)})
-	var held *state.LockHeldError
-	if errors.As(err, &held) {
-		return cli.ExitOK
-	}
-	if err != nil {
-		return fail(inv, ev, name, err)
-	}
-	defer func() {
-		rctx, cancel := detached(ctx)
-		defer cancel()
-		_ = lock.Release(rctx)
-	}()
-	rec, err := exec.Recover(lock.Context(), st, openLoc, lock)
-	for _, r := range rec {
-		fmt.Fprintf(inv.Stderr, "Recovered: pipeline %s: %s (interrupted earlier).\n", name, r)
-	}
-	if err != nil {
-		return fail(inv, ev, name, err)
-	}
-	return cli.ExitOK
-}
-
-// checkPin compares the state with the plan's pin. It returns the old
-// directory to adopt (moved block), the HEAD ETag the commit must find, and
-// why the plan is stale ("" when it is not).
-func checkPin(ctx context.Context, st *state.Source, pin planner.StatePin) (movedFrom, etag, why string, err error) {
-	head, etag, err := st.Head(ctx)
-	if err != nil {
-		return "", "", "", err
-	}
-	if pin.MovedFrom != "" && etag == "" {
-		old := state.AtDir(st.Store(), pin.MovedFrom)
-		_, oetag, err := old.Head(ctx)
-		if err != nil {
-			return "", "", "", err
-		}
-		if oetag != pin.ETag {
-			return "", "", fmt.Sprintf("the bookmarks of %s changed since the plan was made", pin.MovedFrom), nil
-		}
-		return pin.MovedFrom, oetag, "", nil
-	}
-	if etag != pin.ETag {
-		return "", "", fmt.Sprintf("the bookmarks changed since the plan was made (state version %d, planned against %d: another run committed)", head.Version, pin.Version), nil
-	}
-	return "", etag, "", nil
-}
-
-// lockFailed turns a lock error into exit 6 (held, printing the holder) or
-// 1; done is false when the lock was taken.
-func lockFailed(inv *cli.Invocation, ev *events, pipeline string, err error) (cli.ExitCode, bool) {
-	if err == nil {
-		return cli.ExitOK, false
-	}
-	var held *state.LockHeldError
-	if errors.As(err, &held) {
-		msg := fmt.Sprintf("pipeline %s is locked by another run: %s. It is released when that run ends, or taken over once its lease expires; if that run is certainly dead, 'sluice state unlock %s' frees it.", pipeline, held.Holder, pipeline)
-		ev.emit("error", map[string]any{"pipeline": pipeline, "message": msg, "holder": held.Holder})
-		fmt.Fprintln(inv.Stderr, "Error: "+msg)
-		return cli.ExitLocked, true
-	}
-	return fail(inv, ev, pipeline, err), true
-}
-
-// lockCause replaces a cancellation caused by losing the lock with the
-// LockLostError, so the user reads why rather than "context canceled".
-func lockCause(lock *state.Lock, err error) error {
-	if lerr := lock.Err(); lerr != nil && errors.Is(err, context.Canceled) {
-		return lerr
-	}
-	return err
+// lockHeld reports a lock held by another run (exit 6, naming the holder).
+func lockHeld(inv *cli.Invocation, ev *events, pipeline string, held *state.LockHeldError) cli.ExitCode {
+	msg := fmt.Sprintf("pipeline %s is locked by another run: %s. It is released when that run ends, or taken over once its lease expires; if that run is certainly dead, 'sluice state unlock %s' frees it.", pipeline, held.Holder, pipeline)
+	ev.emit("error", map[string]any{"pipeline": pipeline, "message": msg, "holder": held.Holder})
+	fmt.Fprintln(inv.Stderr, "Error: "+msg)
+	return cli.ExitLocked
 }
 
 func policyVerb(pp *planner.PipelinePlan) string {
@@ -522,18 +353,19 @@ func (e *events) emit(typ string, fields map[string]any) {
 
 // progress shows a bar on a terminal, or throttled progress events in -json.
 type progress struct {
-	ev   *events
-	bar  *progressbar.ProgressBar
-	mu   sync.Mutex
-	last time.Time
+	pipeline string
+	ev       *events
+	bar      *progressbar.ProgressBar
+	mu       sync.Mutex
+	last     time.Time
 }
 
-func newProgress(inv *cli.Invocation, ev *events, pp *planner.PipelinePlan) *progress {
-	p := &progress{ev: ev}
+func newProgress(inv *cli.Invocation, ev *events, pipeline string, totalBytes int64) *progress {
+	p := &progress{pipeline: pipeline, ev: ev}
 	if !inv.Common.JSON && isTerminal(inv.Stderr) {
-		p.bar = progressbar.NewOptions64(pp.Summary.Inputs.Bytes,
+		p.bar = progressbar.NewOptions64(totalBytes,
 			progressbar.OptionSetWriter(inv.Stderr),
-			progressbar.OptionSetDescription(pp.Name),
+			progressbar.OptionSetDescription(pipeline),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),

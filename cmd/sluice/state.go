@@ -11,11 +11,11 @@ import (
 
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/diagview"
-	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/txn"
 )
 
 func stateCommand() *cli.Command {
@@ -102,7 +102,7 @@ func loadStateEnv(inv *cli.Invocation, a *stateArgs) (*stateEnv, cli.ExitCode) {
 	return &stateEnv{cfg: cfg, stateLoc: loc}, cli.ExitOK
 }
 
-func (e *stateEnv) pipeline(inv *cli.Invocation, name string) (*spec.Pipeline, *state.Source, cli.ExitCode) {
+func (e *stateEnv) pipeline(inv *cli.Invocation, name string) (*spec.Pipeline, *state.Bookmarks, cli.ExitCode) {
 	for _, p := range e.cfg.Pipelines {
 		if p.Name == name {
 			return p, state.Open(e.stateLoc, p.Name, p.Source.Name), cli.ExitOK
@@ -115,28 +115,45 @@ func (e *stateEnv) pipeline(inv *cli.Invocation, name string) (*spec.Pipeline, *
 	return nil, nil, inv.Errorf("no pipeline %q in the configuration (pipelines: %v)", name, names)
 }
 
-// locked takes the pipeline's lock and recovers, then runs fn.
-func locked(inv *cli.Invocation, p *spec.Pipeline, st *state.Source, command string, fn func(lock *state.Lock, runID string) cli.ExitCode) cli.ExitCode {
+// locked takes the pipeline's lock and recovers (txn.Acquire), then runs fn.
+func locked(inv *cli.Invocation, p *spec.Pipeline, st *state.Bookmarks, command string, fn func(s *txn.Session, runID string) cli.ExitCode) cli.ExitCode {
 	ev := newEvents(inv)
 	ev.on = false // state commands print one JSON document, not events
 	runID := planner.NewRunID(time.Now())
-	lock, err := st.Acquire(inv.Ctx, state.LockOptions{RunID: runID, Command: command, Lease: state.LeaseFromEnv(inv.Getenv)})
-	if code, done := lockFailed(inv, ev, p.Name, err); done {
-		return code
-	}
-	defer func() {
-		ctx, cancel := detached(inv.Ctx)
-		defer cancel()
-		_ = lock.Release(ctx)
-	}()
-	rec, err := exec.Recover(lock.Context(), st, openLoc, lock)
-	for _, r := range rec {
-		fmt.Fprintf(inv.Stderr, "Recovered: pipeline %s: %s (interrupted earlier).\n", p.Name, r)
+	sess, rec, err := txn.Acquire(inv.Ctx, st, state.LockOptions{RunID: runID, Command: command, Lease: state.LeaseFromEnv(inv.Getenv)}, openLoc)
+	printRecovered(inv, p.Name, rec)
+	var held *state.LockHeldError
+	if errors.As(err, &held) {
+		return lockHeld(inv, ev, p.Name, held)
 	}
 	if err != nil {
 		return fail(inv, ev, p.Name, err)
 	}
-	return fn(lock, runID)
+	defer sess.Release(inv.Ctx)
+	return fn(sess, runID)
+}
+
+// recoverDead finishes a run that died holding the pipeline's lock, so
+// that what a state command shows is the state as it really is.
+func recoverDead(inv *cli.Invocation, name string, st *state.Bookmarks) cli.ExitCode {
+	rec, err := txn.RecoverAbandoned(inv.Ctx, st, state.LockOptions{RunID: planner.NewRunID(time.Now()), Command: "recovery", Lease: state.LeaseFromEnv(inv.Getenv)}, openLoc)
+	printRecovered(inv, name, rec)
+	if err != nil {
+		ev := newEvents(inv)
+		ev.on = false
+		return fail(inv, ev, name, err)
+	}
+	return cli.ExitOK
+}
+
+func printRecovered(inv *cli.Invocation, pipeline string, rec []txn.Recovered) {
+	for _, r := range rec {
+		fmt.Fprintf(inv.Stderr, "Recovered: pipeline %s: %s (interrupted earlier).\n", pipeline, r)
+	}
+}
+
+func openLoc(ctx context.Context, url string) (objstore.Location, error) {
+	return objstore.Open(ctx, url)
 }
 
 func runStateList(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
@@ -181,13 +198,11 @@ func runStateList(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		rows = append(rows, r)
 		return nil
 	}
-	ev := newEvents(inv)
-	ev.on = false
 	for _, p := range env.cfg.Pipelines {
 		seen[p.Name+"/"+p.Source.Name] = true
 		// A run that died holding the lock is finished first, so the
 		// listing shows the state as it really is.
-		if code := recoverDead(inv, ev, planner.NewRunID(time.Now()), p.Name, state.Open(env.stateLoc, p.Name, p.Source.Name)); code != cli.ExitOK {
+		if code := recoverDead(inv, p.Name, state.Open(env.stateLoc, p.Name, p.Source.Name)); code != cli.ExitOK {
 			return code
 		}
 		if err := add(p.Name, p.Source.Name, true); err != nil {
@@ -232,9 +247,7 @@ func runStateShow(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		return code
 	}
 	ctx := inv.Ctx
-	ev := newEvents(inv)
-	ev.on = false
-	if code := recoverDead(inv, ev, planner.NewRunID(time.Now()), p.Name, st); code != cli.ExitOK {
+	if code := recoverDead(inv, p.Name, st); code != cli.ExitOK {
 		return code
 	}
 	h, etag, err := st.Head(ctx)
@@ -313,18 +326,18 @@ func orNone(s string) string {
 }
 
 func runStateForget(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
-	return stateChange(inv, a, "state forget", func(ctx context.Context, p *spec.Pipeline, st *state.Source, lock *state.Lock, runID string) (exec.StateChange, error) {
-		return exec.Forget(ctx, st, lock, runID, inv.Args[1])
+	return stateChange(inv, a, "state forget", func(ctx context.Context, p *spec.Pipeline, s *txn.Session, runID string) (txn.StateChange, error) {
+		return s.Forget(ctx, runID, inv.Args[1])
 	})
 }
 
 func runStateMark(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
-	return stateChange(inv, a, "state mark-processed", func(ctx context.Context, p *spec.Pipeline, st *state.Source, lock *state.Lock, runID string) (exec.StateChange, error) {
+	return stateChange(inv, a, "state mark-processed", func(ctx context.Context, p *spec.Pipeline, s *txn.Session, runID string) (txn.StateChange, error) {
 		src, err := objstore.Open(ctx, p.Source.URL)
 		if err != nil {
-			return exec.StateChange{}, err
+			return txn.StateChange{}, err
 		}
-		return exec.MarkProcessed(ctx, st, lock, src, runID, inv.Args[1])
+		return s.MarkProcessed(ctx, src, runID, inv.Args[1])
 	})
 }
 
@@ -332,19 +345,19 @@ func runStateRewind(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 	if a.to == "" {
 		return inv.UsageError("rewind needs -to RUN (a run id from 'sluice state show')")
 	}
-	return stateChange(inv, a, "state rewind", func(ctx context.Context, p *spec.Pipeline, st *state.Source, lock *state.Lock, runID string) (exec.StateChange, error) {
+	return stateChange(inv, a, "state rewind", func(ctx context.Context, p *spec.Pipeline, s *txn.Session, runID string) (txn.StateChange, error) {
 		sink, err := objstore.Open(ctx, p.Sink.URL)
 		if err != nil {
-			return exec.StateChange{}, err
+			return txn.StateChange{}, err
 		}
 		if p.Sink.Mode != spec.ModeAppend {
 			fmt.Fprintf(inv.Stderr, "Warning: %s writes in mode %s: data that the undone runs replaced is not restored.\n", p.Name, p.Sink.Mode)
 		}
-		return exec.Rewind(ctx, st, lock, sink, p.Name, runID, a.to)
+		return s.Rewind(ctx, sink, p.Name, runID, a.to)
 	})
 }
 
-func stateChange(inv *cli.Invocation, a *stateArgs, command string, fn func(context.Context, *spec.Pipeline, *state.Source, *state.Lock, string) (exec.StateChange, error)) cli.ExitCode {
+func stateChange(inv *cli.Invocation, a *stateArgs, command string, fn func(context.Context, *spec.Pipeline, *txn.Session, string) (txn.StateChange, error)) cli.ExitCode {
 	env, code := loadStateEnv(inv, a)
 	if env == nil {
 		return code
@@ -353,12 +366,12 @@ func stateChange(inv *cli.Invocation, a *stateArgs, command string, fn func(cont
 	if p == nil {
 		return code
 	}
-	return locked(inv, p, st, command, func(lock *state.Lock, runID string) cli.ExitCode {
+	return locked(inv, p, st, command, func(s *txn.Session, runID string) cli.ExitCode {
 		// Once started, a state change runs to the end: a signal would
 		// only leave a journal for the next command to finish.
-		ctx, cancel := detached(inv.Ctx)
+		ctx, cancel := txn.Detached(inv.Ctx)
 		defer cancel()
-		ch, err := fn(ctx, p, st, lock, runID)
+		ch, err := fn(ctx, p, s, runID)
 		if err != nil {
 			return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
 		}
@@ -410,19 +423,19 @@ func runStateGC(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 	if env == nil {
 		return code
 	}
-	total := map[string]exec.GCResult{}
+	total := map[string]txn.GCResult{}
 	for _, p := range env.cfg.Pipelines {
 		st := state.Open(env.stateLoc, p.Name, p.Source.Name)
-		code := locked(inv, p, st, "state gc", func(lock *state.Lock, runID string) cli.ExitCode {
+		code := locked(inv, p, st, "state gc", func(s *txn.Session, runID string) cli.ExitCode {
 			sink, err := objstore.Open(inv.Ctx, p.Sink.URL)
 			if err != nil {
 				return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
 			}
-			r, err := exec.GC(inv.Ctx, st, sink, p.Name, a.retention, time.Now())
+			r, err := s.GC(inv.Ctx, sink, p.Name, a.retention, time.Now())
 			if err != nil {
 				return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
 			}
-			if _, err := exec.Compact(inv.Ctx, st, runID+"-compact", exec.CompactThreshold, lock); err != nil {
+			if _, err := s.Compact(inv.Ctx, runID+"-compact", txn.CompactThreshold); err != nil {
 				return inv.Errorf("pipeline %s: compacting: %s", p.Name, objstore.Describe(err))
 			}
 			total[p.Name] = r
@@ -443,7 +456,7 @@ func runStateGC(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 
 // countEntries counts h's bookmarks by streaming them (a source may hold
 // millions).
-func countEntries(ctx context.Context, st *state.Source, h state.Head) (int, error) {
+func countEntries(ctx context.Context, st *state.Bookmarks, h state.Head) (int, error) {
 	it, err := st.Entries(ctx, h)
 	if err != nil {
 		return 0, err

@@ -10,9 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluicedata/sluice/apply/fixture"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/diagview"
-	"github.com/sluicedata/sluice/exec/fixture"
 	specfixture "github.com/sluicedata/sluice/spec/fixture"
 )
 

@@ -1,4 +1,4 @@
-package exec
+package txn
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 // fakeRun records a committed run the way Commit leaves it: an output, a
 // manifest, a journal and a segment swapped into HEAD.
-func fakeRun(t *testing.T, st *state.Source, sink objstore.Location, runID string, started time.Time, keys map[string]string) {
+func fakeRun(t *testing.T, st *state.Bookmarks, sink objstore.Location, runID string, started time.Time, keys map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	out := "dt=x/part-" + runID + "-00000-00001.parquet"
@@ -50,7 +50,7 @@ func fakeRun(t *testing.T, st *state.Source, sink objstore.Location, runID strin
 	}
 }
 
-func entryMap(t *testing.T, st *state.Source) map[string]string {
+func entryMap(t *testing.T, st *state.Bookmarks) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	h, _, err := st.Head(ctx)
@@ -82,10 +82,10 @@ func TestRewindForgetMarkGC(t *testing.T) {
 	fakeRun(t, st, sink, r2, t0.Add(time.Millisecond), map[string]string{"b": "e2", "c": "e2"}) // b processed again
 	fakeRun(t, st, sink, r3, t0.Add(2*time.Millisecond), map[string]string{"d": "e3"})
 
-	if _, err := Rewind(ctx, st, nil, sink, "p", "rw0", "nosuchrun"); err == nil {
+	if _, err := (&Session{bm: st}).Rewind(ctx, sink, "p", "rw0", "nosuchrun"); err == nil {
 		t.Fatal("rewind to an unknown run succeeded")
 	}
-	ch, err := Rewind(ctx, st, nil, sink, "p", "20260101T000001Z-aaaaaa", r1)
+	ch, err := (&Session{bm: st}).Rewind(ctx, sink, "p", "20260101T000001Z-aaaaaa", r1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestRewindForgetMarkGC(t *testing.T) {
 		t.Errorf("output of kept run removed: %v", err)
 	}
 
-	if ch, err := Forget(ctx, st, nil, "20260101T000002Z-aaaaaa", "a"); err != nil || ch.Keys != 1 {
+	if ch, err := (&Session{bm: st}).Forget(ctx, "20260101T000002Z-aaaaaa", "a"); err != nil || ch.Keys != 1 {
 		t.Fatalf("forget: %+v %v", ch, err)
 	}
 	if got := entryMap(t, st); len(got) != 1 || got["b"] == "" {
@@ -122,7 +122,7 @@ func TestRewindForgetMarkGC(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ch, err = MarkProcessed(ctx, st, nil, src, "20260101T000003Z-aaaaaa", "*")
+	ch, err = (&Session{bm: st}).MarkProcessed(ctx, src, "20260101T000003Z-aaaaaa", "*")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +138,11 @@ func TestRewindForgetMarkGC(t *testing.T) {
 		}
 	}
 
-	res, err := GC(ctx, st, sink, "p", time.Hour, time.Now())
+	res, err := (&Session{bm: st}).GC(ctx, sink, "p", time.Hour, time.Now())
 	if err != nil || res.Journals != 0 || res.Manifests != 0 {
 		t.Fatalf("gc with a long retention removed %+v (%v)", res, err)
 	}
-	res, err = GC(ctx, st, sink, "p", 0, time.Now().Add(time.Second))
+	res, err = (&Session{bm: st}).GC(ctx, sink, "p", 0, time.Now().Add(time.Second))
 	if err != nil || res.Journals != len(js) || res.Manifests != 0 {
 		t.Fatalf("gc: %+v (%v), journals %d; the newest manifest must stay", res, err, len(js))
 	}
@@ -190,10 +190,14 @@ func TestMarkProcessedMergesPagesAndBookmarks(t *testing.T) {
 		es = append(es, state.Entry{Key: k, ETag: etag, Size: 1})
 	}
 	slices.SortFunc(es, func(a, b state.Entry) int { return strings.Compare(a.Key, b.Key) })
-	if _, err := st.AddSegment(ctx, "r1", slices.Values(es), ""); err != nil {
+	seg, err := st.WriteSegment(ctx, "r1", slices.Values(es))
+	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := MarkProcessed(ctx, st, nil, src, "r2", "**")
+	if _, err := st.SwapHead(ctx, "r1", seg, nil); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := (&Session{bm: st}).MarkProcessed(ctx, src, "r2", "**")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,9 @@
-package exec
+package txn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -13,12 +11,11 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/sluicedata/sluice/objstore"
-	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/state"
 )
 
 // The functions here are the journaled state changes behind `sluice state`.
-// Each expects the caller to hold st's lock and to have run Recover. Each
+// Each is a method of a Session (the lock held, earlier changes recovered). Each
 // rewrites the whole set of bookmarks as one new segment (with every entry
 // keeping the run id that processed it) and swaps HEAD to it through the
 // same COMMITTING journal as a run, so a crash in the middle is finished by
@@ -35,7 +32,8 @@ type StateChange struct {
 
 // Forget removes the bookmarks whose keys (relative to the source URL)
 // match the doublestar pattern glob, so the next run processes them again.
-func Forget(ctx context.Context, st *state.Source, lock *state.Lock, runID, glob string) (StateChange, error) {
+func (s *Session) Forget(ctx context.Context, runID, glob string) (StateChange, error) {
+	st, lock := s.bm, s.lock
 	if !doublestar.ValidatePattern(glob) {
 		return StateChange{}, fmt.Errorf("invalid pattern %q", glob)
 	}
@@ -77,7 +75,8 @@ func Forget(ctx context.Context, st *state.Source, lock *state.Lock, runID, glob
 // key order, so they are merged as two streams straight into the encoded
 // segment: marking a backlog of millions of objects lists it once and holds
 // only that compressed segment.
-func MarkProcessed(ctx context.Context, st *state.Source, lock *state.Lock, src objstore.Location, runID, glob string) (StateChange, error) {
+func (s *Session) MarkProcessed(ctx context.Context, src objstore.Location, runID, glob string) (StateChange, error) {
+	st, lock := s.bm, s.lock
 	if !doublestar.ValidatePattern(glob) {
 		return StateChange{}, fmt.Errorf("invalid pattern %q", glob)
 	}
@@ -107,7 +106,7 @@ func MarkProcessed(ctx context.Context, st *state.Source, lock *state.Lock, src 
 // not bookmarked, or bookmarked with another ETag, as processed by runID),
 // and returns how many bookmarks that adds or changes. emit returning
 // false stops it.
-func markMerge(ctx context.Context, st *state.Source, head state.Head, src objstore.Location, runID, glob string, emit func(state.Entry) bool) (int, error) {
+func markMerge(ctx context.Context, st *state.Bookmarks, head state.Head, src objstore.Location, runID, glob string, emit func(state.Entry) bool) (int, error) {
 	it, err := st.Entries(ctx, head)
 	if err != nil {
 		return 0, err
@@ -161,7 +160,7 @@ func (m *matchingObjects) next() bool {
 			o := m.page[0]
 			m.page = m.page[1:]
 			rel := strings.TrimPrefix(o.Key, m.src.Prefix)
-			if planner.HiddenKey(rel) {
+			if hiddenKey(rel) {
 				continue
 			}
 			if ok, _ := doublestar.Match(m.glob, rel); !ok {
@@ -188,7 +187,8 @@ func (m *matchingObjects) next() bool {
 // outputs are deleted through their commit manifests under sink. Data that
 // an undone overwrite run replaced is gone and is not restored; the
 // returned change lists what was removed.
-func Rewind(ctx context.Context, st *state.Source, lock *state.Lock, sink objstore.Location, pipeline, runID, to string) (StateChange, error) {
+func (s *Session) Rewind(ctx context.Context, sink objstore.Location, pipeline, runID, to string) (StateChange, error) {
+	st, lock := s.bm, s.lock
 	head, _, err := st.Head(ctx)
 	if err != nil {
 		return StateChange{}, err
@@ -292,7 +292,7 @@ func (o runTimes) after(r, to string) bool {
 	return okr && okt && r > to
 }
 
-func runOrder(ctx context.Context, st *state.Source, manifests []ManifestRef) (runTimes, error) {
+func runOrder(ctx context.Context, st *state.Bookmarks, manifests []ManifestRef) (runTimes, error) {
 	o := runTimes{}
 	for _, m := range manifests {
 		o[m.RunID] = m.CommittedAt
@@ -313,14 +313,15 @@ func runOrder(ctx context.Context, st *state.Source, manifests []ManifestRef) (r
 	return o, nil
 }
 
-// entriesWriter writes a segment of entries (sorted by key) for rewrite.
-func entriesWriter(ctx context.Context, st *state.Source, runID string, entries []state.Entry) func() (string, error) {
-	return func() (string, error) { return st.WriteEntries(ctx, runID, entries) }
+// entriesWriter writes a segment of entries (sorted by key, each keeping
+// its own run id) for rewrite.
+func entriesWriter(ctx context.Context, st *state.Bookmarks, runID string, entries []state.Entry) func() (string, error) {
+	return func() (string, error) { return st.WriteSegment(ctx, runID, slices.Values(entries)) }
 }
 
 // rewrite journals and applies "HEAD becomes exactly the segment that
 // write writes" (its name, or "" for no entries at all).
-func rewrite(ctx context.Context, st *state.Source, lock *state.Lock, j *state.Journal, head state.Head, write func() (string, error)) error {
+func rewrite(ctx context.Context, st *state.Bookmarks, lock *state.Lock, j *state.Journal, head state.Head, write func() (string, error)) error {
 	deletes := j.Deletes
 	j.Deletes = nil
 	j.Phase = state.PhaseWriting
@@ -355,76 +356,6 @@ func rewrite(ctx context.Context, st *state.Source, lock *state.Lock, j *state.J
 	return finish(ctx, st, j, sink, lock)
 }
 
-// ManifestRef is a commit manifest found under a sink.
-type ManifestRef struct {
-	RunID        string
-	Key          string
-	LastModified time.Time
-	*Manifest
-}
-
-// listManifests reads pipeline's commit manifests under sink, in run order.
-func listManifests(ctx context.Context, sink objstore.Location, pipeline string) ([]ManifestRef, error) {
-	refs, err := ListManifests(ctx, sink)
-	if err != nil {
-		return nil, err
-	}
-	var out []ManifestRef
-	for _, r := range refs {
-		m, err := ReadManifest(ctx, sink.Store, r.Key)
-		if err != nil {
-			return nil, err
-		}
-		if m.Pipeline != "" && m.Pipeline != pipeline {
-			continue
-		}
-		r.Manifest = m
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// ListManifests lists the commit manifests under sink (without reading
-// them), in run id order.
-func ListManifests(ctx context.Context, sink objstore.Location) ([]ManifestRef, error) {
-	prefix := sink.Prefix + "_sluice/commits/"
-	var out []ManifestRef
-	in := objstore.ListInput{Prefix: prefix}
-	for {
-		page, err := sink.Store.List(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", prefix, err)
-		}
-		for _, o := range page.Objects {
-			if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".manifest"); ok {
-				out = append(out, ManifestRef{RunID: id, Key: o.Key, LastModified: o.LastModified})
-			}
-		}
-		if page.NextToken == "" {
-			return out, nil
-		}
-		in.Token = page.NextToken
-	}
-}
-
-// ReadManifest reads one commit manifest.
-func ReadManifest(ctx context.Context, store objstore.Store, key string) (*Manifest, error) {
-	rc, _, err := store.Get(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", key, err)
-	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", key, err)
-	}
-	return &m, nil
-}
-
 // GCResult counts what GC removed.
 type GCResult struct {
 	Journals  int `json:"journals"`
@@ -435,7 +366,8 @@ type GCResult struct {
 // The newest manifest is always kept, and so is any journal still
 // unfinished (Recover owns those). Removing a manifest means rewind can no
 // longer delete that run's outputs.
-func GC(ctx context.Context, st *state.Source, sink objstore.Location, pipeline string, retention time.Duration, now time.Time) (GCResult, error) {
+func (s *Session) GC(ctx context.Context, sink objstore.Location, pipeline string, retention time.Duration, now time.Time) (GCResult, error) {
+	st := s.bm
 	var res GCResult
 	cut := now.Add(-retention)
 	js, err := st.ListJournals(ctx)

@@ -20,7 +20,7 @@ func entries(keys ...string) []Entry {
 	return out
 }
 
-func collect(t *testing.T, s *Source, h Head) []Entry {
+func collect(t *testing.T, s *Bookmarks, h Head) []Entry {
 	t.Helper()
 	it, err := s.Entries(context.Background(), h)
 	if err != nil {
@@ -37,6 +37,22 @@ func collect(t *testing.T, s *Source, h Head) []Entry {
 	return out
 }
 
+// record writes runID's segment of es and swaps HEAD to name it: the one
+// write path of a run (txn.Commit does the same, journaled).
+func record(t *testing.T, s *Bookmarks, runID string, es []Entry) Head {
+	t.Helper()
+	ctx := context.Background()
+	seg, err := s.WriteSegment(ctx, runID, slices.Values(es))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.SwapHead(ctx, runID, seg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func TestMissingHeadIsEmpty(t *testing.T) {
 	s := New(objstore.NewLocal(t.TempDir()), "st/", "p", "src")
 	h, etag, err := s.Head(context.Background())
@@ -51,30 +67,20 @@ func TestMissingHeadIsEmpty(t *testing.T) {
 	}
 }
 
-func TestAddSegmentsAndMerge(t *testing.T) {
+func TestSegmentsAndMerge(t *testing.T) {
 	ctx := context.Background()
 	store := objstore.NewLocal(t.TempDir())
 	s := New(store, "state", "orders", "raw")
 	if s.Dir() != "state/orders/raw/" {
 		t.Fatalf("Dir = %q", s.Dir())
 	}
-	h1, err := s.AddSegment(ctx, "20261121T000000Z-aaaaaa", slices.Values(entries("a", "c", "e")), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h1 := record(t, s, "20261121T000000Z-aaaaaa", entries("a", "c", "e"))
 	if h1.Version != 1 || len(h1.Segments) != 1 {
 		t.Fatalf("head after first run: %+v", h1)
 	}
-	_, etag, err := s.Head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The second run reprocessed "c" (new ETag) and added b, d, f.
 	second := []Entry{{Key: "b", ETag: "x", Size: 1}, {Key: "c", ETag: "c2", Size: 9}, {Key: "d", ETag: "x"}, {Key: "f", ETag: "x"}}
-	h2, err := s.AddSegment(ctx, "20261121T010000Z-bbbbbb", slices.Values(second), etag)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h2 := record(t, s, "20261121T010000Z-bbbbbb", second)
 	if h2.Version != 2 || len(h2.Segments) != 2 {
 		t.Fatalf("head after second run: %+v", h2)
 	}
@@ -92,45 +98,16 @@ func TestAddSegmentsAndMerge(t *testing.T) {
 	if got[0].RunID != "20261121T000000Z-aaaaaa" {
 		t.Fatalf("run id of a: %+v", got[0])
 	}
-	// Reading HEAD back gives what AddSegment returned.
+	// Reading HEAD back gives what SwapHead returned.
 	h, _, err := s.Head(ctx)
 	if err != nil || h.Version != 2 || !slices.Equal(h.Segments, h2.Segments) {
 		t.Fatalf("re-read head %+v, %v", h, err)
 	}
 }
 
-func TestAddSegmentRaces(t *testing.T) {
-	ctx := context.Background()
+func TestWriteSegmentRejectsUnsorted(t *testing.T) {
 	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
-	if _, err := s.AddSegment(ctx, "r1", slices.Values(entries("a")), ""); err != nil {
-		t.Fatal(err)
-	}
-	// A second writer that also saw no HEAD loses.
-	_, err := s.AddSegment(ctx, "r2", slices.Values(entries("b")), "")
-	if !errors.Is(err, objstore.ErrPrecondition) {
-		t.Fatalf("create over an existing HEAD: %v, want ErrPrecondition", err)
-	}
-	_, etag, _ := s.Head(ctx)
-	if _, err := s.AddSegment(ctx, "r3", slices.Values(entries("c")), etag); err != nil {
-		t.Fatal(err)
-	}
-	// A writer that planned against the old ETag loses.
-	_, err = s.AddSegment(ctx, "r4", slices.Values(entries("d")), etag)
-	if !errors.Is(err, objstore.ErrPrecondition) {
-		t.Fatalf("stale If-Match: %v, want ErrPrecondition", err)
-	}
-	h, _, _ := s.Head(ctx)
-	if h.Version != 2 || h.RunID != "r3" {
-		t.Fatalf("head = %+v", h)
-	}
-	if got := collect(t, s, h); len(got) != 2 {
-		t.Fatalf("entries = %v", got)
-	}
-}
-
-func TestAddSegmentRejectsUnsorted(t *testing.T) {
-	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
-	_, err := s.AddSegment(context.Background(), "r1", slices.Values(entries("b", "a")), "")
+	_, err := s.WriteSegment(context.Background(), "r1", slices.Values(entries("b", "a")))
 	if err == nil {
 		t.Fatal("unsorted entries accepted")
 	}
@@ -158,19 +135,13 @@ func TestNewerFormatRefused(t *testing.T) {
 func TestMergeManySegments(t *testing.T) {
 	ctx := context.Background()
 	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
-	etag := ""
 	const segs, per = 200, 500
 	for r := 0; r < segs; r++ {
 		es := make([]Entry, per)
 		for i := range es {
 			es[i] = Entry{Key: fmt.Sprintf("k%07d", i*segs+r), ETag: "e"}
 		}
-		h, err := s.AddSegment(ctx, fmt.Sprintf("run%04d", r), slices.Values(es), etag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, etag, _ = s.Head(ctx)
-		_ = h
+		record(t, s, fmt.Sprintf("run%04d", r), es)
 	}
 	h, _, _ := s.Head(ctx)
 	start := time.Now()
@@ -199,9 +170,7 @@ func TestListSources(t *testing.T) {
 	ctx := context.Background()
 	store := objstore.NewLocal(t.TempDir())
 	for _, ps := range [][2]string{{"a", "x"}, {"a", "y"}, {"b", "z"}} {
-		if _, err := New(store, "st/", ps[0], ps[1]).AddSegment(ctx, "r", slices.Values(entries("k")), ""); err != nil {
-			t.Fatal(err)
-		}
+		record(t, New(store, "st/", ps[0], ps[1]), "r", entries("k"))
 	}
 	got, err := ListSources(ctx, store, "st")
 	if err != nil {
@@ -216,9 +185,7 @@ func TestAdoptAfterRename(t *testing.T) {
 	ctx := context.Background()
 	store := objstore.NewLocal(t.TempDir())
 	old := New(store, "st/", "orders_old", "raw")
-	if _, err := old.AddSegment(ctx, "r1", slices.Values(entries("a", "b")), ""); err != nil {
-		t.Fatal(err)
-	}
+	record(t, old, "r1", entries("a", "b"))
 	renamed := New(store, "st/", "orders", "raw")
 	h, etag, err := renamed.Adopt(ctx, old)
 	if err != nil {
@@ -227,9 +194,7 @@ func TestAdoptAfterRename(t *testing.T) {
 	if h.Version != 1 || etag == "" {
 		t.Fatalf("adopted head %+v %q", h, etag)
 	}
-	if _, err := renamed.AddSegment(ctx, "r2", slices.Values(entries("c")), etag); err != nil {
-		t.Fatal(err)
-	}
+	record(t, renamed, "r2", entries("c"))
 	h, _, _ = renamed.Head(ctx)
 	if got := collect(t, renamed, h); len(got) != 3 || h.Version != 2 {
 		t.Fatalf("after adopt + run: %v at version %d", got, h.Version)
@@ -239,55 +204,28 @@ func TestAdoptAfterRename(t *testing.T) {
 	}
 }
 
-// threeRuns adds the segments of runs r0 {a, d}, r1 {b, d} and r2 {c} and
-// returns HEAD's ETag.
-func threeRuns(t *testing.T, s *Source) string {
+// threeRuns records the segments of runs r0 {a, d}, r1 {b, d} and r2 {c}.
+func threeRuns(t *testing.T, s *Bookmarks) {
 	t.Helper()
-	ctx := context.Background()
-	etag := ""
 	for r, keys := range [][]string{{"a", "d"}, {"b", "d"}, {"c"}} {
-		if _, err := s.AddSegment(ctx, fmt.Sprintf("r%d", r), slices.Values(entries(keys...)), etag); err != nil {
-			t.Fatal(err)
-		}
-		_, etag, _ = s.Head(ctx)
+		record(t, s, fmt.Sprintf("r%d", r), entries(keys...))
 	}
-	return etag
 }
 
-func TestCompact(t *testing.T) {
+// An overwrite run's swap replaces the segment list (set), because what it
+// did not read (deleted objects) must stop counting as processed; a run
+// that processed nothing still moves the version, so plans pinned to the
+// old HEAD see that a run happened.
+func TestSwapHeadSetAndEmptyRun(t *testing.T) {
 	ctx := context.Background()
 	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
-	etag := threeRuns(t, s)
-	h, _, _ := s.Head(ctx)
-	before := collect(t, s, h)
-	if _, err := s.Compact(ctx, "r9", "stale"); !errors.Is(err, objstore.ErrPrecondition) {
-		t.Fatalf("compact with a stale ETag: %v", err)
-	}
-	h2, err := s.Compact(ctx, "r9", etag)
+	record(t, s, "r1", entries("a", "b", "c"))
+	// b was deleted; the overwrite run read a and c only.
+	seg, err := s.WriteSegment(ctx, "r2", slices.Values(entries("a", "c")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h2.Segments) != 1 || h2.Version != h.Version+1 {
-		t.Fatalf("compacted head %+v", h2)
-	}
-	after := collect(t, s, h2)
-	if !slices.Equal(before, after) {
-		t.Fatalf("compaction changed the entries:\n%v\n%v", before, after)
-	}
-	if after[3].Key != "d" || after[3].RunID != "r1" {
-		t.Fatalf("d must keep the run that last processed it: %+v", after[3])
-	}
-}
-
-func TestReplaceForOverwrite(t *testing.T) {
-	ctx := context.Background()
-	s := New(objstore.NewLocal(t.TempDir()), "", "p", "s")
-	if _, err := s.AddSegment(ctx, "r1", slices.Values(entries("a", "b", "c")), ""); err != nil {
-		t.Fatal(err)
-	}
-	_, etag, _ := s.Head(ctx)
-	// b was deleted; the overwrite run read a and c only.
-	h, err := s.Replace(ctx, "r2", slices.Values(entries("a", "c")), etag)
+	h, err := s.SwapHead(ctx, "r2", "", []string{seg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,11 +233,9 @@ func TestReplaceForOverwrite(t *testing.T) {
 	if len(got) != 2 || got[0].Key != "a" || got[1].Key != "c" || h.Version != 2 {
 		t.Fatalf("after replace: %v (version %d)", got, h.Version)
 	}
-	// A run that processed nothing still moves the version.
-	_, etag, _ = s.Head(ctx)
-	h, err = s.AddSegment(ctx, "r3", slices.Values([]Entry(nil)), etag)
-	if err != nil || h.Version != 3 || len(h.Segments) != 1 {
-		t.Fatalf("empty run: %+v, %v", h, err)
+	h = record(t, s, "r3", nil)
+	if h.Version != 3 || len(h.Segments) != 1 {
+		t.Fatalf("empty run: %+v", h)
 	}
 }
 

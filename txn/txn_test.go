@@ -1,10 +1,9 @@
-package exec
+package txn
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,39 +12,14 @@ import (
 	"github.com/sluicedata/sluice/state"
 )
 
-// txnFixture runs a two-task job to the point of a finished, uncommitted
-// result, with its journal in WRITING.
-func txnFixture(t *testing.T) (*lake, *Result, *state.Source, *state.Journal) {
-	t.Helper()
-	ctx := context.Background()
-	l := newLake(t)
-	a := l.put("dt=2026-01-01/a.json", `{"id":"a1","amount":5}`+"\n", false)
-	a.Partition = []any{"2026-01-01"}
-	b := l.put("dt=2026-01-02/b.json", `{"id":"b1","amount":7}`+"\n", false)
-	b.Partition = []any{"2026-01-02"}
-	job := orderJob(t, l, "", []Task{{Index: 0, Inputs: []Input{a}}, {Index: 1, Inputs: []Input{b}}})
-	st := state.New(objstore.NewLocal(filepath.Join(l.root, "state")), "", "p", "s")
-	j, err := BeginRun(ctx, st, job.RunID, "file://"+filepath.Join(l.root, "out"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Files) != 2 {
-		t.Fatalf("files: %+v", res.Files)
-	}
-	return l, res, st, j
-}
-
 func openTest(ctx context.Context, url string) (objstore.Location, error) {
 	return objstore.Open(ctx, url)
 }
 
 func TestRecoverRollsBackWriting(t *testing.T) {
 	ctx := context.Background()
-	l, res, st, j := txnFixture(t)
+	l, res, st, run := txnFixture(t)
+	j := run.j
 	// The process dies here: pending uploads, journal WRITING.
 	rec, err := Recover(ctx, st, openTest, nil)
 	if err != nil {
@@ -78,14 +52,15 @@ func TestRecoverRollsBackWriting(t *testing.T) {
 
 func TestRecoverRollsForwardCommitting(t *testing.T) {
 	ctx := context.Background()
-	l, res, st, j := txnFixture(t)
+	l, res, st, run := txnFixture(t)
+	j := run.j
 	// Journal COMMITTING as Commit does, then "crash" after publishing
 	// only the first output.
 	var pending []objstore.PendingUpload
 	for _, f := range res.Files {
 		pending = append(pending, f.Upload)
 	}
-	seg, err := st.WriteSegment(ctx, j.RunID, slices.Values(inputEntries(res.Job)))
+	seg, err := st.WriteSegment(ctx, j.RunID, slices.Values(res.Inputs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +109,9 @@ func TestRecoverRollsForwardCommitting(t *testing.T) {
 
 func TestCommitJournalsAndRefusesMovedHead(t *testing.T) {
 	ctx := context.Background()
-	l, res, st, j := txnFixture(t)
-	_, err := Commit(ctx, res, CommitOptions{State: st, HeadETag: "not-the-etag", Journal: j})
+	l, res, st, run := txnFixture(t)
+	j := run.j
+	_, err := run.Commit(ctx, res, CommitOptions{HeadETag: "not-the-etag"})
 	if !errors.Is(err, objstore.ErrPrecondition) {
 		t.Fatalf("want ErrPrecondition, got %v", err)
 	}
@@ -145,7 +121,7 @@ func TestCommitJournalsAndRefusesMovedHead(t *testing.T) {
 	if j.Phase != state.PhaseWriting {
 		t.Fatalf("phase %s", j.Phase)
 	}
-	m, err := Commit(ctx, res, CommitOptions{State: st, Journal: j})
+	m, err := run.Commit(ctx, res, CommitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,10 +147,10 @@ func TestCompactKeepsEntriesAndRunIDs(t *testing.T) {
 	}
 	before, _, _ := st.Head(ctx)
 	want, _ := st.AllEntries(ctx, before)
-	if did, err := Compact(ctx, st, "20260109T000000Z-cccccc", 10, nil); err != nil || did {
+	if did, err := (&Session{bm: st}).Compact(ctx, "20260109T000000Z-cccccc", 10); err != nil || did {
 		t.Fatalf("compacted under the threshold: %v %v", did, err)
 	}
-	did, err := Compact(ctx, st, "20260109T000000Z-cccccc", 3, nil)
+	did, err := (&Session{bm: st}).Compact(ctx, "20260109T000000Z-cccccc", 3)
 	if err != nil || !did {
 		t.Fatalf("compact: %v %v", did, err)
 	}

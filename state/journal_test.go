@@ -1,0 +1,45 @@
+package state
+
+import (
+	"context"
+	"testing"
+
+	"github.com/sluicedata/sluice/objstore"
+)
+
+func TestJournalRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
+	j := &Journal{RunID: "20260101T000000Z-aaaaaa", Kind: "apply", Phase: PhaseWriting, SinkURL: "file:///x"}
+	if err := s.WriteJournal(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	j.Phase = PhaseCommitting
+	j.Uploads = []objstore.PendingUpload{{Key: "out/part-1", UploadID: "u", Size: 3}}
+	j.Deletes = []string{"out/old"}
+	if err := s.WriteJournal(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadJournal(ctx, j.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Phase != PhaseCommitting || got.Phase.Finished() || len(got.Uploads) != 1 || got.Uploads[0].UploadID != "u" || got.Deletes[0] != "out/old" {
+		t.Fatalf("journal read back: %+v", got)
+	}
+	js, err := s.ListJournals(ctx)
+	if err != nil || len(js) != 1 || js[0].RunID != j.RunID {
+		t.Fatalf("ListJournals: %v %v", js, err)
+	}
+	var p Phase
+	if err := p.UnmarshalText([]byte("BOGUS")); err == nil {
+		t.Error("unknown phase accepted")
+	}
+	for _, ph := range []Phase{PhaseWriting, PhaseCommitting, PhaseDone, PhaseAborted} {
+		b, _ := ph.MarshalText()
+		var back Phase
+		if err := back.UnmarshalText(b); err != nil || back != ph {
+			t.Errorf("%v round trip: %v %v", ph, back, err)
+		}
+	}
+}

@@ -1,0 +1,250 @@
+package txn
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/state"
+)
+
+// Outputs describes a finished, uncommitted run: everything the commit
+// needs to know about it, and nothing about how it was computed. The
+// executor's result is turned into one by the caller (package apply).
+type Outputs struct {
+	RunID    string
+	Pipeline string
+	Source   string // the source's name, for the manifest
+	SinkName string
+	Sink     objstore.Location
+	// Mode is the sink's mode as written in the configuration, for the
+	// manifest; what the commit deletes is Replace.
+	Mode    string
+	Replace Replace
+	// Files are the run's outputs, pending (invisible) until the commit.
+	Files []File
+	// Quarantine holds the pending objects of quarantined bad records.
+	Quarantine []objstore.PendingUpload
+	// Inputs are the objects the run processed, keys relative to the
+	// source location, sorted by key and unique: the run's bookmarks.
+	Inputs []state.Entry
+	// Metrics and Checks are recorded in the manifest as they marshal.
+	Metrics any
+	Checks  any
+	Elapsed time.Duration
+}
+
+// File is one output of a run.
+type File struct {
+	Upload objstore.PendingUpload // Upload.Key is the full key in the sink's store
+	Rows   int64
+	Bytes  int64
+	// Partition holds the raw partition values by column.
+	Partition map[string]string
+}
+
+// Replace says which objects already under the sink a commit deletes once
+// the run's outputs are published.
+type Replace struct {
+	// All: every object under the sink but sluice's own (mode overwrite).
+	All bool
+	// Partitions are output partition directories relative to the sink
+	// ("dt=2026-01-01/"), each replaced whole (mode overwrite_partitions).
+	Partitions []string
+}
+
+// CommitOptions say what guards the commit.
+type CommitOptions struct {
+	// HeadETag is the state HEAD's ETag the run was planned against; the
+	// commit refuses (objstore.ErrPrecondition) if HEAD moved meanwhile.
+	HeadETag string
+	// MovedFrom, when set, is the old state a moved block names: HeadETag
+	// is its HEAD's, and its bookmarks are adopted before the swap.
+	MovedFrom *state.Bookmarks
+}
+
+// Commit publishes a finished run under the journaled protocol
+// (docs/commit-protocol.md): it lists what the run replaces, writes the
+// run's bookmark segment (unreferenced), journals COMMITTING with every
+// remaining step, then completes every pending upload, deletes the
+// replaced objects, writes the commit manifest, swaps the state HEAD and
+// journals DONE. An input is marked processed only once its outputs are
+// visible, and a crash after COMMITTING is finished by Recover.
+func (r *Run) Commit(ctx context.Context, out *Outputs, o CommitOptions) (*Manifest, error) {
+	if err := lockErr(r.lock); err != nil {
+		return nil, err
+	}
+	st := r.bm
+	check := st
+	if o.MovedFrom != nil {
+		if _, etag, err := st.Head(ctx); err != nil {
+			return nil, err
+		} else if etag != "" {
+			return nil, fmt.Errorf("state %s gained a HEAD since the plan: %w", st.Dir(), objstore.ErrPrecondition)
+		}
+		check = o.MovedFrom
+	}
+	if _, etag, err := check.Head(ctx); err != nil {
+		return nil, err
+	} else if etag != o.HeadETag {
+		return nil, fmt.Errorf("state %sHEAD moved (ETag %q, planned against %q): %w", check.Dir(), etag, o.HeadETag, objstore.ErrPrecondition)
+	}
+	written := make(map[string]bool, len(out.Files))
+	var pending []objstore.PendingUpload
+	for _, f := range out.Files {
+		written[f.Upload.Key] = true
+		pending = append(pending, f.Upload)
+	}
+	pending = append(pending, out.Quarantine...)
+	deletes, err := replaced(ctx, out, written)
+	if err != nil {
+		return nil, err
+	}
+	m, body, err := manifestOf(out, deletes)
+	if err != nil {
+		return nil, err
+	}
+	j := r.j
+	j.Uploads = pending
+	j.Deletes = deletes
+	j.ManifestKey = ManifestKey(out.Sink.Prefix, out.RunID)
+	j.Manifest = append(body, '\n')
+	if o.MovedFrom != nil {
+		j.MovedFrom = o.MovedFrom.Dir()
+	}
+	seg, err := st.WriteSegment(ctx, out.RunID, slices.Values(out.Inputs))
+	if err != nil {
+		return nil, fmt.Errorf("recording processed inputs: %w", err)
+	}
+	KillPoint("after-segment")
+	j.Segment = seg
+	if err := lockErr(r.lock); err != nil {
+		return nil, err
+	}
+	j.Phase = state.PhaseCommitting
+	if err := st.WriteJournal(ctx, j); err != nil {
+		return nil, err
+	}
+	KillPoint("after-committing")
+	if err := finish(ctx, st, j, out.Sink, r.lock); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// manifestOf builds the commit manifest of out and its JSON.
+func manifestOf(out *Outputs, deletes []string) (*Manifest, []byte, error) {
+	prefix := out.Sink.Prefix
+	m := &Manifest{
+		FormatVersion: ManifestFormatVersion, RunID: out.RunID, Pipeline: out.Pipeline,
+		Source: out.Source, Sink: out.SinkName, Mode: out.Mode,
+		CommittedAt: time.Now().UTC(), ElapsedMS: out.Elapsed.Milliseconds(),
+	}
+	var err error
+	if m.Metrics, err = rawJSON(out.Metrics); err != nil {
+		return nil, nil, err
+	}
+	if m.Checks, err = rawJSON(out.Checks); err != nil {
+		return nil, nil, err
+	}
+	for _, d := range deletes {
+		m.Deleted = append(m.Deleted, strings.TrimPrefix(d, prefix))
+	}
+	for _, f := range out.Files {
+		m.Files = append(m.Files, ManifestFile{Key: strings.TrimPrefix(f.Upload.Key, prefix), Rows: f.Rows, Bytes: f.Bytes, Partition: f.Partition})
+	}
+	slices.SortFunc(m.Files, func(a, b ManifestFile) int { return strings.Compare(a.Key, b.Key) })
+	for _, q := range out.Quarantine {
+		m.Quarantine = append(m.Quarantine, strings.TrimPrefix(q.Key, prefix))
+	}
+	h := sha256.New()
+	for _, e := range out.Inputs {
+		m.Inputs.Files++
+		m.Inputs.Bytes += e.Size
+		fmt.Fprintf(h, "%s\x00%s\x00%d\n", e.Key, e.ETag, e.Size)
+	}
+	m.Inputs.Digest = hex.EncodeToString(h.Sum(nil))
+	body, err := json.MarshalIndent(m, "", "  ")
+	return m, body, err
+}
+
+// rawJSON marshals v for the manifest; nil and empty lists stay absent.
+func rawJSON(v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" || string(b) == "[]" {
+		return nil, err
+	}
+	return b, nil
+}
+
+func lockErr(l *state.Lock) error {
+	if l == nil {
+		return nil
+	}
+	return l.Err()
+}
+
+// replaced lists what the run replaces (full keys): for Replace.All, every
+// object under the sink but sluice's own that this run did not write; for
+// Replace.Partitions, the same within each of those partitions (a
+// partition whose rows were all filtered out is emptied). Listing happens
+// under the lock, before COMMITTING, so the journal names exactly the
+// objects that the roll-forward deletes.
+func replaced(ctx context.Context, out *Outputs, written map[string]bool) ([]string, error) {
+	var prefixes []string
+	switch {
+	case out.Replace.All:
+		prefixes = []string{out.Sink.Prefix}
+	case len(out.Replace.Partitions) > 0:
+		for _, p := range out.Replace.Partitions {
+			prefixes = append(prefixes, out.Sink.Prefix+p)
+		}
+	default:
+		return nil, nil
+	}
+	store := out.Sink.Store
+	var deletes []string
+	for _, p := range prefixes {
+		in := objstore.ListInput{Prefix: p}
+		for {
+			page, err := store.List(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("listing %s for overwrite: %w", p, err)
+			}
+			for _, o := range page.Objects {
+				rel := strings.TrimPrefix(o.Key, out.Sink.Prefix)
+				// Hidden keys are _sluice/ (manifests, quarantine) and
+				// the local store's upload area.
+				if written[o.Key] || hiddenKey(rel) {
+					continue
+				}
+				deletes = append(deletes, o.Key)
+			}
+			if page.NextToken == "" {
+				break
+			}
+			in.Token = page.NextToken
+		}
+	}
+	return deletes, nil
+}
+
+// hiddenKey reports whether a key has a path segment starting with '_' or
+// '.', which is never data.
+func hiddenKey(rel string) bool {
+	for seg := range strings.SplitSeq(rel, "/") {
+		if strings.HasPrefix(seg, "_") || strings.HasPrefix(seg, ".") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,172 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/state"
+)
+
+// OpenFunc opens a store URL (objstore.Open, or a test's stand-in); nil
+// means objstore.Open.
+type OpenFunc func(ctx context.Context, url string) (objstore.Location, error)
+
+// Session is a pipeline's lock, held, with every earlier unfinished change
+// recovered: the only state in which a run or a state command may change
+// the pipeline's bookmarks or its sink.
+type Session struct {
+	bm        *state.Bookmarks
+	lock      *state.Lock
+	Recovered []Recovered
+}
+
+// Acquire takes bm's lock (a *state.LockHeldError when another live run
+// holds it) and recovers every unfinished change journaled there, rolling
+// it forward or back, before anything else reads the state. On a recovery
+// error the lock is released again; the changes recovered before it are
+// in the error's Session-less return, so they can still be reported.
+func Acquire(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc) (*Session, []Recovered, error) {
+	lock, err := bm.Acquire(ctx, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	KillPoint("after-lock")
+	rec, err := Recover(lock.Context(), bm, open, lock)
+	if err != nil {
+		_ = release(ctx, lock)
+		return nil, rec, err
+	}
+	return &Session{bm: bm, lock: lock, Recovered: rec}, rec, nil
+}
+
+// Bookmarks is the state the session holds.
+func (s *Session) Bookmarks() *state.Bookmarks { return s.bm }
+
+// Lock is the held lock: its Context is cancelled when the lock is lost.
+func (s *Session) Lock() *state.Lock { return s.lock }
+
+// Release gives the lock up. It runs to the end even when ctx is being
+// cancelled (an interrupted command must still release).
+func (s *Session) Release(ctx context.Context) error { return release(ctx, s.lock) }
+
+func release(ctx context.Context, lock *state.Lock) error {
+	rctx, cancel := Detached(ctx)
+	defer cancel()
+	return lock.Release(rctx)
+}
+
+// Detached is a context for clean-up and commit steps that must run to the
+// end even when the command is being interrupted.
+func Detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
+}
+
+// RecoverAbandoned finishes the change of a run that died holding bm's
+// lock after recording its inputs (so a plan sees nothing to do): a LOCK
+// left by a dead holder is taken over, the journal recovered and the lock
+// released. Without a LOCK, or with a live holder, it does nothing.
+func RecoverAbandoned(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc) ([]Recovered, error) {
+	if _, _, err := bm.ReadLock(ctx); errors.Is(err, objstore.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	s, rec, err := Acquire(ctx, bm, o, open)
+	var held *state.LockHeldError
+	if errors.As(err, &held) {
+		return nil, nil
+	}
+	if err != nil {
+		return rec, err
+	}
+	return rec, s.Release(ctx)
+}
+
+// Recovered says what Recover did with one unfinished change.
+type Recovered struct {
+	RunID  string
+	Kind   string
+	Action string // "rolled back" or "rolled forward"
+}
+
+func (r Recovered) String() string { return fmt.Sprintf("%s %s %s", r.Action, r.Kind, r.RunID) }
+
+// Recover finishes or undoes every unfinished change journaled in st. The
+// caller holds st's lock; it runs before anything else reads or changes
+// the state. A change that never reached COMMITTING is rolled back (its
+// pending uploads aborted, its unreferenced segment deleted); one that did
+// is rolled forward from its journal.
+func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *state.Lock) ([]Recovered, error) {
+	if open == nil {
+		open = func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
+	}
+	js, err := st.ListJournals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Recovered
+	for _, je := range js {
+		j, err := st.ReadJournal(ctx, je.RunID)
+		if err != nil {
+			if errors.Is(err, objstore.ErrNotExist) {
+				continue
+			}
+			return out, err
+		}
+		if j.Phase.Finished() {
+			continue
+		}
+		var sink objstore.Location
+		if j.SinkURL != "" {
+			if sink, err = open(ctx, j.SinkURL); err != nil {
+				return out, fmt.Errorf("recovering run %s: sink %s: %w", j.RunID, j.SinkURL, err)
+			}
+		}
+		switch j.Phase {
+		case state.PhaseCommitting:
+			if err := finish(ctx, st, j, sink, lock); err != nil {
+				return out, fmt.Errorf("rolling forward run %s: %w", j.RunID, err)
+			}
+			out = append(out, Recovered{RunID: j.RunID, Kind: j.Kind, Action: "rolled forward"})
+		default:
+			if err := rollBack(ctx, st, j, sink); err != nil {
+				return out, fmt.Errorf("rolling back run %s: %w", j.RunID, err)
+			}
+			out = append(out, Recovered{RunID: j.RunID, Kind: j.Kind, Action: "rolled back"})
+		}
+	}
+	return out, nil
+}
+
+func rollBack(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink objstore.Location) error {
+	if sink.Store != nil {
+		if err := abortRunUploads(ctx, sink, j.RunID); err != nil {
+			return err
+		}
+		if j.Direct {
+			if err := deleteRunOutputs(ctx, sink, j.RunID); err != nil {
+				return err
+			}
+		}
+	}
+	head, _, err := st.Head(ctx)
+	if err != nil {
+		return err
+	}
+	seg := state.SegmentName(j.RunID)
+	named := false
+	for _, s := range head.Segments {
+		named = named || s == seg
+	}
+	if !named {
+		if err := st.DeleteSegment(ctx, seg); err != nil {
+			return err
+		}
+	}
+	j.Phase = state.PhaseAborted
+	j.Error = "rolled back: the run stopped before COMMITTING"
+	return st.WriteJournal(ctx, j)
+}
