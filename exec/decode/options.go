@@ -22,6 +22,10 @@ type BadRecord struct {
 	Column string // the column concerned, "" when the whole record is bad
 	Reason string
 	Raw    []byte // the raw record text (text formats); a copy the callee may keep
+	// Err is the typed cause when there is one (a *SchemaMismatchError for
+	// a Parquet column of another type), so a caller decides on the type,
+	// never by parsing Reason.
+	Err error
 }
 
 func (b BadRecord) String() string {

@@ -199,7 +199,7 @@ func (p *parquetReader) init(rowGroups []int) error {
 			}
 			// A value of another type is a bad record: here, every row of
 			// the column. Report it once; skipping means skipping the file.
-			if err := p.o.bad(BadRecord{Column: want.Name, Reason: fmt.Sprintf("file type %s, expected %s: every row of the object skipped", mm.FileType, mm.Want)}); err != nil {
+			if err := p.o.bad(BadRecord{Column: want.Name, Reason: fmt.Sprintf("file type %s, expected %s: every row of the object skipped", mm.FileType, mm.Want), Err: mm}); err != nil {
 				return err
 			}
 			p.left, p.cols = 0, nil

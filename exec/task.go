@@ -1,0 +1,404 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/sluicedata/sluice/exec/decode"
+	"github.com/sluicedata/sluice/exec/write"
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+)
+
+// task is one task of a run in progress: its inputs are read in key
+// order, decoded, and their rows handed through a coalescer to a stage
+// that filters, projects, checks and writes them on its own goroutine.
+type task struct {
+	r   *runner
+	t   Task
+	ctx context.Context
+	w   *write.Writer
+	q   *quarantine
+	co  *coalescer
+	// pipe overlaps decoding with the rest (filter, project, checks,
+	// write): one goroutine processes the batches in order while the task
+	// decodes the next objects, so a task uses two cores (a run of few
+	// tasks, such as one big file, would otherwise use one).
+	pipe *stage
+	// app decodes small NDJSON and CSV objects with the same partition
+	// values into one set of builders (see decode.Appender); group is
+	// those values. nil for Parquet.
+	app   *decode.Appender
+	group []any
+	// lead is how many leading source partition keys the sink partitions
+	// by (leadingPartitions), lastLead the last input's values of them.
+	lead     int
+	lastLead []any
+}
+
+// runTask reads a task's inputs in key order and writes their rows.
+func (r *runner) runTask(ctx context.Context, t Task) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	job := r.job
+	w, err := write.New(ctx, r.outSchema, write.Options{
+		Store: job.Sink.Loc.Store, Prefix: job.Sink.Loc.Prefix,
+		Format: job.Sink.Format, Compression: job.Sink.Compression,
+		PartitionBy: job.Sink.PartitionBy, TargetFileSize: job.Sink.TargetFileSize,
+		RowGroupSize: job.Sink.RowGroupSize, CSV: job.Sink.CSV,
+		RunID: job.RunID, Task: t.Index, Version: r.o.Version,
+		Alloc: r.alloc, Budget: r.writeMem,
+	})
+	if err != nil {
+		return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+	}
+	r.mu.Lock()
+	r.writers = append(r.writers, w)
+	r.mu.Unlock()
+	tk := &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{}, lead: leadingPartitions(job),
+		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}}
+	// A task that stops early (a bad record under fail, a later file
+	// failing) still holds the earlier files' batches.
+	defer tk.co.discard()
+	tk.pipe = newStage(func(b arrow.RecordBatch) error {
+		defer b.Release()
+		return r.process(ctx, w, b)
+	})
+	defer tk.pipe.close()
+	if job.Source.Format == spec.FormatJSON || job.Source.Format == spec.FormatCSV {
+		if tk.app, err = decode.NewAppender(job.Source.Format, r.decodeOptions(tk.q)); err != nil {
+			return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+		}
+		defer tk.app.Release()
+	}
+	if err := tk.readAll(); err != nil {
+		return err
+	}
+	return tk.finish()
+}
+
+// readAll fetches the task's inputs (dozens of GETs in flight, bounded in
+// bytes) and reads each in key order.
+func (tk *task) readAll() error {
+	r, t := tk.r, tk.t
+	keys := make([]string, len(t.Inputs))
+	sizes := make([]int64, len(t.Inputs))
+	for i, in := range t.Inputs {
+		keys[i], sizes[i] = in.Key, in.Size
+		if r.streamed(in) {
+			sizes[i] = -1 // not fetched whole: read with ranged GETs
+		}
+	}
+	ch, done := prefetch(tk.ctx, r.job.Source.Loc.Store, keys, sizes, r.o.FetchConcurrency, r.fetchMem)
+	for f := range ch {
+		if err := tk.read(f, done); err != nil {
+			return err
+		}
+	}
+	return tk.ctx.Err()
+}
+
+// read handles one fetched input: it decodes the object and hands its rows
+// on, or applies on_bad_record to it. done releases the fetch budget the
+// object holds. An error stops the task.
+func (tk *task) read(f fetched, done func(int64)) error {
+	r, ctx := tk.r, tk.ctx
+	job := r.job
+	in := tk.t.Inputs[f.idx]
+	if err := tk.nextPartition(in); err != nil {
+		return err
+	}
+	var batches []arrow.RecordBatch
+	var err error
+	appended := -1 // rows added to app, or -1: the object was not appended
+	switch {
+	case f.err != nil:
+		err = f.err
+	case in.ETag != "" && f.etag != "" && f.etag != in.ETag:
+		// The object was replaced since it was planned: reading the new
+		// content under the old bookmark would be wrong, and on_bad_record
+		// does not apply to a healthy object.
+		done(in.Size)
+		return &InputChangedError{Key: in.Key, Planned: in.ETag, Found: f.etag}
+	case job.Source.Format == spec.FormatParquet:
+		var n int64
+		var stop error
+		if n, err, stop = tk.readParquet(in, f.data); stop != nil {
+			return stop
+		}
+		r.rowsIn.Add(n)
+		appended = 0 // rows are counted; nothing to hand on below
+	case tk.app != nil && r.appendable(in, f.data):
+		if tk.app.Rows() > 0 && (tk.app.Rows() >= coalesceRows || !samePartition(tk.group, in.Partition)) {
+			if err := tk.flushGroup(); err != nil {
+				done(in.Size)
+				return err
+			}
+		}
+		appended, err = r.appendObject(tk.app, in, f.data)
+		if err == nil {
+			tk.group = in.Partition
+		}
+	default:
+		// Rows stay in key order: what app holds goes first.
+		if err = tk.flushGroup(); err != nil {
+			done(in.Size)
+			return err
+		}
+		batches, err = r.decodeObject(ctx, in, f.data, tk.q)
+	}
+	if !r.streamed(in) {
+		done(in.Size)
+	}
+	if job.Source.Format != spec.FormatParquet {
+		// Text decoders copy every value out: the bytes are free.
+		recycle(f.data)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return r.badFile(in, err, tk.q)
+	}
+	if in.Part == 0 { // a split file counts once
+		r.filesDone.Add(1)
+		r.bytesDone.Add(in.Size)
+	}
+	r.tick()
+	if appended >= 0 {
+		r.rowsIn.Add(int64(appended))
+		return nil
+	}
+	defer releaseAll(batches)
+	for _, b := range batches {
+		r.rowsIn.Add(b.NumRows())
+		if err := tk.emit(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readParquet streams one Parquet input into the coalescer and returns its
+// rows, and either the object's own failure (objErr: on_bad_record decides)
+// or an error that stops the task (stop): the filter's or the writer's
+// (never the object's fault), a changed input, an object that broke after
+// some of its rows were handed on, a failed part of a split file.
+func (tk *task) readParquet(in Input, data []byte) (rows int64, objErr, stop error) {
+	var emitErr error
+	n, err := tk.r.streamParquet(tk.ctx, in, data, tk.q, func(b arrow.RecordBatch) error {
+		emitErr = tk.emit(b)
+		return emitErr
+	})
+	var changed *InputChangedError
+	var half *streamBrokenError
+	switch {
+	case emitErr != nil:
+		return n, nil, emitErr
+	case errors.As(err, &changed) || errors.As(err, &half):
+		return n, nil, err
+	case err != nil && in.Parts > 1:
+		// Other tasks read the rest of this file: skipping this part
+		// would keep half of it.
+		return n, nil, &splitPartError{key: in.Key, part: in.Part, parts: in.Parts, err: err}
+	}
+	return n, err, nil
+}
+
+// nextPartition finishes the open output partitions when the inputs move
+// past them. When the sink's partition_by leads the source's hive
+// partitions, key order keeps the inputs of each output partition
+// together: once the inputs move on to other values no more rows come for
+// the files open now, so they are finished there and then, and a task
+// holds one partition's buffers at a time instead of all of its
+// partitions' until its end. Should inputs come back to a partition
+// (first-fit packing can put a late small file into an earlier task) it
+// only costs one more file.
+func (tk *task) nextPartition(in Input) error {
+	if tk.lead == 0 || len(in.Partition) < tk.lead {
+		return nil
+	}
+	moved := tk.lastLead != nil && !samePartition(tk.lastLead, in.Partition[:tk.lead])
+	tk.lastLead = in.Partition[:tk.lead]
+	if !moved {
+		return nil
+	}
+	if err := tk.drain(); err != nil {
+		return err
+	}
+	return tk.pipe.sendBarrier(func() error { return tk.w.FinishOpen(tk.ctx) })
+}
+
+// emit hands one decoded batch on (not consumed): batches are coalesced
+// first, and a full one goes to the stage.
+func (tk *task) emit(b arrow.RecordBatch) error {
+	if out := tk.co.add(b); out != nil {
+		return tk.pipe.send(out)
+	}
+	return nil
+}
+
+// flushGroup hands on the rows the Appender holds, with the group's
+// partition columns added.
+func (tk *task) flushGroup() error {
+	if tk.app == nil || tk.app.Rows() == 0 {
+		return nil
+	}
+	r := tk.r
+	fields := r.job.Source.PartitionFields
+	batches := tk.app.Flush()
+	defer releaseAll(batches)
+	for _, b := range batches {
+		if len(fields) > 0 {
+			// The values were checked per object: this cannot fail.
+			nb, err := decode.TryAppendPartitionColumns(b, fields, tk.group, r.alloc)
+			if err != nil {
+				return fmt.Errorf("pipeline %s: task %d: %w", r.job.Pipeline, tk.t.Index, err)
+			}
+			defer nb.Release()
+			b = nb
+		}
+		if err := tk.emit(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drain hands on everything decoded so far: the Appender's rows and the
+// coalescer's last, partial batch.
+func (tk *task) drain() error {
+	if err := tk.flushGroup(); err != nil {
+		return err
+	}
+	if out := tk.co.finish(); out != nil {
+		return tk.pipe.send(out)
+	}
+	return nil
+}
+
+// finish writes the task's last rows, closes its writer and records its
+// files and quarantined records with the run; a direct run publishes the
+// files now.
+func (tk *task) finish() error {
+	r, ctx, t := tk.r, tk.ctx, tk.t
+	job := r.job
+	if err := tk.drain(); err != nil {
+		return err
+	}
+	if err := tk.pipe.close(); err != nil {
+		return err
+	}
+	files, err := tk.w.Close(ctx)
+	if err != nil {
+		return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+	}
+	if job.Sink.Committer == spec.CommitterDirect {
+		// committer = "direct": publish the task's files now. Commit later
+		// completes them again, which a store recognises as done.
+		ups := make([]objstore.PendingUpload, len(files))
+		for i, f := range files {
+			ups[i] = f.Upload
+		}
+		r.mu.Lock()
+		r.files = append(r.files, files...) // so a failed run deletes them
+		r.mu.Unlock()
+		if err := objstore.CompleteAll(ctx, job.Sink.Loc.Store, ups, r.o.Published); err != nil {
+			return err
+		}
+		files = nil
+	}
+	var qu objstore.PendingUpload
+	hasQ := tk.q.buf.Len() > 0
+	if hasQ {
+		key := fmt.Sprintf("%s_sluice/bad/%s/task-%05d.jsonl", job.Sink.Loc.Prefix, job.RunID, t.Index)
+		if qu, err = r.upload(ctx, key, tk.q.buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.files = append(r.files, files...)
+	if hasQ {
+		r.quarantine = append(r.quarantine, qu)
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+func releaseAll(bs []arrow.RecordBatch) {
+	for _, b := range bs {
+		b.Release()
+	}
+}
+
+// leadingPartitions is len(Sink.PartitionBy) when the sink's partition
+// columns are the first source partition keys, in order (hive key order then
+// groups each output partition's inputs), else 0.
+func leadingPartitions(job *Job) int {
+	by, src := job.Sink.PartitionBy, job.Source.PartitionFields
+	if len(by) == 0 || len(by) > len(src) {
+		return 0
+	}
+	for i, name := range by {
+		if src[i].Name != name {
+			return 0
+		}
+	}
+	return len(by)
+}
+
+// samePartition reports whether two objects' partition values are equal,
+// so that their rows can share one batch and one set of constant columns.
+func samePartition(a, b []any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		switch x := a[i].(type) {
+		case *big.Int:
+			y, ok := b[i].(*big.Int)
+			if !ok || x.Cmp(y) != 0 {
+				return false
+			}
+		default:
+			if a[i] != b[i] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// process filters one batch, projects the output columns, runs the checks
+// and hands the rows to the writer. b is not consumed.
+func (r *runner) process(ctx context.Context, w *write.Writer, b arrow.RecordBatch) error {
+	kept := b
+	if r.filter != nil {
+		f, err := r.filter.Filter(ctx, b)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: where: %w", r.job.Pipeline, err)
+		}
+		defer f.Release()
+		kept = f
+	}
+	if kept.NumRows() == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, len(r.outIdx))
+	for i, idx := range r.outIdx {
+		cols[i] = kept.Column(idx)
+	}
+	out := array.NewRecordBatch(r.outSchema, cols, kept.NumRows())
+	defer out.Release()
+	for _, c := range r.checks {
+		if err := c.observe(ctx, out); err != nil {
+			return err
+		}
+	}
+	r.out.Add(out.NumRows())
+	return w.Write(ctx, out)
+}

@@ -1,0 +1,111 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sluicedata/sluice/"
+
+// layers lists sluice's packages from the top down (docs/architecture.md).
+// A package may import one of a lower layer, never one of its own layer or
+// above: cmd → apply → {txn, exec} → planner → state → spec → leaves. A
+// package is placed by its longest listed prefix. txn and exec share a
+// layer on purpose: the protocol must not know the data plane, nor the
+// data plane the protocol; apply joins them.
+var layers = [][]string{
+	{"cmd/sluice"},
+	{"apply/fixture"},
+	{"apply"},
+	{"txn", "exec"},
+	{"exec/decode", "exec/write", "exec/eval"},
+	{"planner"},
+	{"state"},
+	{"spec/fixture"},
+	{"spec"},
+	{"spec/predicate", "exec/arrowtype", "objstore/objstoretest"},
+	{"spec/schema", "objstore", "hive", "internal/bufpool"},
+}
+
+// layerOf returns the layer of a package path relative to the module, or
+// -1 for one outside the list (test support, tools, interop).
+func layerOf(pkg string) int {
+	best, bestLen := -1, -1
+	for i, l := range layers {
+		for _, p := range l {
+			if (pkg == p || strings.HasPrefix(pkg, p+"/")) && len(p) > bestLen {
+				best, bestLen = i, len(p)
+			}
+		}
+	}
+	return best
+}
+
+// TestImportsPointDown reads the imports of every non-test Go file in the
+// module and fails on any that reaches up or sideways.
+func TestImportsPointDown(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "interop") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		pkg := filepath.ToSlash(rel)
+		from := layerOf(pkg)
+		if from < 0 {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		seen++
+		for _, imp := range f.Imports {
+			dep, ok := strings.CutPrefix(strings.Trim(imp.Path.Value, `"`), module)
+			if !ok || strings.HasPrefix(dep, pkg+"/") {
+				continue // outside the module, or the package's own sub-package
+			}
+			if to := layerOf(dep); to >= 0 && to <= from {
+				t.Errorf("%s imports %s: a package may import only from a layer below its own (internal/archtest)", filepath.Join(pkg, filepath.Base(path)), dep)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen < 50 {
+		t.Fatalf("read only %d files: is the walk rooted at the module?", seen)
+	}
+}
+
+// The rule is only as good as the placement: sub-packages take their own
+// layer, siblings share one, and unlisted packages are not checked.
+func TestLayerOf(t *testing.T) {
+	for pkg, want := range map[string]int{
+		"cmd/sluice/internal/cli": 0, "apply/fixture": 1, "apply": 2, "txn": 3, "exec": 3,
+		"exec/decode": 4, "planner": 5, "state": 6, "spec/fixture": 7, "spec": 8,
+		"hive": 10, "objstore": 10, "interop/duck": -1, "internal/s3test": -1,
+	} {
+		if got := layerOf(pkg); got != want {
+			t.Errorf("layerOf(%q) = %d, want %d", pkg, got, want)
+		}
+	}
+}
