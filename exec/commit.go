@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sluicedata/sluice/exec/write"
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
-	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
 )
@@ -227,9 +225,9 @@ func replaced(ctx context.Context, job *Job, written map[string]bool) ([]string,
 			}
 			for _, o := range page.Objects {
 				rel := strings.TrimPrefix(o.Key, job.Sink.Loc.Prefix)
-				// HiddenKey covers _sluice/ (manifests, quarantine) and
+				// hive.Hidden covers _sluice/ (manifests, quarantine) and
 				// the local store's upload area.
-				if written[o.Key] || planner.HiddenKey(rel) {
+				if written[o.Key] || hive.Hidden(rel) {
 					continue
 				}
 				out = append(out, o.Key)
@@ -266,7 +264,7 @@ func affectedPartitions(job *Job) []string {
 					vals[i] = renderPartitionValue(in.Partition[p])
 				}
 			}
-			dir := job.Sink.Loc.Prefix + write.PartitionPath(job.Sink.PartitionBy, vals)
+			dir := job.Sink.Loc.Prefix + hive.Dir(job.Sink.PartitionBy, vals)
 			if !seen[dir] {
 				seen[dir] = true
 				out = append(out, dir)
@@ -288,9 +286,9 @@ func renderPartitionValue(v any) string {
 	case string:
 		return x
 	case int64:
-		return strconv.FormatInt(x, 10)
+		return hive.FormatInt(x)
 	case int32: // date: days since the epoch
-		return time.Unix(int64(x)*86400, 0).UTC().Format("2006-01-02")
+		return hive.FormatDate(int64(x))
 	}
 	return fmt.Sprint(v)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicedata/sluice/exec/decode"
 	"github.com/sluicedata/sluice/exec/write"
+	"github.com/sluicedata/sluice/hive"
 )
 
 // overwrite_partitions names the partitions it replaces from the inputs'
@@ -24,10 +25,13 @@ func TestPartitionValueRenderingMatchesWriter(t *testing.T) {
 	}{
 		{arrow.BinaryTypes.String, "eu"},
 		{arrow.BinaryTypes.String, "a/b=c%"},
+		{arrow.BinaryTypes.String, "50%off"},
+		{arrow.BinaryTypes.String, ""},
 		{arrow.BinaryTypes.String, nil},
 		{arrow.PrimitiveTypes.Int64, int64(-42)},
 		{arrow.PrimitiveTypes.Int32, int64(7)},
 		{arrow.FixedWidthTypes.Date32, int32(20454)}, // 2026-01-01
+		{arrow.FixedWidthTypes.Date32, int32(-1)},    // 1969-12-31
 	}
 	empty := array.NewRecordBatch(arrow.NewSchema(nil, nil), nil, 1)
 	defer empty.Release()
@@ -37,8 +41,8 @@ func TestPartitionValueRenderingMatchesWriter(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v %v: %v", c.typ, c.val, err)
 		}
-		want := write.PartitionPath([]string{"k"}, []string{write.PartitionValue(b.Column(0), 0)})
-		got := write.PartitionPath([]string{"k"}, []string{renderPartitionValue(c.val)})
+		want := hive.Dir([]string{"k"}, []string{write.PartitionValue(b.Column(0), 0)})
+		got := hive.Dir([]string{"k"}, []string{renderPartitionValue(c.val)})
 		b.Release()
 		if got != want {
 			t.Errorf("%v %v: overwrite_partitions renders %q, the writer %q", c.typ, c.val, got, want)

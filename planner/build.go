@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/schema"
@@ -361,7 +362,7 @@ func estimateOutputFiles(pp *PipelinePlan) int64 {
 		if len(idx) > 0 && !slices.Contains(idx, -1) {
 			seen := map[string]bool{}
 			for _, i := range t.Inputs {
-				vals := HiveValues(pp.inputs.Rel(int(i)), pp.Source.Partitions)
+				vals := hive.PathValues(pp.inputs.Rel(int(i)), pp.Source.Partitions)
 				var b strings.Builder
 				for _, j := range idx {
 					if j < len(vals) {

@@ -4,29 +4,28 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/spec/schema"
 )
 
-// HiveDefaultPartition is the path value Hive, Spark and sluice write for a
-// null partition value.
-const HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
+// HiveDefaultPartition is hive.DefaultPartition, the path value of a null
+// partition value, named here for callers that type partition values.
+const HiveDefaultPartition = hive.DefaultPartition
 
-// ParsePartitionValue turns the value of a hive path segment (the text after
-// "key=") into the row representation of type t documented on Literal:
-// HiveDefaultPartition is null (nil); other values are percent-unescaped
-// and then parsed as t (a string-typed key keeps the unescaped text).
+// ParsePartitionValue turns the value of a hive path segment as written
+// (the text after "key=") into the row representation of type t documented
+// on Literal: hive.DefaultPartition is null (nil); other values are
+// unescaped by hive.DecodeValue (leniently: "50%off" is the text 50%off)
+// and then parsed as t (a string-typed key keeps the unescaped text), so
+// only a value that is not of type t is an error.
 func ParsePartitionValue(raw string, t schema.Type) (any, error) {
-	if raw == HiveDefaultPartition {
+	s, ok := hive.DecodeValue(raw)
+	if !ok {
 		return nil, nil
-	}
-	s, err := url.PathUnescape(raw)
-	if err != nil {
-		return nil, fmt.Errorf("partition value %q: bad percent-escape: %w", raw, err)
 	}
 	v, err := ParseValue(s, t)
 	if err != nil {
