@@ -3,7 +3,6 @@ package exec
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec/predicate"
-	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // OpenFunc opens a store URL.
@@ -29,14 +27,12 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: %w", pp.Sink.URL, err)
 	}
-	// Partition keys come from the object path, never from the file, even
-	// when the schema declares a same-named column to type them.
-	var fileCols []schema.Column
-	for _, c := range pp.FileSchema {
-		if !slices.Contains(pp.Source.Partitions, c.Name) {
-			fileCols = append(fileCols, c)
-		}
-	}
+	// The plan's shape: partition keys typed as planned (their values come
+	// from the object path, never from the file, even when the schema
+	// declares a same-named column to type them), the file columns to
+	// decode, the output names, and the environment where compiles in.
+	shape := pp.Shape()
+	fileCols := shape.FileColumns
 	job := &Job{
 		Pipeline: pp.Name,
 		RunID:    runID,
@@ -56,26 +52,14 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 			job.Source.TimestampFormats[c.Name] = c.TimestampFormat
 		}
 	}
-	partTypes := make([]schema.Type, len(pp.Source.Partitions))
-	for i, k := range pp.Source.Partitions {
-		partTypes[i] = schema.Type{Kind: schema.String}
-		if i < len(pp.Source.PartitionTypes) && pp.Source.PartitionTypes[i].Kind != schema.Invalid {
-			partTypes[i] = pp.Source.PartitionTypes[i]
-		}
+	partTypes := shape.PartitionTypes()
+	for _, k := range shape.Partitions {
 		job.Source.PartitionFields = append(job.Source.PartitionFields,
-			arrow.Field{Name: k, Type: arrowtype.ToArrow(partTypes[i]), Nullable: true})
+			arrow.Field{Name: k.Name, Type: arrowtype.ToArrow(k.Type), Nullable: true})
 	}
-	for _, c := range pp.OutputSchema {
-		job.Sink.Columns = append(job.Sink.Columns, c.Name)
-	}
+	job.Sink.Columns = shape.OutputNames
 
-	env := predicate.Env{Columns: fileCols, Partitions: pp.Source.Partitions}
-	for i, k := range pp.Source.Partitions {
-		if !slices.ContainsFunc(fileCols, func(c schema.Column) bool { return c.Name == k }) {
-			// Type the key for the predicate as the plan typed it.
-			env.Columns = append(env.Columns, schema.Column{Name: k, Type: partTypes[i], Nullable: true})
-		}
-	}
+	env := shape.PredicateEnv()
 	if pp.Where != "" {
 		p, errs := predicate.Compile(pp.Where, env)
 		if len(errs) > 0 {
@@ -83,7 +67,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 		}
 		job.Filter = p
 	}
-	outEnv := predicate.Env{Columns: pp.OutputSchema}
+	outEnv := pp.CheckEnv()
 	for _, c := range pp.Checks {
 		cs := CheckSpec{Name: c.Name, MinRows: c.MinRows, Severity: c.Severity}
 		if c.Expr != "" {

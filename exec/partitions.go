@@ -1,12 +1,10 @@
 package exec
 
 import (
-	"fmt"
 	"slices"
-	"strconv"
-	"time"
 
-	"github.com/sluicedata/sluice/exec/write"
+	"github.com/sluicedata/sluice/hive"
+	"github.com/sluicedata/sluice/spec/predicate"
 )
 
 // OutputPartitions lists the output partition directories (relative to the
@@ -37,10 +35,10 @@ func affectedPartitions(job *Job) []string {
 				if p < 0 || p >= len(in.Partition) {
 					vals[i] = ""
 				} else {
-					vals[i] = renderPartitionValue(in.Partition[p])
+					vals[i] = predicate.FormatPartitionValue(in.Partition[p])
 				}
 			}
-			dir := write.PartitionPath(job.Sink.PartitionBy, vals)
+			dir := hive.Dir(job.Sink.PartitionBy, vals)
 			if !seen[dir] {
 				seen[dir] = true
 				out = append(out, dir)
@@ -49,22 +47,4 @@ func affectedPartitions(job *Job) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// renderPartitionValue formats a typed partition value as the writer
-// renders the same value in an output path (write.PartitionValue). A
-// partition key is a string, an integer or a date (spec enforces it);
-// TestPartitionValueRenderingMatchesWriter holds the two together.
-func renderPartitionValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case int32: // date: days since the epoch
-		return time.Unix(int64(x)*86400, 0).UTC().Format("2006-01-02")
-	}
-	return fmt.Sprint(v)
 }

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
-	"github.com/sluicedata/sluice/spec/schema"
 	"github.com/sluicedata/sluice/state"
 )
 
@@ -149,49 +149,29 @@ func orphanStates(cfg *spec.Config, existing []string) []string {
 }
 
 // LogicalPlan builds the unoptimized tree of a pipeline.
-func LogicalPlan(p *spec.Pipeline) Node {
+func LogicalPlan(p *spec.Pipeline) Node { return logicalPlan(p, "") }
+
+// logicalPlan is LogicalPlan for a source whose key prefix in its store is
+// prefix: the tree carries everything lowering needs.
+func logicalPlan(p *spec.Pipeline, prefix string) Node {
 	src := p.Source
-	var n Node = &Scan{Source: src.Name, URL: src.URL, Format: src.Format.String(), RowGroupsKept: -1, Est: Estimates{Rows: -1}, At: src.DeclRange}
+	shape := src.Shape()
+	var n Node = &Scan{Source: src.Name, URL: src.URL, Format: src.Format.String(), Decl: src, Prefix: prefix, Shape: shape,
+		RowGroupsKept: -1, Est: Estimates{Rows: -1}, At: src.DeclRange}
 	if src.Where != nil {
 		n = &Filter{Input: n, Predicate: src.Where, Est: Estimates{Rows: -1}, At: src.WhereRange}
 	}
-	n = &Project{Input: n, Columns: outputColumnNames(src), Est: Estimates{Rows: -1}, At: src.DeclRange}
+	n = &Project{Input: n, Columns: shape.OutputNames, Est: Estimates{Rows: -1}, At: src.DeclRange}
 	if len(p.Checks) > 0 {
-		var cs []string
-		for _, c := range p.Checks {
-			if c.Expr != nil {
-				cs = append(cs, fmt.Sprintf("%s: %s (%s)", c.Name, c.Expr.Source, c.Severity))
-			} else {
-				cs = append(cs, fmt.Sprintf("%s: min_rows %d (%s)", c.Name, c.MinRows, c.Severity))
-			}
-		}
-		n = &Check{Input: n, Checks: cs, Est: Estimates{Rows: -1}, At: p.DeclRange}
+		n = &Check{Input: n, Checks: p.Checks, Est: Estimates{Rows: -1}, At: p.DeclRange}
 	}
 	sk := p.Sink
-	return &Write{Input: n, Sink: sk.Name, URL: sk.URL, Format: sk.Format.String(), Mode: sk.Mode.String(),
+	return &Write{Input: n, Decl: sk, Sink: sk.Name, URL: sk.URL, Format: sk.Format.String(), Mode: sk.Mode.String(),
 		Committer: sk.Committer.String(), PartitionBy: sk.PartitionBy, Est: Estimates{Rows: -1}, At: sk.DeclRange}
 }
 
-func outputColumnNames(src *spec.Source) []string {
-	if src.Select != nil {
-		return src.Select
-	}
-	var out []string
-	if src.Schema != nil {
-		for _, c := range src.Schema.Columns {
-			out = append(out, c.Name)
-		}
-	}
-	for _, k := range src.Partitions {
-		if !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stateLoc objstore.Location, opts Options) (*PipelinePlan, error) {
-	src, sk := p.Source, p.Sink
+	src := p.Source
 	loc, err := opts.OpenLocation(ctx, src.URL)
 	if err != nil {
 		return nil, fmt.Errorf("opening source %s: %w", src.URL, err)
@@ -212,7 +192,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	pin := StatePin{URL: cfg.State.URL, Dir: st.Dir(), Version: head.Version, ETag: etag}
 	if head.Version == 0 {
 		// Renamed with a moved block: plan against the old bookmarks; the
-		// executor adopts them (state.Bookmarks.Adopt) before its commit.
+		// commit (txn) adopts them (state.Bookmarks.Adopt) before its swap.
 		if op, os, ok := movedFrom(cfg, p); ok {
 			old := state.Open(stateLoc, op, os)
 			oh, oetag, err := old.Head(ctx)
@@ -238,85 +218,20 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 			return stateIter{it}, nil
 		}
 	}
-	root, err := Optimize(rc, LogicalPlan(p), Rules())
+	root, err := Optimize(rc, logicalPlan(p, prefix), Rules())
 	if err != nil {
 		return nil, err
 	}
-	scan := FindScan(root)
-	sel := scan.Selection
-	pp := &PipelinePlan{
-		Name: p.Name,
-		Source: SourceSettings{Name: src.Name, URL: src.URL, Prefix: prefix, Format: src.Format, Compression: src.Compression,
-			Partitions: src.Partitions, OnBadRecord: src.OnBadRecord, OnSchemaChange: src.OnSchemaChange, CSV: src.CSV},
-		Sink: SinkSettings{Name: sk.Name, URL: sk.URL, Format: sk.Format, Compression: sk.Compression, PartitionBy: sk.PartitionBy,
-			Mode: sk.Mode, Committer: sk.Committer, TargetFileSize: sk.TargetFileSize, RowGroupSize: sk.RowGroupSize, S3: sk.S3, CSV: sk.CSV},
-		Tasks:     rc.Tasks,
-		State:     pin,
-		Rules:     rc.Trace,
-		inputs:    sel.Inputs,
-		rowGroups: scan.RowGroups,
+	if root, err = schemaFromFirstInput(ctx, root, loc.Store, opts.Footers); err != nil {
+		return nil, err
 	}
-	if pp.Tasks == nil {
-		pp.Tasks = []Task{}
+	pp, err := lower(p.Name, root)
+	if err != nil {
+		return nil, err
 	}
-	for _, k := range src.Partitions {
-		t := schema.Type{Kind: schema.String}
-		if c, ok := src.Schema.Column(k); ok {
-			t = c.Type
-		}
-		pp.Source.PartitionTypes = append(pp.Source.PartitionTypes, t)
-	}
-	// The file columns: declared, or (a Parquet source without a schema)
-	// read from the first input's footer at plan time.
-	var fileCols []schema.Column
-	if src.Schema != nil {
-		fileCols = src.Schema.Columns
-	} else if src.Format == spec.FormatParquet && opts.Footers != nil && sel.Inputs.Len() > 0 {
-		key := prefix + sel.Inputs.Rel(0)
-		ft, err := opts.Footers.ReadFooter(ctx, loc.Store, key, sel.Inputs.Size(0))
-		if err != nil {
-			return nil, fmt.Errorf("schema from the footer of %s: %w", key, err)
-		}
-		fileCols = ft.Columns
-	}
-	for _, c := range fileCols {
-		if slices.Contains(src.Partitions, c.Name) {
-			continue // from the path
-		}
-		if scan.Columns == nil || len(scan.Columns) == 0 && scan.AllColumns == 0 || slices.Contains(scan.Columns, c.Name) {
-			pp.FileSchema = append(pp.FileSchema, c)
-		}
-	}
-	outNames := src.Select
-	if outNames == nil {
-		for _, c := range fileCols {
-			outNames = append(outNames, c.Name)
-		}
-		for _, k := range src.Partitions {
-			if !slices.Contains(outNames, k) {
-				outNames = append(outNames, k)
-			}
-		}
-	}
-	for _, name := range outNames {
-		if i := slices.Index(src.Partitions, name); i >= 0 {
-			pp.OutputSchema = append(pp.OutputSchema, schema.Column{Name: name, Type: pp.Source.PartitionTypes[i], Nullable: true})
-			continue
-		}
-		if j := slices.IndexFunc(fileCols, func(c schema.Column) bool { return c.Name == name }); j >= 0 {
-			pp.OutputSchema = append(pp.OutputSchema, fileCols[j])
-		}
-	}
-	if src.Where != nil {
-		pp.Where = src.Where.Source
-	}
-	for _, c := range p.Checks {
-		cp := CheckPlan{Name: c.Name, MinRows: c.MinRows, Severity: c.Severity}
-		if c.Expr != nil {
-			cp.Expr = c.Expr.Source
-		}
-		pp.Checks = append(pp.Checks, cp)
-	}
+	pp.State = pin
+	pp.Rules = rc.Trace
+	sel := FindScan(root).Selection
 	pp.Summary = Summary{
 		Inputs:         sel.Selected,
 		Pruned:         Pruned{Partitions: sel.Stats.PrunedPartitions, Files: sel.Stats.GlobFiles, Bytes: sel.Stats.GlobBytes},
@@ -361,7 +276,7 @@ func estimateOutputFiles(pp *PipelinePlan) int64 {
 		if len(idx) > 0 && !slices.Contains(idx, -1) {
 			seen := map[string]bool{}
 			for _, i := range t.Inputs {
-				vals := HiveValues(pp.inputs.Rel(int(i)), pp.Source.Partitions)
+				vals := hive.PathValues(pp.inputs.Rel(int(i)), pp.Source.Partitions)
 				var b strings.Builder
 				for _, j := range idx {
 					if j < len(vals) {

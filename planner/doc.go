@@ -7,6 +7,12 @@
 // data (tasks of pinned inputs), renders it as text or JSON, and encodes and
 // decodes plan files.
 //
+// Lowering (lower.go) reads only the optimized tree — settings, shape,
+// inputs and tasks from the Scan, the residual predicate from the Filter,
+// the output columns from the Project — so a rule's rewrite is what runs.
+// Types come from the source's spec.SourceShape, which validate and the
+// executor use too.
+//
 // It reaches storage through objstore.Store, bookmarks through package
 // state, and Parquet footers through the FooterReader interface it declares,
 // so that it never imports exec (which sits above it). Running a plan is

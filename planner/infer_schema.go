@@ -3,7 +3,6 @@ package planner
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
@@ -34,19 +33,15 @@ func inferSchema(ctx context.Context, p *spec.Pipeline, loc objstore.Location, p
 	if err != nil {
 		return nil, fmt.Errorf("schema from the footer of %s: %w", key, err)
 	}
-	var cols []schema.Column
-	for _, c := range f.Columns {
-		if !slices.Contains(src.Partitions, c.Name) {
-			cols = append(cols, c)
-		}
-	}
+	// A field named like a partition key is not a column: the key's value
+	// comes from the path.
+	cols := spec.NewSourceShape(f.Columns, src.Partitions, nil).FileColumns
 	s := *src
 	s.Schema = &schema.Schema{Name: src.Name + " (from " + key + ")", Columns: cols}
 	np := *p
 	np.Source = &s
 	if src.WhereText != "" && src.Where == nil {
-		env := predicate.Env{Columns: cols, Partitions: src.Partitions}
-		pred, errs := predicate.Compile(src.WhereText, env)
+		pred, errs := predicate.Compile(src.WhereText, s.Shape().PredicateEnv())
 		if len(errs) > 0 {
 			return nil, fmt.Errorf("where %q against the schema of %s: %s", src.WhereText, key, errs[0].Summary)
 		}

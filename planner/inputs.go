@@ -3,6 +3,8 @@ package planner
 import (
 	"encoding/binary"
 	"strings"
+
+	"github.com/sluicedata/sluice/hive"
 )
 
 // Input is one chosen input file.
@@ -11,8 +13,8 @@ type Input struct {
 	Size int64  `json:"size"`
 	ETag string `json:"etag"`
 	// Partitions are the hive values as written in the key (percent-escaped,
-	// the Hive null marker as is), one per source partition key: type them
-	// with predicate.ParsePartitionValue.
+	// the Hive null marker as is; hive.PathValues), one per source partition
+	// key: type them with predicate.ParsePartitionValue.
 	Partitions []string `json:"partitions,omitempty"`
 	// RowGroups are the Parquet row groups to read; nil means all of them
 	// unless NoRowGroups (every group was pruned: the file is only recorded).
@@ -189,7 +191,7 @@ func (in *Inputs) At(i int) Input {
 		Key:        in.prefix + rel,
 		Size:       in.sizes[i],
 		ETag:       string(cu.etag),
-		Partitions: HiveValues(rel, in.partitions),
+		Partitions: hive.PathValues(rel, in.partitions),
 	}
 }
 
@@ -221,27 +223,4 @@ func (in *Inputs) TotalBytes() int64 {
 		n += s
 	}
 	return n
-}
-
-// HiveValues extracts the values of the hive keys, as written (escaped),
-// from a relative key whose leading directories are "k=v/" in the order of
-// keys.
-func HiveValues(rel string, keys []string) []string {
-	if len(keys) == 0 {
-		return nil
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		seg, rest, ok := strings.Cut(rel, "/")
-		if !ok {
-			break
-		}
-		name, v, ok := strings.Cut(seg, "=")
-		if !ok || name != k {
-			break
-		}
-		out = append(out, v)
-		rel = rest
-	}
-	return out
 }

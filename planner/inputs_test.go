@@ -67,18 +67,3 @@ func TestInputsRoundTrip(t *testing.T) {
 		t.Fatalf("Each visited %d", n)
 	}
 }
-
-func TestHiveValues(t *testing.T) {
-	cases := map[string]string{
-		"dt=2026-01-01/region=eu/a.json":  "[2026-01-01 eu]",
-		"dt=2026-01-01/a.json":            "[2026-01-01]",
-		"region=eu/dt=2026-01-01/a.json":  "[]",
-		"dt=a%2Fb/region=%3D%25/x":        "[a%2Fb %3D%25]",
-		"dt=__HIVE_DEFAULT_PARTITION__/x": "[__HIVE_DEFAULT_PARTITION__]",
-	}
-	for rel, want := range cases {
-		if got := fmt.Sprint(HiveValues(rel, []string{"dt", "region"})); got != want {
-			t.Errorf("HiveValues(%s) = %s, want %s", rel, got, want)
-		}
-	}
-}

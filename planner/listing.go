@@ -8,6 +8,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec/predicate"
 	"github.com/sluicedata/sluice/spec/schema"
@@ -49,7 +50,7 @@ type File struct {
 	Size int64
 	ETag string
 	// Partitions are the hive values as written in the key (percent-escaped,
-	// the Hive null marker as is), one per partition key.
+	// the Hive null marker as is; see hive.Cut), one per partition key.
 	Partitions []string
 }
 
@@ -328,7 +329,7 @@ func (l *Lister) descend(lv *level, cp string) *level {
 	if i := strings.LastIndexByte(seg, '/'); i >= 0 {
 		seg = seg[i+1:]
 	}
-	if hidden(seg) {
+	if hive.HiddenSegment(seg) {
 		return nil
 	}
 	rel := strings.TrimPrefix(cp, l.spec.Prefix)
@@ -338,7 +339,7 @@ func (l *Lister) descend(lv *level, cp string) *level {
 	if lv.depth >= len(l.spec.Partitions) {
 		return l.newLevel(cp, lv.depth, lv.raw, lv.vals)
 	}
-	key, enc, ok := strings.Cut(seg, "=")
+	key, enc, ok := hive.Cut(seg)
 	if !ok || key != l.spec.Partitions[lv.depth] {
 		l.stats.NonHivePrefixes++
 		return nil
@@ -349,7 +350,7 @@ func (l *Lister) descend(lv *level, cp string) *level {
 	} else {
 		typ = schema.Type{Kind: schema.String}
 	}
-	val, err := parsePartitionValue(enc, typ)
+	val, err := predicate.ParsePartitionValue(enc, typ)
 	if err != nil {
 		// A value that is not of its declared type cannot be judged here:
 		// keep it (the row filter or the decoder will report it).
@@ -400,27 +401,13 @@ func (l *Lister) mayMatchBelow(dir string) bool {
 	return false
 }
 
-func hidden(seg string) bool { return strings.HasPrefix(seg, "_") || strings.HasPrefix(seg, ".") }
-
-// HiddenKey reports whether a key (relative to a source or sink URL) has a
-// path segment starting with "_" or ".": such objects are never inputs
-// (DESIGN §1 "Globs"), and overwrite never treats them as outputs.
-func HiddenKey(rel string) bool {
-	for seg := range strings.SplitSeq(rel, "/") {
-		if hidden(seg) {
-			return true
-		}
-	}
-	return false
-}
-
 // accept applies the per-key filters to an object of lv.
 func (l *Lister) accept(lv *level, o objstore.ObjectInfo) (File, bool) {
 	if o.Size == 0 && strings.HasSuffix(o.Key, "/") {
 		return File{}, false
 	}
 	rel := strings.TrimPrefix(o.Key, l.spec.Prefix)
-	if HiddenKey(rel) {
+	if hive.Hidden(rel) {
 		l.stats.HiddenFiles++
 		return File{}, false
 	}

@@ -154,6 +154,32 @@ func TestListingEscapedAndNullValues(t *testing.T) {
 	}
 }
 
+// A '%' that starts no escape is text (hive.Unescape is lenient): the
+// value parses, so it is neither counted as bad nor kept unjudged, and the
+// partition conjuncts prune on it like on any value.
+func TestListingPercentThatIsNotAnEscape(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"region=50%off/x.json":   "1",
+		"region=50%25off/x.json": "1",
+		"region=%zz/x.json":      "1",
+		"region=eu/x.json":       "1",
+	})
+	where := compileWhere(t, "region == '50%off'", ordersSchema, []string{"region"})
+	files, st := listAll(t, ListSpec{Store: objstore.NewLocal(root), Partitions: []string{"region"},
+		PartitionTypes: []schema.Type{{Kind: schema.String}}, Conjuncts: where.Conjuncts})
+	var keys []string
+	for _, f := range files {
+		keys = append(keys, f.Key)
+	}
+	if fmt.Sprint(keys) != "[region=50%25off/x.json region=50%off/x.json]" {
+		t.Fatalf("files = %v", keys)
+	}
+	if st.BadValues != 0 || st.PrunedPartitions != 2 {
+		t.Fatalf("bad values %d, pruned %d; want 0 and 2", st.BadValues, st.PrunedPartitions)
+	}
+}
+
 func TestListingPaged(t *testing.T) {
 	root := t.TempDir()
 	tree := map[string]string{}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
 )
 
@@ -55,11 +56,20 @@ type Node interface {
 	Range() hcl.Range // the configuration block or attribute it came from
 }
 
-// Scan reads a source's files.
+// Scan reads a source's files. With the nodes above it, it is all that
+// lowering reads (lower.go): the source's settings (Decl), its shape, the
+// chosen inputs and the tasks.
 type Scan struct {
-	Source     string
-	URL        string
-	Format     string
+	Source string
+	URL    string
+	Format string
+	// Decl is the source as declared (its schema inferred at plan time
+	// when it had none); Prefix is its key prefix in the store opened from
+	// URL ("" or ending in "/").
+	Decl   *spec.Source
+	Prefix string
+	// Shape types the source's partition keys, file and output columns.
+	Shape      spec.SourceShape
 	Columns    []string // columns to decode; nil until projection pushdown ran
 	AllColumns int      // columns in the file schema (0: unknown)
 	// PartitionConjuncts are decided on listing prefixes, StatsConjuncts on
@@ -74,6 +84,7 @@ type Scan struct {
 	PruneListing   bool  // the partition conjuncts are evaluated while listing
 	RowGroupsKept  int64 // -1: not pruned
 	RowGroupsTotal int64
+	Tasks          []Task // the chosen inputs packed; nil until task packing ran
 	Est            Estimates
 	At             hcl.Range
 }
@@ -122,7 +133,9 @@ func conjText(cs []predicate.Conjunct) string {
 	return strings.Join(parts, " && ")
 }
 
-// Filter keeps the rows for which Predicate is true.
+// Filter keeps the rows for which Predicate is true. The executor
+// recompiles Predicate.Source: a rule that rewrites the Filter must give it
+// a predicate compiled from the new text.
 type Filter struct {
 	Input     Node
 	Predicate *predicate.Predicate
@@ -148,7 +161,7 @@ func (f *Filter) Range() hcl.Range { return f.At }
 // Detail implements Node.
 func (f *Filter) Detail() string { return f.Predicate.Source }
 
-// Project keeps the output columns.
+// Project keeps the output columns, by name (the Scan's shape types them).
 type Project struct {
 	Input   Node
 	Columns []string
@@ -177,7 +190,7 @@ func (p *Project) Detail() string { return strings.Join(p.Columns, ", ") }
 // Check evaluates the pipeline's checks on the output before commit.
 type Check struct {
 	Input  Node
-	Checks []string // "name: expr (severity)"
+	Checks []*spec.Check
 	Est    Estimates
 	At     hcl.Range
 }
@@ -197,12 +210,23 @@ func (c *Check) Estimates() Estimates { return c.Est }
 // Range implements Node.
 func (c *Check) Range() hcl.Range { return c.At }
 
-// Detail implements Node.
-func (c *Check) Detail() string { return strings.Join(c.Checks, "; ") }
+// Detail implements Node: "name: expr (severity)" per check.
+func (c *Check) Detail() string {
+	cs := make([]string, len(c.Checks))
+	for i, ch := range c.Checks {
+		if ch.Expr != nil {
+			cs[i] = fmt.Sprintf("%s: %s (%s)", ch.Name, ch.Expr.Source, ch.Severity)
+		} else {
+			cs[i] = fmt.Sprintf("%s: min_rows %d (%s)", ch.Name, ch.MinRows, ch.Severity)
+		}
+	}
+	return strings.Join(cs, "; ")
+}
 
 // Write writes the sink.
 type Write struct {
 	Input       Node
+	Decl        *spec.Sink // the sink as declared: what lowering reads
 	Sink        string
 	URL         string
 	Format      string
@@ -267,6 +291,36 @@ func Transform(n Node, fn func(Node) (Node, bool, error)) (Node, bool, error) {
 		return nil, false, err
 	}
 	return r, changed || ok, nil
+}
+
+// planNodes are the nodes of one pipeline's plan by kind; a kind the plan
+// lacks is nil.
+type planNodes struct {
+	scan    *Scan
+	filter  *Filter
+	project *Project
+	check   *Check
+	write   *Write
+}
+
+// nodesOf finds the nodes of n's plan by kind.
+func nodesOf(n Node) planNodes {
+	var ns planNodes
+	Walk(n, func(x Node) {
+		switch y := x.(type) {
+		case *Scan:
+			ns.scan = y
+		case *Filter:
+			ns.filter = y
+		case *Project:
+			ns.project = y
+		case *Check:
+			ns.check = y
+		case *Write:
+			ns.write = y
+		}
+	})
+	return ns
 }
 
 // FindScan returns the plan's Scan.

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"github.com/sluicedata/sluice/spec/predicate"
-	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // tri is the planner's view of a three-valued result: only "definitely
@@ -26,10 +25,4 @@ func evalOnPartition(e predicate.Expr, row func(name string) (any, bool)) tri {
 	default:
 		return triUnknown
 	}
-}
-
-// parsePartitionValue types a directory value as written in the key
-// (percent-escaped); the Hive null marker is nil.
-func parsePartitionValue(escaped string, t schema.Type) (any, error) {
-	return predicate.ParsePartitionValue(escaped, t)
 }

@@ -113,7 +113,7 @@ type StatePin struct {
 	Dir string `json:"dir"` // the pipeline/source directory the run records into
 	// MovedFrom is set when Dir has no state yet and a moved block names an
 	// old directory that has: Version and ETag are then that directory's
-	// HEAD, and the executor calls state.Bookmarks.Adopt before recording.
+	// HEAD, and the commit (txn) calls state.Bookmarks.Adopt before recording.
 	MovedFrom string `json:"moved_from,omitempty"`
 	Version   int64  `json:"version"`
 	ETag      string `json:"etag"`
@@ -185,22 +185,33 @@ func (p *Plan) Pending() bool {
 	return false
 }
 
-// PredicateEnv is the environment the executor compiles Where in: the
-// decoded columns plus the hive partition keys, typed as at plan time.
-func (p *PipelinePlan) PredicateEnv() predicate.Env {
-	env := predicate.Env{Partitions: p.Source.Partitions}
-	env.Columns = append(env.Columns, p.FileSchema...)
+// Shape is the source's shape as the plan recorded it, for the executor:
+// the partition keys typed as at plan time (a string when a plan file has
+// no type for one), the file columns to decode (FileSchema, the partition
+// keys left out: their values come from the paths) and the output names.
+func (p *PipelinePlan) Shape() spec.SourceShape {
+	var sh spec.SourceShape
 	for i, k := range p.Source.Partitions {
-		if slices.ContainsFunc(env.Columns, func(c schema.Column) bool { return c.Name == k }) {
-			continue
+		t := schema.StringType
+		if i < len(p.Source.PartitionTypes) && p.Source.PartitionTypes[i].Kind != schema.Invalid {
+			t = p.Source.PartitionTypes[i]
 		}
-		if i < len(p.Source.PartitionTypes) && p.Source.PartitionTypes[i].Kind != schema.String {
-			// A same-named declared column typed the key at plan time.
-			env.Columns = append(env.Columns, schema.Column{Name: k, Type: p.Source.PartitionTypes[i], Nullable: true})
+		sh.Partitions = append(sh.Partitions, schema.Column{Name: k, Type: t, Nullable: true})
+	}
+	for _, c := range p.FileSchema {
+		if !slices.Contains(p.Source.Partitions, c.Name) {
+			sh.FileColumns = append(sh.FileColumns, c)
 		}
 	}
-	return env
+	for _, c := range p.OutputSchema {
+		sh.OutputNames = append(sh.OutputNames, c.Name)
+	}
+	return sh
 }
+
+// PredicateEnv is the environment the executor compiles Where in: the
+// decoded columns plus the hive partition keys, typed as at plan time.
+func (p *PipelinePlan) PredicateEnv() predicate.Env { return p.Shape().PredicateEnv() }
 
 // CheckEnv is the environment the checks compile in: the output columns.
 func (p *PipelinePlan) CheckEnv() predicate.Env {

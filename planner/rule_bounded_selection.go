@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/sluicedata/sluice/spec"
-	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // boundedSelection lists the source and merges the listing with the
@@ -20,29 +19,23 @@ func boundedSelection(rc *RuleContext, n Node) (Node, bool, error) {
 	src := rc.Pipeline.Source
 	return withScan(n, func(s *Scan) (*Scan, bool, error) {
 		ls := ListSpec{
-			Store:      rc.Store,
-			Prefix:     rc.Prefix,
-			Partitions: src.Partitions,
-			Include:    src.Include,
-			Exclude:    src.Exclude,
-			PageSize:   rc.PageSize,
+			Store:          rc.Store,
+			Prefix:         rc.Prefix,
+			Partitions:     src.Partitions,
+			PartitionTypes: s.Shape.PartitionTypes(),
+			Include:        src.Include,
+			Exclude:        src.Exclude,
+			PageSize:       rc.PageSize,
 		}
 		if rc.OnListed != nil {
 			name := rc.Pipeline.Name
 			ls.OnListed = func(n int64) { rc.OnListed(name, n) }
 		}
-		for _, k := range src.Partitions {
-			t := schema.Type{Kind: schema.String}
-			if c, ok := src.Schema.Column(k); ok {
-				t = c.Type
-			}
-			ls.PartitionTypes = append(ls.PartitionTypes, t)
-		}
 		if s.PruneListing {
 			ls.Conjuncts = s.PartitionConjuncts
 		}
 		open := func() (*Lister, error) { return NewLister(ls) }
-		ss := SelectSpec{Prefix: rc.Prefix, Partitions: src.Partitions, Open: open, Processed: rc.Processed, Mode: rc.Pipeline.Sink.Mode, OnChange: src.OnChange, Bounds: src.Bounded, PartitionBy: rc.Pipeline.Sink.PartitionBy}
+		ss := SelectSpec{Prefix: rc.Prefix, Partitions: src.Partitions, Open: open, Processed: rc.Processed, Mode: rc.Pipeline.Sink.Mode, OnChange: src.OnChange, Bounds: src.Bounded, PartitionBy: rc.Pipeline.Sink.PartitionBy, PartitionTypes: s.Shape.PartitionTypes()}
 		if ss.Mode != spec.ModeOverwritePartitions {
 			ss.PartitionBy = nil
 		}

@@ -4,10 +4,11 @@ import (
 	"github.com/sluicedata/sluice/spec/predicate"
 )
 
-// splitPredicate copies the conjuncts of the source's where to the Scan,
-// classified: partition-only conjuncts (decidable on a listing prefix) and
-// statistics conjuncts (decidable, conservatively, on a row group's
-// min/max/null count). The Filter keeps the whole predicate.
+// splitPredicate copies the conjuncts of the Filter's predicate (the
+// source's where, unless a rule rewrote it) to the Scan, classified:
+// partition-only conjuncts (decidable on a listing prefix) and statistics
+// conjuncts (decidable, conservatively, on a row group's min/max/null
+// count). The Filter keeps the whole predicate.
 //
 // Why it is safe: a conjunct of an AND must hold for every kept row, so a
 // container (prefix, row group) on which one conjunct is false for every
@@ -17,14 +18,15 @@ import (
 // kept as unknown and filtered per row). It would be wrong to drop the
 // partition conjuncts from the Filter when pruning can return unknown.
 func splitPredicate(rc *RuleContext, n Node) (Node, bool, error) {
-	src := rc.Pipeline.Source
-	if src.Where == nil || len(src.Where.Conjuncts) == 0 {
+	f := nodesOf(n).filter
+	if f == nil || f.Predicate == nil || len(f.Predicate.Conjuncts) == 0 {
 		return n, false, nil
 	}
+	where := f.Predicate
 	return withScan(n, func(s *Scan) (*Scan, bool, error) {
 		c := *s
 		c.PartitionConjuncts, c.StatsConjuncts = nil, nil
-		for _, cj := range src.Where.Conjuncts {
+		for _, cj := range where.Conjuncts {
 			switch {
 			case cj.PartitionOnly:
 				c.PartitionConjuncts = append(c.PartitionConjuncts, cj)
@@ -33,7 +35,7 @@ func splitPredicate(rc *RuleContext, n Node) (Node, bool, error) {
 			}
 		}
 		rc.fired("split_predicate", "%d partition and %d statistics conjuncts of %d (the row filter keeps all)",
-			len(c.PartitionConjuncts), len(c.StatsConjuncts), len(src.Where.Conjuncts))
+			len(c.PartitionConjuncts), len(c.StatsConjuncts), len(where.Conjuncts))
 		return &c, true, nil
 	})
 }

@@ -32,10 +32,6 @@ type Task struct {
 // (overwrite_partitions replaces partitions at commit, from every task's
 // outputs, so they do not).
 func taskPacking(rc *RuleContext, n Node) (Node, bool, error) {
-	s := FindScan(n)
-	if s == nil || s.Selection == nil {
-		return n, false, nil
-	}
 	target := rc.Pipeline.Source.TaskBytes
 	if target <= 0 {
 		target = DefaultTaskBytes
@@ -44,9 +40,15 @@ func taskPacking(rc *RuleContext, n Node) (Node, bool, error) {
 	if cost <= 0 {
 		cost = DefaultOpenCost
 	}
-	rc.Tasks = PackTasks(s.Selection.Inputs, target, cost)
-	rc.fired("task_packing", "%s into %s of about %s", plural(int64(s.Selection.Inputs.Len()), "input"), plural(int64(len(rc.Tasks)), "task"), FormatBytes(target))
-	return n, len(rc.Tasks) > 0, nil
+	return withScan(n, func(s *Scan) (*Scan, bool, error) {
+		if s.Selection == nil {
+			return s, false, nil
+		}
+		c := *s
+		c.Tasks = PackTasks(s.Selection.Inputs, target, cost)
+		rc.fired("task_packing", "%s into %s of about %s", plural(int64(s.Selection.Inputs.Len()), "input"), plural(int64(len(c.Tasks)), "task"), FormatBytes(target))
+		return &c, len(c.Tasks) > 0, nil
+	})
 }
 
 // PackTasks is the packing of taskPacking, exposed for tests and tools.

@@ -44,7 +44,6 @@ type RuleContext struct {
 	// OnListed reports listing progress (pipeline, files listed so far).
 	OnListed func(pipeline string, files int64)
 	Trace    []Fired
-	Tasks    []Task // set by task_packing
 }
 
 // Fired records one rule that changed the plan.

@@ -6,7 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // ProcessedIterator streams processed keys (relative to the source URL) in
@@ -42,8 +45,10 @@ type SelectSpec struct {
 	OnChange spec.ChangePolicy
 	Bounds   *spec.Bounds // nil: unbounded
 	// PartitionBy are the sink's partition_by keys (overwrite_partitions);
-	// each must be one of the lister's partition keys.
-	PartitionBy []string
+	// each must be one of the lister's partition keys. PartitionTypes
+	// type the source's keys (as Partitions; missing: string).
+	PartitionBy    []string
+	PartitionTypes []schema.Type
 }
 
 // Selection is the outcome of merging a listing with the processed keys.
@@ -305,11 +310,14 @@ func selectPartitions(ctx context.Context, ss SelectSpec) (*Selection, error) {
 			return nil, fmt.Errorf("partition_by key %q is not a partition of the source (%s)", k, strings.Join(ss.Partitions, ", "))
 		}
 	}
+	// An output partition is a value, not a spelling: dt=50%off and
+	// dt=50%25off (both "50%off") or dt=7 and dt=07 of an integer key feed
+	// the same output directory, so a run that replaces it must read both.
 	partKey := func(f File) string {
 		var b strings.Builder
 		for _, i := range idx {
 			if i < len(f.Partitions) {
-				b.WriteString(f.Partitions[i])
+				b.WriteString(partitionText(f.Partitions[i], ss.partitionType(i)))
 			}
 			b.WriteByte(0)
 		}
@@ -375,4 +383,27 @@ func selectPartitions(ctx context.Context, ss SelectSpec) (*Selection, error) {
 		return nil, err
 	}
 	return sel, nil
+}
+
+func (ss *SelectSpec) partitionType(i int) schema.Type {
+	if i < len(ss.PartitionTypes) && ss.PartitionTypes[i].Kind != schema.Invalid {
+		return ss.PartitionTypes[i]
+	}
+	return schema.Type{Kind: schema.String}
+}
+
+// partitionText is the output partition value a path value (as written)
+// names: decoded and typed, then formatted as the writer formats it. A
+// value that does not parse as its type keeps its decoded text (plan
+// warns about those).
+func partitionText(raw string, t schema.Type) string {
+	v, err := predicate.ParsePartitionValue(raw, t)
+	if err != nil {
+		s, _ := hive.DecodeValue(raw)
+		return "\x01" + s // never equal to a typed value's text
+	}
+	if v == nil {
+		return "\x00null"
+	}
+	return predicate.FormatPartitionValue(v)
 }

@@ -32,46 +32,17 @@ func elemRange(at *hcl.Attribute, name string) *hcl.Range {
 	return at.Expr.Range().Ptr()
 }
 
-// OutputColumns are the columns a source hands to its sink and checks: the
-// selected columns (every declared column without select) followed by the
-// partition keys not already among them. A partition key is typed by a
-// same-named column, else it is a nullable string. Nil when the schema is
-// known only at plan time (a Parquet source without schema).
+// OutputColumns are the columns a source's checks and its sink's
+// partition_by may name: the selected columns (every declared column
+// without select) followed by the partition keys not already among them
+// (SourceShape.CheckColumns). A partition key is typed by a same-named
+// column, else it is a nullable string. Nil when the schema is known only
+// at plan time (a Parquet source without schema).
 func (s *Source) OutputColumns() []schema.Column {
 	if s == nil || s.Schema == nil {
 		return nil
 	}
-	var out []schema.Column
-	seen := map[string]bool{}
-	add := func(name string) {
-		if seen[name] {
-			return
-		}
-		if c, ok := s.Schema.Column(name); ok {
-			out = append(out, c)
-			seen[name] = true
-			return
-		}
-		for _, p := range s.Partitions {
-			if p == name {
-				out = append(out, schema.Column{Name: name, Type: schema.Type{Kind: schema.String}, Nullable: true})
-				seen[name] = true
-			}
-		}
-	}
-	if s.Select != nil {
-		for _, n := range s.Select {
-			add(n)
-		}
-	} else {
-		for _, c := range s.Schema.Columns {
-			add(c.Name)
-		}
-	}
-	for _, p := range s.Partitions {
-		add(p)
-	}
-	return out
+	return s.Shape().CheckColumns()
 }
 
 // WhereSubject maps a span of WhereText (from a predicate error found
@@ -215,7 +186,7 @@ func (l *loader) compileWhere(src *Source, at *hcl.Attribute) {
 	case src.Schema == nil:
 		// Missing schema already reported.
 	default:
-		pred, errs := predicate.Compile(s, predicate.Env{Columns: src.Schema.Columns, Partitions: src.Partitions})
+		pred, errs := predicate.Compile(s, src.Shape().PredicateEnv())
 		l.reportPredicate(errs, m, "where")
 		if len(errs) == 0 {
 			src.Where = pred

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/state"
 )
@@ -222,9 +223,9 @@ func replaced(ctx context.Context, out *Outputs, written map[string]bool) ([]str
 			}
 			for _, o := range page.Objects {
 				rel := strings.TrimPrefix(o.Key, out.Sink.Prefix)
-				// Hidden keys are _sluice/ (manifests, quarantine) and
+				// hive.Hidden covers _sluice/ (manifests, quarantine) and
 				// the local store's upload area.
-				if written[o.Key] || hiddenKey(rel) {
+				if written[o.Key] || hive.Hidden(rel) {
 					continue
 				}
 				deletes = append(deletes, o.Key)
@@ -236,15 +237,4 @@ func replaced(ctx context.Context, out *Outputs, written map[string]bool) ([]str
 		}
 	}
 	return deletes, nil
-}
-
-// hiddenKey reports whether a key has a path segment starting with '_' or
-// '.', which is never data.
-func hiddenKey(rel string) bool {
-	for seg := range strings.SplitSeq(rel, "/") {
-		if strings.HasPrefix(seg, "_") || strings.HasPrefix(seg, ".") {
-			return true
-		}
-	}
-	return false
 }

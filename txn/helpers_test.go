@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/state"
 )
@@ -33,7 +34,7 @@ func (l *lake) readOutput() []string {
 			l.t.Fatal(err)
 		}
 		for _, o := range page.Objects {
-			if hiddenKey(o.Key) {
+			if hive.Hidden(o.Key) {
 				continue
 			}
 			rc, _, err := l.out.Store.Get(context.Background(), o.Key)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/state"
 )
@@ -160,7 +161,7 @@ func (m *matchingObjects) next() bool {
 			o := m.page[0]
 			m.page = m.page[1:]
 			rel := strings.TrimPrefix(o.Key, m.src.Prefix)
-			if hiddenKey(rel) {
+			if hive.Hidden(rel) {
 				continue
 			}
 			if ok, _ := doublestar.Match(m.glob, rel); !ok {

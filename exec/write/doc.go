@@ -13,9 +13,9 @@
 //
 // Layout: <prefix><k1>=<v1>/…/part-<run id>-<task:05d>-<seq:05d>.<ext>, with
 // the partition columns in the path only (as Spark and DuckDB write them).
-// Values are rendered by PartitionValue and escaped by EscapePathValue
-// (Hive's character set); the planner names partitions with the same
-// functions. Extensions: .parquet; .csv and .json, plus .gz or .zst.
+// Values are rendered by PartitionValue and named by hive.Dir (Hive's
+// escape set); the commit step names partitions with the same functions of
+// package hive. Extensions: .parquet; .csv and .json, plus .gz or .zst.
 //
 // A Writer belongs to one task and is not safe for concurrent use. Writers
 // of different tasks share no in-memory state other than an optional

@@ -2,24 +2,19 @@ package write
 
 import (
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/decimal256"
+
+	"github.com/sluicedata/sluice/hive"
 )
 
-// timestampPathLayout is how a timestamp partition value is written: Hive's
-// text form ("2026-01-02 10:00:00", fractional seconds only when non-zero),
-// always in UTC whatever the column's time zone, so one instant has one path.
-// The ':' are percent-escaped in the path like any Hive path.
-const timestampPathLayout = "2006-01-02 15:04:05.999999999"
-
 // column renders and compares the values of one partition column of one
-// batch. Values are rendered raw (unescaped); null and "" render as
-// DefaultPartition.
+// batch. Values are rendered raw (unescaped) by package hive's Format
+// functions, so the commit step names the same directories from typed
+// values; null and "" render as hive.DefaultPartition.
 type column struct {
 	eq     func(i, j int) bool
 	render func(i int) string
@@ -58,11 +53,11 @@ func eqOf[T comparable](a valuer[T]) func(i, j int) bool {
 func renderOf[T comparable](a valuer[T], f func(T) string) func(i int) string {
 	return func(i int) string {
 		if a.IsNull(i) {
-			return DefaultPartition
+			return hive.DefaultPartition
 		}
 		s := f(a.Value(i))
 		if s == "" {
-			return DefaultPartition
+			return hive.DefaultPartition
 		}
 		return s
 	}
@@ -72,15 +67,15 @@ func typed[T comparable](a valuer[T], f func(T) string) column {
 	return column{eq: eqOf(a), render: renderOf(a, f)}
 }
 
-func itoa[T int8 | int16 | int32 | int64](v T) string     { return strconv.FormatInt(int64(v), 10) }
-func utoa[T uint8 | uint16 | uint32 | uint64](v T) string { return strconv.FormatUint(uint64(v), 10) }
+func itoa[T int8 | int16 | int32 | int64](v T) string     { return hive.FormatInt(int64(v)) }
+func utoa[T uint8 | uint16 | uint32 | uint64](v T) string { return hive.FormatUint(uint64(v)) }
 func ident(s string) string                               { return s }
 
 // newColumn binds the comparer and renderer for one partition column.
 func newColumn(a arrow.Array) column {
 	switch a := a.(type) {
 	case *array.Boolean:
-		return typed[bool](a, strconv.FormatBool)
+		return typed[bool](a, hive.FormatBool)
 	case *array.Int8:
 		return typed[int8](a, itoa[int8])
 	case *array.Int16:
@@ -98,9 +93,9 @@ func newColumn(a arrow.Array) column {
 	case *array.Uint64:
 		return typed[uint64](a, utoa[uint64])
 	case *array.Float32:
-		return typed[float32](a, func(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) })
+		return typed[float32](a, func(v float32) string { return hive.FormatFloat(float64(v), 32) })
 	case *array.Float64:
-		return typed[float64](a, func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) })
+		return typed[float64](a, func(v float64) string { return hive.FormatFloat(v, 64) })
 	case *array.String:
 		return typed[string](a, ident)
 	case *array.LargeString:
@@ -110,20 +105,20 @@ func newColumn(a arrow.Array) column {
 	case *array.LargeBinary:
 		return typed[string](binaryStrings{a}, ident)
 	case *array.Date32:
-		return typed[arrow.Date32](a, func(v arrow.Date32) string { return v.ToTime().Format(time.DateOnly) })
+		return typed[arrow.Date32](a, func(v arrow.Date32) string { return hive.FormatDate(int64(v)) })
 	case *array.Date64:
-		return typed[arrow.Date64](a, func(v arrow.Date64) string { return v.ToTime().UTC().Format(time.DateOnly) })
+		// Milliseconds since the epoch, a whole number of days by Arrow's
+		// definition; divided as Arrow's Date64.ToTime does (truncating).
+		return typed[arrow.Date64](a, func(v arrow.Date64) string { return hive.FormatDate(int64(v) / 86_400_000) })
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
-		return typed[arrow.Timestamp](a, func(v arrow.Timestamp) string {
-			return v.ToTime(unit).UTC().Format(timestampPathLayout)
-		})
+		return typed[arrow.Timestamp](a, func(v arrow.Timestamp) string { return hive.FormatTimestamp(v.ToTime(unit)) })
 	case *array.Decimal128:
 		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		return typed(a, func(v decimal128Num) string { return v.ToString(scale) })
+		return typed(a, func(v decimal128Num) string { return hive.FormatDecimal(v.BigInt(), scale) })
 	case *array.Decimal256:
 		scale := a.DataType().(*arrow.Decimal256Type).Scale
-		return typed(a, func(v decimal256Num) string { return v.ToString(scale) })
+		return typed(a, func(v decimal256Num) string { return hive.FormatDecimal(v.BigInt(), scale) })
 	case *array.Dictionary:
 		inner := newColumn(a.Dictionary())
 		return column{
@@ -136,7 +131,7 @@ func newColumn(a arrow.Array) column {
 			},
 			render: func(i int) string {
 				if a.IsNull(i) {
-					return DefaultPartition
+					return hive.DefaultPartition
 				}
 				return inner.render(a.GetValueIndex(i))
 			},
@@ -169,8 +164,9 @@ type (
 // names its directory, before escaping: integers in decimal, floats in the
 // shortest exact form, bools true/false, dates YYYY-MM-DD, timestamps in UTC
 // as "2006-01-02 15:04:05[.fraction]" (Hive's form), decimals with their
-// scale's digits, strings and binary as they are; a null or empty value is
-// DefaultPartition. Pass the result to PartitionPath or EscapePathValue.
+// scale's digits, strings and binary as they are (package hive's Format
+// functions); a null or empty value is hive.DefaultPartition. Pass the
+// result to hive.Dir or hive.EscapeValue.
 // It panics if the column's type cannot be a partition value (see New).
 func PartitionValue(a arrow.Array, i int) string {
 	if err := checkPartitionType(a.DataType()); err != nil {

@@ -10,8 +10,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/decimal256"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/spec"
 )
 
@@ -57,7 +60,7 @@ func partBatch(mem memory.Allocator, ids []int) arrow.RecordBatch {
 // expectedPath renders the partition of row i independently of the writer.
 func expectedPath(i int) string {
 	dt, region := partRow(i)
-	d, r := DefaultPartition, DefaultPartition
+	d, r := hive.DefaultPartition, hive.DefaultPartition
 	if dt != nil {
 		d = "2026-01-02" // 20455 days after the epoch
 	}
@@ -106,7 +109,7 @@ func TestPartitionedWrite(t *testing.T) {
 			t.Errorf("unexpected partition %q", f.PartitionPath)
 			continue
 		}
-		if got := PartitionPath(o.PartitionBy, []string{f.Partition["dt"], f.Partition["region"]}); got != f.PartitionPath {
+		if got := hive.Dir(o.PartitionBy, []string{f.Partition["dt"], f.Partition["region"]}); got != f.PartitionPath {
 			t.Errorf("Partition %v renders %q, file says %q", f.Partition, got, f.PartitionPath)
 		}
 		rec, pf := readParquet(t, st, f.Key, mem)
@@ -129,7 +132,7 @@ func TestPartitionedWrite(t *testing.T) {
 	if _, ok := want["dt=2026-01-02/region=a%2Fb%3Dc%25/"]; !ok {
 		t.Fatal("test data lost its escaped partition")
 	}
-	if _, ok := want["dt="+DefaultPartition+"/region="+DefaultPartition+"/"]; !ok {
+	if _, ok := want["dt="+hive.DefaultPartition+"/region="+hive.DefaultPartition+"/"]; !ok {
 		t.Fatal("test data lost its null partition")
 	}
 }
@@ -155,7 +158,7 @@ func TestPartitionValueRendering(t *testing.T) {
 	defer rec.Release()
 	want := [][]string{
 		{"true", "-42", "18446744073709551615", "1.5", "2026-03-04", "2026-01-02 10:00:00.25", "-12.30", "a/b"},
-		{DefaultPartition, DefaultPartition, DefaultPartition, DefaultPartition, DefaultPartition, DefaultPartition, DefaultPartition, DefaultPartition},
+		{hive.DefaultPartition, hive.DefaultPartition, hive.DefaultPartition, hive.DefaultPartition, hive.DefaultPartition, hive.DefaultPartition, hive.DefaultPartition, hive.DefaultPartition},
 	}
 	for c := 0; c < int(rec.NumCols()); c++ {
 		col := newColumn(rec.Column(c))
@@ -215,7 +218,7 @@ func TestPartitionValueExported(t *testing.T) {
 	if got := PartitionValue(a, 0); got != "2026-01-02 10:00:00" {
 		t.Errorf("got %q", got)
 	}
-	if got := PartitionPath([]string{"ts"}, []string{PartitionValue(a, 1)}); got != "ts="+DefaultPartition+"/" {
+	if got := hive.Dir([]string{"ts"}, []string{PartitionValue(a, 1)}); got != "ts="+hive.DefaultPartition+"/" {
 		t.Errorf("got %q", got)
 	}
 }
@@ -252,7 +255,7 @@ func TestFinishOpen(t *testing.T) {
 	for _, f := range files {
 		got = append(got, fmt.Sprintf("%s%d", f.PartitionPath, f.Rows))
 	}
-	nullDt := "dt=" + DefaultPartition + "/"
+	nullDt := "dt=" + hive.DefaultPartition + "/"
 	if want := []string{"dt=2026-01-02/2", nullDt + "1", "dt=2026-01-02/1"}; !slices.Equal(got, want) {
 		t.Fatalf("files %v, want %v", got, want)
 	}
@@ -263,4 +266,22 @@ func TestFinishOpen(t *testing.T) {
 		t.Fatal("FinishOpen after Close: no error")
 	}
 	completeAll(t, st, files)
+}
+
+// Decimal partition values are rendered by hive.FormatDecimal; before it
+// existed the writer used Arrow's ToString, and paths written then must be
+// named the same now.
+func TestDecimalRenderingMatchesArrow(t *testing.T) {
+	for _, v := range []int64{0, 1, -1, 5, -5, 50, -50, 1230, -1230, 123456789, -123456789, 1 << 62, -(1 << 62)} {
+		for _, scale := range []int32{-3, -1, 0, 1, 2, 3, 9, 12, 20} {
+			n128 := decimal128.FromI64(v)
+			if got, want := hive.FormatDecimal(n128.BigInt(), scale), n128.ToString(scale); got != want {
+				t.Errorf("decimal128 %d scale %d: %q, Arrow %q", v, scale, got, want)
+			}
+			n256 := decimal256.FromI64(v)
+			if got, want := hive.FormatDecimal(n256.BigInt(), scale), n256.ToString(scale); got != want {
+				t.Errorf("decimal256 %d scale %d: %q, Arrow %q", v, scale, got, want)
+			}
+		}
+	}
 }

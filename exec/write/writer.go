@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 )
@@ -49,7 +50,7 @@ type Options struct {
 type File struct {
 	Key string // full key inside the Store
 	// Partition holds the raw (unescaped) partition values by column; a null
-	// or empty value is DefaultPartition.
+	// or empty value is hive.DefaultPartition.
 	Partition     map[string]string
 	PartitionPath string // "k=v/…/" as in the key, "" when unpartitioned
 	Rows, Bytes   int64
@@ -480,7 +481,7 @@ func (w *Writer) open(ctx context.Context, key string, vals []string) (*openFile
 	var ppath string
 	var part map[string]string
 	if len(w.pidx) > 0 {
-		ppath = PartitionPath(w.o.PartitionBy, vals)
+		ppath = hive.Dir(w.o.PartitionBy, vals)
 		part = make(map[string]string, len(vals))
 		for i, k := range w.o.PartitionBy {
 			part[k] = vals[i]

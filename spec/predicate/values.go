@@ -4,35 +4,49 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/spec/schema"
 )
 
-// HiveDefaultPartition is the path value Hive, Spark and sluice write for a
-// null partition value.
-const HiveDefaultPartition = "__HIVE_DEFAULT_PARTITION__"
-
-// ParsePartitionValue turns the value of a hive path segment (the text after
-// "key=") into the row representation of type t documented on Literal:
-// HiveDefaultPartition is null (nil); other values are percent-unescaped
-// and then parsed as t (a string-typed key keeps the unescaped text).
+// ParsePartitionValue turns the value of a hive path segment as written
+// (the text after "key=") into the row representation of type t documented
+// on Literal: hive.DefaultPartition is null (nil); other values are
+// unescaped by hive.DecodeValue (leniently: "50%off" is the text 50%off)
+// and then parsed as t (a string-typed key keeps the unescaped text), so
+// only a value that is not of type t is an error.
 func ParsePartitionValue(raw string, t schema.Type) (any, error) {
-	if raw == HiveDefaultPartition {
+	s, ok := hive.DecodeValue(raw)
+	if !ok {
 		return nil, nil
-	}
-	s, err := url.PathUnescape(raw)
-	if err != nil {
-		return nil, fmt.Errorf("partition value %q: bad percent-escape: %w", raw, err)
 	}
 	v, err := ParseValue(s, t)
 	if err != nil {
 		return nil, fmt.Errorf("partition value %q: %w", raw, err)
 	}
 	return v, nil
+}
+
+// FormatPartitionValue is the inverse of ParsePartitionValue: the text
+// (unescaped) of a typed partition value, as the writer names its output
+// directory (TestPartitionValueRenderingMatchesWriter in exec holds the two
+// together). A partition key is a string, an integer or a date (spec
+// enforces it); null is "" (the writer's hive.DefaultPartition).
+func FormatPartitionValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return hive.FormatInt(x)
+	case int32: // date: days since the epoch
+		return hive.FormatDate(int64(x))
+	}
+	return fmt.Sprint(v)
 }
 
 // ParseValue parses text as a value of type t, in the representation of

@@ -1,0 +1,99 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+)
+
+// lower turns an optimized logical plan into the executable part of one
+// pipeline's physical plan. It reads only the tree, so what the rules
+// rewrote is what runs: the source's settings, shape, inputs, row groups
+// and tasks from the Scan; the residual predicate from the Filter (none:
+// every row is kept); the output columns from the Project, typed by the
+// Scan's shape; the checks from the Check; the sink from the Write. The
+// caller adds what is not the tree's: the state pin, the rule trace, the
+// summary and the rendered nodes.
+func lower(name string, root Node) (*PipelinePlan, error) {
+	ns := nodesOf(root)
+	scan, filter, project, check, write := ns.scan, ns.filter, ns.project, ns.check, ns.write
+	if scan == nil || project == nil || write == nil || scan.Decl == nil || write.Decl == nil {
+		return nil, fmt.Errorf("planner: cannot lower a plan without a declared Scan, a Project and a declared Write")
+	}
+	if scan.Selection == nil {
+		return nil, fmt.Errorf("planner: cannot lower a plan whose inputs were never chosen (bounded_selection did not run)")
+	}
+	src, sk, shape := scan.Decl, write.Decl, scan.Shape
+	pp := &PipelinePlan{
+		Name: name,
+		Source: SourceSettings{Name: src.Name, URL: src.URL, Prefix: scan.Prefix, Format: src.Format, Compression: src.Compression,
+			Partitions: shape.PartitionNames(), PartitionTypes: shape.PartitionTypes(),
+			OnBadRecord: src.OnBadRecord, OnSchemaChange: src.OnSchemaChange, CSV: src.CSV},
+		Sink: SinkSettings{Name: sk.Name, URL: sk.URL, Format: sk.Format, Compression: sk.Compression, PartitionBy: sk.PartitionBy,
+			Mode: sk.Mode, Committer: sk.Committer, TargetFileSize: sk.TargetFileSize, RowGroupSize: sk.RowGroupSize, S3: sk.S3, CSV: sk.CSV},
+		Tasks:     scan.Tasks,
+		inputs:    scan.Selection.Inputs,
+		rowGroups: scan.RowGroups,
+	}
+	if pp.Tasks == nil {
+		pp.Tasks = []Task{}
+	}
+	// Projection pushdown may have narrowed the columns decoded; nil (it
+	// did not run) or none of an unknown file schema mean every column.
+	for _, c := range shape.FileColumns {
+		if scan.Columns == nil || len(scan.Columns) == 0 && scan.AllColumns == 0 || slices.Contains(scan.Columns, c.Name) {
+			pp.FileSchema = append(pp.FileSchema, c)
+		}
+	}
+	pp.OutputSchema = shape.Columns(project.Columns)
+	if filter != nil && filter.Predicate != nil {
+		pp.Where = filter.Predicate.Source
+	}
+	if check != nil {
+		for _, c := range check.Checks {
+			cp := CheckPlan{Name: c.Name, MinRows: c.MinRows, Severity: c.Severity}
+			if c.Expr != nil {
+				cp.Expr = c.Expr.Source
+			}
+			pp.Checks = append(pp.Checks, cp)
+		}
+	}
+	return pp, nil
+}
+
+// schemaFromFirstInput completes the tree of a Parquet source whose schema
+// is still unknown after inferSchema (its listing found no non-empty file)
+// but whose run has inputs: the file columns are read from the first
+// input's footer, and the Scan's shape and the Project's columns are
+// derived again with them. Otherwise it returns root as it is.
+func schemaFromFirstInput(ctx context.Context, root Node, store objstore.Store, footers FooterReader) (Node, error) {
+	scan := FindScan(root)
+	src := scan.Decl
+	if src.Schema != nil || src.Format != spec.FormatParquet || footers == nil || scan.Selection == nil || scan.Selection.Inputs.Len() == 0 {
+		return root, nil
+	}
+	in := scan.Selection.Inputs
+	key := scan.Prefix + in.Rel(0)
+	ft, err := footers.ReadFooter(ctx, store, key, in.Size(0))
+	if err != nil {
+		return nil, fmt.Errorf("schema from the footer of %s: %w", key, err)
+	}
+	shape := spec.NewSourceShape(ft.Columns, src.Partitions, src.Select)
+	out, _, err := Transform(root, func(n Node) (Node, bool, error) {
+		switch x := n.(type) {
+		case *Scan:
+			c := *x
+			c.Shape = shape
+			return &c, true, nil
+		case *Project:
+			c := *x
+			c.Columns = shape.OutputNames
+			return &c, true, nil
+		}
+		return n, false, nil
+	})
+	return out, err
+}
