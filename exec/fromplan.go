@@ -90,17 +90,20 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 				in.RowGroups = []int{}
 			}
 			vals := make([]any, len(partTypes))
+			var perr error
 			for i := range partTypes {
 				if i >= len(in.Partitions) {
 					continue // not under a hive path for this key: null
 				}
 				v, err := predicate.ParsePartitionValue(in.Partitions[i], partTypes[i])
-				if err != nil {
-					return nil, fmt.Errorf("%s: partition %s: %w", in.Key, pp.Source.Partitions[i], err)
+				if err != nil && perr == nil {
+					// plan keeps such an input (and warns); reading it is
+					// the object's failure, for on_bad_record to decide.
+					perr = fmt.Errorf("%s: partition %s: %w", in.Key, pp.Source.Partitions[i], err)
 				}
 				vals[i] = v
 			}
-			task.Inputs = append(task.Inputs, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups})
+			task.Inputs = append(task.Inputs, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups, PartitionErr: perr})
 		}
 		job.Tasks = append(job.Tasks, task)
 	}

@@ -81,3 +81,54 @@ func TestPercentInPartitionValueFromPlan(t *testing.T) {
 		t.Fatalf("after the second run: rows %s, want %s", got, want)
 	}
 }
+
+// An input whose path value is not of its key's type (dt=2026-1-1 for a
+// date key) is kept by plan with a warning; reading it is that object's
+// failure, so on_bad_record decides: skip counts it unreadable and the
+// rest commits (it used to fail every apply, forever), fail names it.
+func TestMistypedPartitionValueIsABadFile(t *testing.T) {
+	ctx := context.Background()
+	for _, policy := range []spec.BadRecordPolicy{spec.BadRecordSkip, spec.BadRecordFail} {
+		t.Run(policy.String(), func(t *testing.T) {
+			l := newLake(t)
+			l.put("dt=2026-01-01/a.json", `{"id":"a1","amount":1}`+"\n", false)
+			l.put("dt=2026-1-1/b.json", `{"id":"b1","amount":2}`+"\n", false)
+			cols := append(append([]schema.Column(nil), orderCols...), schema.Column{Name: "dt", Type: schema.Type{Kind: schema.Date}, Nullable: true})
+			cfg := &spec.Config{Dir: l.root, State: &spec.State{URL: filepath.Join(l.root, "state")}, Digest: "d", Pipelines: []*spec.Pipeline{{
+				Name: "p",
+				Source: &spec.Source{Name: "s", URL: filepath.Join(l.root, "raw"), Format: spec.FormatJSON, Compression: spec.CompressionAuto,
+					Schema: &schema.Schema{Name: "orders", Columns: cols}, Partitions: []string{"dt"},
+					OnBadRecord: policy, OnChange: spec.ChangeIgnore, OnSchemaChange: spec.SchemaChangeFail, TaskBytes: 128 << 20},
+				Sink: &spec.Sink{Name: "k", URL: filepath.Join(l.root, "out"), Format: spec.FormatParquet, Compression: spec.CompressionSnappy,
+					PartitionBy: []string{"dt"}, Mode: spec.ModeAppend, Committer: spec.CommitterAtomic,
+					TargetFileSize: 128 << 20, RowGroupSize: 64 << 20},
+			}}}
+			plan, err := planner.Build(ctx, cfg, planner.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			open := func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
+			job, err := JobFromPlan(ctx, plan.RunID, plan.Pipelines[0], open)
+			if err != nil {
+				t.Fatalf("a mistyped partition value fails the whole job: %v", err)
+			}
+			res, err := Run(ctx, job, Options{Alloc: checked(t)})
+			if policy == spec.BadRecordFail {
+				if err == nil || !strings.Contains(err.Error(), "dt=2026-1-1/b.json: partition dt") {
+					t.Fatalf("fail: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stats.BadFiles != 1 || res.Stats.RowsOut != 1 {
+				t.Fatalf("stats %+v", res.Stats)
+			}
+			commit(t, l, res, nil)
+			if got := strings.Join(l.readOutput(), ","); got != "2026-01-01|a1|1" {
+				t.Fatalf("rows %s", got)
+			}
+		})
+	}
+}

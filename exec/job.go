@@ -79,6 +79,9 @@ type Input struct {
 	ETag      string
 	Partition []any // typed values of Source.PartitionFields (nil = null)
 	RowGroups []int // parquet: the row groups to read (nil: all)
+	// PartitionErr says a value in the input's path is not of its key's
+	// type: the input is unreadable (on_bad_record decides), never read.
+	PartitionErr error
 
 	// Part of Parts: a large Parquet file read by several tasks, this one
 	// reading RowGroups (see splitTasks); Parts is 0 for a whole file.

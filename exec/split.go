@@ -33,7 +33,9 @@ func (r *runner) splitTasks(ctx context.Context) []Task {
 		return tasks
 	}
 	next := 0
-	splittable := func(t Task) bool { return len(t.Inputs) == 1 && t.Inputs[0].Size >= SplitParquetAbove }
+	splittable := func(t Task) bool {
+		return len(t.Inputs) == 1 && t.Inputs[0].Size >= SplitParquetAbove && t.Inputs[0].PartitionErr == nil
+	}
 	var candidates int
 	for _, t := range tasks {
 		next = max(next, t.Index+1)

@@ -118,6 +118,8 @@ func (tk *task) read(f fetched, done func(int64)) error {
 	switch {
 	case f.err != nil:
 		err = f.err
+	case in.PartitionErr != nil:
+		err = in.PartitionErr
 	case in.ETag != "" && f.etag != "" && f.etag != in.ETag:
 		// The object was replaced since it was planned: reading the new
 		// content under the old bookmark would be wrong, and on_bad_record
