@@ -224,16 +224,16 @@ func (l *loader) checkPartitionBy(sk *Sink, src *Source, a attrs) {
 			outputs = append(outputs, c.Name)
 		}
 	} else {
-		outputs = append(append(outputs, src.Select...), src.Partitions...)
+		outputs = append(outputs, src.Select...)
 	}
 	for _, pb := range sk.PartitionBy {
 		if known && !contains(outputs, pb) {
-			if _, isCol := src.Schema.Column(pb); isCol {
+			if _, isCol := src.Schema.Column(pb); isCol || contains(src.Partitions, pb) {
 				l.errorf(elemRange(at, pb), "Partition column not selected",
 					"The sink partitions by %q, but source %q does not select it. Add %q to the source's select.", pb, src.Name, pb)
 			} else {
 				l.errorf(elemRange(at, pb), "Unknown partition column",
-					"The sink partitions by %q, which is not an output column of source %q.%s partition_by may name selected columns and partition keys.", pb, src.Name, suggestion(pb, outputs))
+					"The sink partitions by %q, which is not an output column of source %q.%s partition_by may name output columns: the selected columns and keys, or every column and key without select.", pb, src.Name, suggestion(pb, outputs))
 			}
 			continue
 		}

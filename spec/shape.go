@@ -135,20 +135,10 @@ func (sh SourceShape) PredicateEnv() predicate.Env {
 	}
 }
 
-// CheckColumns are the columns validate lets checks and partition_by name:
-// the output columns followed by the partition keys not among them, as
-// docs/language.md describes output columns. It is wider than Output when
-// select leaves a partition key out, and the executor writes (and checks)
-// Output only: such a check or partition_by passes validate and fails
-// apply. Which of the two is right is a decision of its own; the gap is
-// kept here, in one place, rather than in the three derivations that
-// carried it before.
+// CheckColumns are the columns checks and partition_by may name: the
+// output columns, exactly what the executor writes and checks. With a
+// select list, a partition key is one only when it is selected (without
+// select, every key is).
 func (sh SourceShape) CheckColumns() []schema.Column {
-	names := slices.Clone(sh.OutputNames)
-	for _, k := range sh.PartitionNames() {
-		if !slices.Contains(names, k) {
-			names = append(names, k)
-		}
-	}
-	return sh.Columns(names)
+	return sh.Columns(sh.OutputNames)
 }
