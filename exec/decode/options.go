@@ -71,6 +71,13 @@ type Options struct {
 	// unknown). Text readers size their read buffer from it, so that a
 	// 5 KB object does not cost a 256 KiB buffer.
 	SizeHint int64
+	// MemoryLimit bounds what decoding one object may hold in a single
+	// buffer: a Parquet column chunk (read whole), page, dictionary or
+	// array. Sizes a file states are checked against it before anything is
+	// allocated, so a file that lies about them is an unreadable object
+	// (a *CorruptParquetError), not an out-of-memory crash. 0:
+	// DefaultMemoryLimit.
+	MemoryLimit int64
 	// SchemaChange is the source's on_schema_change; only
 	// spec.SchemaChangeIgnore changes what NewParquet does.
 	SchemaChange spec.SchemaChangePolicy
@@ -85,6 +92,9 @@ func (o *Options) normalize() error {
 	}
 	if o.Alloc == nil {
 		o.Alloc = memory.DefaultAllocator
+	}
+	if o.MemoryLimit <= 0 {
+		o.MemoryLimit = DefaultMemoryLimit
 	}
 	return nil
 }

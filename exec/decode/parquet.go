@@ -38,34 +38,46 @@ func (e *SchemaMismatchError) Error() string {
 	return fmt.Sprintf("%s: column %q: file type %s, expected %s", e.Key, e.Column, e.FileType, e.Want)
 }
 
-// openParquet opens the footer of a Parquet object; panics from a
-// malformed footer are turned into errors naming the key.
-func openParquet(r parquet.ReaderAtSeeker, size int64, key string, md *metadata.FileMetaData, props *parquet.ReaderProperties) (pf *file.Reader, err error) {
+// openParquet opens the footer of a Parquet object of size bytes read
+// through r and checks it (checkFooter); panics from a malformed footer are
+// turned into errors naming the key. The reader reads r through a
+// checkedSource, which checks page headers once NewParquet has said which
+// column chunks it reads.
+func openParquet(r parquet.ReaderAtSeeker, size int64, key string, md *metadata.FileMetaData, props *parquet.ReaderProperties) (pf *file.Reader, src *checkedSource, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			pf, err = nil, fmt.Errorf("%s: parquet: corrupt footer: %v", key, p)
+			pf, src, err = nil, nil, fmt.Errorf("%s: parquet: corrupt footer: %v", key, p)
 		}
 	}()
 	if size < 12 && md == nil {
-		return nil, fmt.Errorf("%s: parquet: object of %d bytes is too small to be a Parquet file", key, size)
+		return nil, nil, fmt.Errorf("%s: parquet: object of %d bytes is too small to be a Parquet file", key, size)
 	}
+	// No page, compressed, is larger than the object.
+	props.MaxCompressedPageSize = min(props.GetMaxCompressedPageSize(), size)
 	opts := []file.ReadOption{file.WithReadProps(props)}
 	if md != nil {
 		opts = append(opts, file.WithMetadata(md))
 	}
-	pf, err = file.NewParquetReader(io.NewSectionReader(r, 0, size), opts...)
+	src = &checkedSource{SectionReader: io.NewSectionReader(r, 0, size), key: key}
+	pf, err = file.NewParquetReader(src, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: parquet: %w", key, err)
+		return nil, nil, fmt.Errorf("%s: parquet: %w", key, err)
 	}
-	return pf, nil
+	if err := checkFooter(key, pf.MetaData(), size); err != nil {
+		pf.Close()
+		return nil, nil, err
+	}
+	return pf, src, nil
 }
 
 // ReadParquetSchema reads the footer of the Parquet object key (size bytes
 // read through r) and returns its Arrow schema, as pqarrow maps it, and the
 // footer metadata (row groups, row counts, column statistics) for the planner.
 // Pass the metadata back in Options.ParquetMetadata to skip a second read.
+// A footer whose sizes or counts are impossible for the object (see
+// checkFooter) is a *CorruptParquetError.
 func ReadParquetSchema(r parquet.ReaderAtSeeker, size int64, key string) (*arrow.Schema, *metadata.FileMetaData, error) {
-	pf, err := openParquet(r, size, key, nil, parquet.NewReaderProperties(nil))
+	pf, _, err := openParquet(r, size, key, nil, parquet.NewReaderProperties(nil))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,6 +101,7 @@ type parquetReader struct {
 	ctx  context.Context
 	o    Options
 	pf   *file.Reader
+	src  *checkedSource
 	rr   pqarrow.RecordReader
 	cols []pqColumn
 	left int64 // rows left when no column is read (row counts only)
@@ -134,12 +147,15 @@ func NewParquet(ctx context.Context, r parquet.ReaderAtSeeker, size int64, o Opt
 	}
 	// The reader's own page buffers are recycled (see pageBuffers); the
 	// arrays it returns are built with o.Alloc (pqarrow.NewFileReader).
-	props := parquet.NewReaderProperties(pageBuffers)
-	pf, err := openParquet(r, size, o.Key, o.ParquetMetadata, props)
+	// Both refuse a single buffer larger than the memory limit.
+	props := parquet.NewReaderProperties(&limitAllocator{Allocator: pageBuffers, limit: o.MemoryLimit})
+	props.MaxUncompressedPageSize = min(props.GetMaxUncompressedPageSize(), o.MemoryLimit)
+	pf, src, err := openParquet(r, size, o.Key, o.ParquetMetadata, props)
 	if err != nil {
 		return nil, err
 	}
-	pr := &parquetReader{ctx: ctx, o: o, pf: pf}
+	src.limit = o.MemoryLimit
+	pr := &parquetReader{ctx: ctx, o: o, pf: pf, src: src}
 	if err := pr.init(rowGroups); err != nil {
 		pf.Close()
 		return nil, err
@@ -147,7 +163,8 @@ func NewParquet(ctx context.Context, r parquet.ReaderAtSeeker, size int64, o Opt
 	return pr, nil
 }
 
-func (p *parquetReader) init(rowGroups []int) error {
+func (p *parquetReader) init(rowGroups []int) (err error) {
+	defer recoverParquet(p.o.Key, &err)
 	key := p.o.Key
 	n := p.pf.NumRowGroups()
 	for _, rg := range rowGroups {
@@ -167,7 +184,7 @@ func (p *parquetReader) init(rowGroups []int) error {
 			read += starts[g+1] - starts[g]
 		}
 	}
-	fr, err := pqarrow.NewFileReader(p.pf, pqarrow.ArrowReadProperties{BatchSize: int64(p.o.BatchRows)}, p.o.Alloc)
+	fr, err := pqarrow.NewFileReader(p.pf, pqarrow.ArrowReadProperties{BatchSize: int64(p.o.BatchRows)}, &limitAllocator{Allocator: p.o.Alloc, limit: p.o.MemoryLimit})
 	if err != nil {
 		return fmt.Errorf("%s: parquet: %w", key, err)
 	}
@@ -209,25 +226,33 @@ func (p *parquetReader) init(rowGroups []int) error {
 		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast}
 		leaves = collectLeavesFor(sf, want.Type, leaves)
 	}
+	md := p.pf.MetaData()
+	rgs := rowGroups
+	if rgs == nil {
+		rgs = make([]int, n)
+		for g := range rgs {
+			rgs[g] = g
+		}
+	}
 	if len(leaves) == 0 {
 		// Nothing to read but row counts (count(*) or only missing columns).
-		md := p.pf.MetaData()
-		if rowGroups == nil {
-			p.left = md.NumRows
-		} else {
-			for _, rg := range rowGroups {
-				p.left += md.RowGroup(rg).NumRows()
-			}
+		for _, rg := range rgs {
+			p.left += md.RowGroup(rg).NumRows()
 		}
 		return nil
 	}
-	rgs := rowGroups
-	if rgs != nil && len(rgs) == 0 {
-		p.left = 0
+	if len(rgs) == 0 {
 		return nil
+	}
+	if p.src.chunks, err = checkChunks(key, md, rgs, leaves, p.o.MemoryLimit); err != nil {
+		return err
 	}
 	rr, err := fr.GetRecordReader(p.ctx, leaves, rgs)
 	if err != nil {
+		var ce *CorruptParquetError
+		if errors.As(err, &ce) {
+			return ce
+		}
 		return fmt.Errorf("%s: parquet: %w", key, err)
 	}
 	p.rr = rr
@@ -359,7 +384,20 @@ func safeWidening(from, to schema.Type) bool {
 	return false
 }
 
-func (p *parquetReader) Next() (arrow.RecordBatch, error) {
+func (p *parquetReader) Next() (b arrow.RecordBatch, err error) {
+	defer func() {
+		if err == nil || err == io.EOF {
+			return
+		}
+		// A page that failed checkPages is reported as itself, not
+		// wrapped in arrow-go's messages about the read that found it.
+		var ce *CorruptParquetError
+		if errors.As(err, &ce) {
+			err = ce
+		}
+		p.err = err
+	}()
+	defer recoverParquet(p.o.Key, &err)
 	if p.err != nil {
 		return nil, p.err
 	}
