@@ -43,16 +43,21 @@ func skipWS(s []byte, i int) int {
 }
 
 // scanString returns the index after the closing quote of the string that
-// starts at s[i] == '"', and whether it holds escapes.
+// starts at s[i] == '"', and whether it holds escapes. A raw control
+// character (U+0000 to U+001F) inside it is an error: RFC 8259 requires
+// them escaped, and Python's and DuckDB's parsers refuse them too.
 func scanString(s []byte, i int) (end int, escaped bool, err error) {
 	i++
 	for {
-		j := nextQuoteOrBackslash(s, i)
+		j := nextStringSpecial(s, i)
 		if j >= len(s) {
 			return 0, false, synErr(len(s), "unterminated string")
 		}
 		if s[j] == '"' {
 			return j + 1, escaped, nil
+		}
+		if s[j] < 0x20 {
+			return 0, false, synErr(j, fmt.Sprintf("raw control character U+%04X in a string (column %d; JSON requires it escaped, as \\u%04x)", s[j], j+1, s[j]))
 		}
 		escaped = true
 		if j+1 >= len(s) {
@@ -72,22 +77,25 @@ func scanString(s []byte, i int) (end int, escaped bool, err error) {
 	}
 }
 
-// nextQuoteOrBackslash returns the index of the first '"' or '\\' in s at
-// or after i, or len(s). It tests eight bytes at a time (SWAR): strings and
-// keys are where a scanner spends its time, and most are longer than a word.
-func nextQuoteOrBackslash(s []byte, i int) int {
+// nextStringSpecial returns the index of the first '"', '\\' or control
+// character (< 0x20) in s at or after i, or len(s). It tests eight bytes at a
+// time (SWAR): strings and keys are where a scanner spends its time, and
+// most are longer than a word.
+func nextStringSpecial(s []byte, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
 		w := binary.LittleEndian.Uint64(s[i:])
 		q, b := w^('"'*ones), w^('\\'*ones)
 		// A byte of q or b is zero where w holds a quote or a backslash;
 		// (x-ones)&^x&highs flags zero bytes exactly up to the first one,
-		// which is all the trailing-zero count looks at.
-		if m := ((q-ones)&^q | (b-ones)&^b) & highs; m != 0 {
+		// which is all the trailing-zero count looks at. (w-0x20*ones)&^w
+		// flags bytes below 0x20 the same way: a byte borrows only when it
+		// is one, so the first flag is exact.
+		if m := ((q-ones)&^q | (b-ones)&^b | (w-0x20*ones)&^w) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
-	for i < len(s) && s[i] != '"' && s[i] != '\\' {
+	for i < len(s) && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 {
 		i++
 	}
 	return i
