@@ -34,6 +34,9 @@ type csvReader struct {
 	raw     []byte // earlier lines of a multi-line record
 	multi   bool
 	last    []byte // the last line read (valid until the next read)
+	// truncated: the record was longer than MaxRecordBytes; raw holds its
+	// beginning only (see skipLong).
+	truncated bool
 
 	cells []cell
 }
@@ -44,9 +47,11 @@ type csvReader struct {
 // Column, reason "column not in header") and, if OnBad returns nil, read as
 // null. Without a header, fields are positional (o.CSVColumns, else the
 // schema's columns). Unquoted fields equal to one of o.CSV.NullValues are
-// null; a quoted field is never null. Empty lines are skipped. Delimiter and
-// quote must be single-byte (ASCII) characters. Binary columns take the
-// field's bytes as they are; list/struct/map columns take JSON text.
+// null; a quoted field is never null. Empty lines are skipped. A record
+// longer than o.MaxRecordBytes is a bad record, read past without being
+// held (see skipLong). Delimiter and quote must be single-byte (ASCII)
+// characters. Binary columns take the field's bytes as they are;
+// list/struct/map columns take JSON text.
 func NewCSV(r io.Reader, o Options) (Reader, error) {
 	cr, err := newCSVReader(o)
 	if err != nil {
@@ -86,7 +91,7 @@ func newCSVReader(o Options) (*csvReader, error) {
 		return nil, err
 	}
 	cr := &csvReader{
-		textReader: textReader{o: o, rb: rb, cols: cols},
+		textReader: newTextReader(o, rb, cols),
 		delim:      byte(delim),
 		quote:      byte(quote),
 		cells:      make([]cell, len(cols)),
@@ -94,6 +99,7 @@ func newCSVReader(o Options) (*csvReader, error) {
 	for _, n := range nulls {
 		cr.nulls = append(cr.nulls, []byte(n))
 	}
+	cr.lr.quote = cr.quote
 	return cr, nil
 }
 
@@ -170,16 +176,19 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 			line = bytes.TrimPrefix(line, bom)
 			r.last = line
 		}
-		if len(line) > 0 {
+		if r.lr.cut > 0 || len(line) > 0 {
 			break
 		}
 	}
 	r.recLine = r.lr.line
-	r.multi = false
+	r.multi, r.truncated = false, false
 	r.rec = r.rec[:0]
 	r.starts = r.starts[:0]
 	r.ends = r.ends[:0]
 	r.quoted = r.quoted[:0]
+	if r.lr.cut > 0 {
+		return r.skipLong(line, r.lr.cut, r.oddQuotes(line))
+	}
 	delim, quote := r.delim, r.quote
 
 	i := 0
@@ -190,22 +199,34 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 		if inQuote {
 			j := bytes.IndexByte(line[i:], quote)
 			if j < 0 {
-				r.rec = append(r.rec, line[i:]...)
-				r.rec = append(r.rec, '\n')
 				// The quoted field goes on on the next line.
-				r.raw = append(r.raw[:0:0], r.rawSoFar()...)
-				r.raw = append(r.raw, '\n')
+				eol := "\n"
+				r.rec = append(r.rec, line[i:]...)
+				r.rec = append(r.rec, eol...)
+				if r.multi {
+					r.raw = append(r.raw, r.last...)
+				} else {
+					r.raw = append(r.raw[:0], r.last...)
+				}
+				r.raw = append(r.raw, eol...)
 				r.multi = true
+				if len(r.raw) > r.o.MaxRecordBytes {
+					return r.skipLong(r.raw, int64(len(r.raw)), true)
+				}
 				next, err := r.nextLine()
 				if err == io.EOF {
-					r.rec = r.rec[:len(r.rec)-1]
-					r.raw = r.raw[:len(r.raw)-1]
+					r.rec = r.rec[:len(r.rec)-len(eol)]
+					r.raw = r.raw[:len(r.raw)-len(eol)]
 					r.last = nil
 					r.endField(start, true)
 					return true, fmt.Sprintf("unclosed quote in field %d starting on line %d", len(r.starts), r.recLine), nil
 				}
 				if err != nil {
 					return false, "", err
+				}
+				if r.lr.cut > 0 {
+					prefix := append(r.raw, next...)
+					return r.skipLong(prefix, int64(len(r.raw))+r.lr.cut, !r.oddQuotes(next))
 				}
 				line, i = next, 0
 				continue
@@ -250,6 +271,54 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 	}
 	if reason == "" && r.expect > 0 && len(r.starts) != r.expect {
 		reason = fmt.Sprintf("row has %d fields, expected %d", len(r.starts), r.expect)
+	}
+	return true, reason, nil
+}
+
+// oddQuotes reports whether the line last read, of which line is what was
+// kept, holds an odd number of quote characters.
+func (r *csvReader) oddQuotes(line []byte) bool {
+	return (bytes.Count(line, []byte{r.quote})+r.lr.quotes)%2 == 1
+}
+
+// skipLong ends a record found to be longer than MaxRecordBytes: n bytes
+// so far, beginning with prefix, and inside a quoted field when inQuote. It
+// reads past the record's remaining lines without keeping them, keeping
+// TruncatedRawBytes of it for Raw. Where a long record ends is found by the
+// parity of its quote characters (each one opens or closes a quoted field,
+// an escaped "" does both), which is exact for well-formed quoting; the
+// record is bad either way.
+func (r *csvReader) skipLong(prefix []byte, n int64, inQuote bool) (bool, string, error) {
+	keep := r.lr.keep()
+	r.raw = append(r.raw[:0], prefix[:min(len(prefix), keep)]...)
+	unclosed := false
+	for inQuote {
+		line, err := r.lr.next()
+		if err == io.EOF {
+			unclosed = true
+			break
+		}
+		if err != nil {
+			return false, "", err
+		}
+		eol := "\n"
+		if r.lr.cut > 0 {
+			n += r.lr.cut + 1
+		} else {
+			n += int64(len(line) + len(eol))
+		}
+		if len(r.raw) < keep {
+			r.raw = append(r.raw, eol...)
+			r.raw = append(r.raw, line[:min(len(line), max(0, keep-len(r.raw)))]...)
+		}
+		if r.oddQuotes(line) {
+			inQuote = false
+		}
+	}
+	r.truncated, r.multi, r.last = true, true, nil
+	reason := tooLongReason(n, r.o.MaxRecordBytes, len(r.raw))
+	if unclosed {
+		reason += fmt.Sprintf(", and its quote opened on line %d is never closed", r.recLine)
 	}
 	return true, reason, nil
 }
@@ -369,9 +438,10 @@ func (r *csvReader) convertRow() (bool, error) {
 
 func (r *csvReader) badRecord(col, reason string) error {
 	return r.o.bad(BadRecord{
-		Line:   r.recLine,
-		Column: col,
-		Reason: clipReason(reason),
-		Raw:    bytes.Clone(r.rawSoFar()),
+		Line:      r.recLine,
+		Column:    col,
+		Reason:    clipReason(reason),
+		Raw:       bytes.Clone(r.rawSoFar()),
+		Truncated: r.truncated,
 	})
 }

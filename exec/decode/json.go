@@ -90,59 +90,6 @@ func wrapReadErr(key string, err error) error {
 	return fmt.Errorf("%s: read: %w", key, err)
 }
 
-// lineReader splits a stream into lines of any length, counting them.
-type lineReader struct {
-	br   *bufio.Reader
-	long []byte
-	line int64 // number of the line last returned
-	done bool
-}
-
-// reset starts reading a new object from src with a buffer of at least
-// size bytes (reused when big enough); src nil lets go of the last one.
-func (l *lineReader) reset(src io.Reader, size int) {
-	if src != nil && (l.br == nil || l.br.Size() < size) {
-		l.br = bufio.NewReaderSize(src, size)
-	} else if l.br != nil {
-		l.br.Reset(src)
-	}
-	l.line, l.done, l.long = 0, false, l.long[:0]
-}
-
-// next returns the next line without its "\n" or "\r\n". The slice is valid
-// until the next call.
-func (l *lineReader) next() ([]byte, error) {
-	if l.done {
-		return nil, io.EOF
-	}
-	line, err := l.br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		l.long = append(l.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			line, err = l.br.ReadSlice('\n')
-			l.long = append(l.long, line...)
-		}
-		line = l.long
-	}
-	if err != nil {
-		if err != io.EOF {
-			return nil, err
-		}
-		l.done = true
-		if len(line) == 0 {
-			return nil, io.EOF
-		}
-	}
-	l.line++
-	if n := len(line); n > 0 && line[n-1] == '\n' {
-		line = line[:n-1]
-	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
-}
-
 var bom = []byte("\xef\xbb\xbf")
 
 type jsonReader struct {
@@ -196,7 +143,7 @@ func newJSONReader(o Options) (*jsonReader, error) {
 		return nil, err
 	}
 	jr := &jsonReader{
-		textReader: textReader{o: o, rb: rb, cols: cols},
+		textReader: newTextReader(o, rb, cols),
 		index:      make(map[string]int, len(cols)),
 		vals:       make([][]byte, len(cols)),
 		nested:     make([]*fastjson.Value, len(cols)),
@@ -236,6 +183,12 @@ func (r *jsonReader) fill(limit int) (int, error) {
 		}
 		if r.lr.line == 1 {
 			line = bytes.TrimPrefix(line, bom)
+		}
+		if r.lr.cut > 0 {
+			if err := r.tooLong(r.lr.line, r.lr.cut, line); err != nil {
+				return rows, err
+			}
+			continue
 		}
 		if isBlank(line) {
 			continue

@@ -14,6 +14,13 @@ import (
 // DefaultBatchRows is the target rows per batch when Options.BatchRows is 0.
 const DefaultBatchRows = 16 << 10
 
+// DefaultMaxRecordBytes is Options.MaxRecordBytes when it is 0.
+const DefaultMaxRecordBytes = 16 << 20
+
+// TruncatedRawBytes is how much of a record longer than MaxRecordBytes a
+// BadRecord keeps in Raw.
+const TruncatedRawBytes = 1 << 10
+
 // BadRecord describes one input record that could not be decoded.
 type BadRecord struct {
 	Key    string
@@ -22,6 +29,9 @@ type BadRecord struct {
 	Column string // the column concerned, "" when the whole record is bad
 	Reason string
 	Raw    []byte // the raw record text (text formats); a copy the callee may keep
+	// Truncated says Raw holds only the first TruncatedRawBytes of a record
+	// longer than Options.MaxRecordBytes (the Reason gives its length).
+	Truncated bool
 }
 
 func (b BadRecord) String() string {
@@ -71,6 +81,12 @@ type Options struct {
 	// unknown). Text readers size their read buffer from it, so that a
 	// 5 KB object does not cost a 256 KiB buffer.
 	SizeHint int64
+	// MaxRecordBytes is the longest NDJSON line or CSV record decoded
+	// (0: DefaultMaxRecordBytes). A longer one is a bad record whose Raw
+	// keeps its first TruncatedRawBytes (Truncated is set); it is read past
+	// without being held in memory, so a decompression bomb of one endless
+	// line costs this many bytes, not its decompressed size.
+	MaxRecordBytes int
 	// MemoryLimit bounds what decoding one object may hold in a single
 	// buffer: a Parquet column chunk (read whole), page, dictionary or
 	// array. Sizes a file states are checked against it before anything is
@@ -92,6 +108,9 @@ func (o *Options) normalize() error {
 	}
 	if o.Alloc == nil {
 		o.Alloc = memory.DefaultAllocator
+	}
+	if o.MaxRecordBytes <= 0 {
+		o.MaxRecordBytes = DefaultMaxRecordBytes
 	}
 	if o.MemoryLimit <= 0 {
 		o.MemoryLimit = DefaultMemoryLimit

@@ -1,8 +1,11 @@
 package decode
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -18,6 +21,26 @@ type textReader struct {
 	sizer  batchSizer
 	err    error
 	closed bool
+}
+
+// newTextReader is the shared part of a reader of o.
+func newTextReader(o Options, rb *array.RecordBuilder, cols []*column) textReader {
+	return textReader{o: o, rb: rb, cols: cols, lr: lineReader{max: o.MaxRecordBytes}}
+}
+
+// tooLong is the bad record of a line longer than MaxRecordBytes, n bytes
+// long, of which raw is the kept beginning.
+func (t *textReader) tooLong(line int64, n int64, raw []byte) error {
+	return t.o.bad(BadRecord{
+		Line:      line,
+		Reason:    tooLongReason(n, t.o.MaxRecordBytes, len(raw)),
+		Raw:       bytes.Clone(raw),
+		Truncated: true,
+	})
+}
+
+func tooLongReason(n int64, max, kept int) string {
+	return fmt.Sprintf("record of %d bytes is longer than the limit of %d bytes (max_record_bytes); raw holds its first %d bytes", n, max, kept)
 }
 
 // next is both readers' Next: a batch of the rows fill appends (up to
@@ -59,4 +82,114 @@ func (t *textReader) Close() error {
 		t.rb.Release()
 	}
 	return nil
+}
+
+// lineReader splits a stream into lines, counting them. A line longer than
+// max is not buffered whole: its first TruncatedRawBytes are kept, the rest
+// is read past (see cut), so a 1 GiB line of a decompression bomb costs
+// max bytes of memory, not a gigabyte.
+type lineReader struct {
+	br   *bufio.Reader
+	long []byte
+	line int64 // number of the line last returned
+	done bool
+	max  int // longest line returned whole (Options.MaxRecordBytes)
+	// cut is the length of the line last returned when it was longer than
+	// max (only its first TruncatedRawBytes were returned), else 0.
+	cut int64
+	// quote, when not 0, is counted in the part of a cut line that was
+	// dropped: quotes is the count (the CSV reader uses its parity to know
+	// whether the line ended inside a quoted field).
+	quote  byte
+	quotes int
+}
+
+// reset starts reading a new object from src with a buffer of at least
+// size bytes (reused when big enough); src nil lets go of the last one.
+func (l *lineReader) reset(src io.Reader, size int) {
+	if src != nil && (l.br == nil || l.br.Size() < size) {
+		l.br = bufio.NewReaderSize(src, size)
+	} else if l.br != nil {
+		l.br.Reset(src)
+	}
+	l.line, l.done, l.long, l.cut = 0, false, l.long[:0], 0
+}
+
+// next returns the next line without its "\n" or "\r\n". The slice is valid
+// until the next call. When the line is longer than l.max, only its first
+// TruncatedRawBytes are returned and l.cut says how long it was.
+func (l *lineReader) next() ([]byte, error) {
+	if l.done {
+		return nil, io.EOF
+	}
+	l.cut, l.quotes = 0, 0
+	line, err := l.br.ReadSlice('\n')
+	n := int64(len(line)) // the line's length, with its line ending
+	cutting := false
+	if err == bufio.ErrBufferFull {
+		l.long = append(l.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = l.br.ReadSlice('\n')
+			n += int64(len(line))
+			if !cutting && len(l.long)+len(line) > l.max+2 { // +2: "\r\n" is not the line's
+				// Too long: keep a prefix, and read past the rest as it
+				// streams by.
+				cutting = true
+				l.countQuotes(l.long[l.keep():])
+				l.long = l.long[:l.keep()]
+			}
+			if cutting {
+				l.countQuotes(line)
+				continue
+			}
+			if len(l.long)+len(line) > cap(l.long) {
+				// Double, up to the limit: append's own growth (1.25x for
+				// large slices) would allocate five times the final size.
+				l.long = slices.Grow(l.long, min(max(2*cap(l.long), len(l.long)+len(line)), l.max+2)-len(l.long))
+			}
+			l.long = append(l.long, line...)
+		}
+		if cutting && err == nil {
+			n-- // the line break
+			if k := len(line); k >= 2 && line[k-2] == '\r' {
+				n--
+			}
+		}
+		line = l.long
+	}
+	if err != nil {
+		if err != io.EOF {
+			return nil, err
+		}
+		l.done = true
+		if n == 0 {
+			return nil, io.EOF
+		}
+	}
+	l.line++
+	if cutting {
+		l.cut = n
+		return line, nil
+	}
+	if k := len(line); k > 0 && line[k-1] == '\n' {
+		line = line[:k-1]
+	}
+	if k := len(line); k > 0 && line[k-1] == '\r' {
+		line = line[:k-1]
+	}
+	if len(line) > l.max {
+		l.countQuotes(line[l.keep():])
+		l.cut = int64(len(line))
+		line = line[:l.keep()]
+	}
+	return line, nil
+}
+
+// keep is how much of a line longer than max is kept.
+func (l *lineReader) keep() int { return min(TruncatedRawBytes, l.max) }
+
+func (l *lineReader) countQuotes(b []byte) {
+	if l.quote != 0 {
+		l.quotes += bytes.Count(b, []byte{l.quote})
+	}
 }
