@@ -58,6 +58,7 @@ func NewCSV(r io.Reader, o Options) (Reader, error) {
 		return nil, err
 	}
 	cr.lr.br = bufio.NewReaderSize(r, cr.o.readBufferSize())
+	cr.start(r)
 	if err := cr.readHeader(); err != nil {
 		cr.rb.Release()
 		return nil, err
@@ -142,7 +143,7 @@ func (r *csvReader) readHeader() error {
 			}
 		}
 		if r.mapping[i] < 0 {
-			if err := r.o.bad(BadRecord{Line: 1, Column: c.name, Reason: "column not in header"}); err != nil {
+			if err := r.bad(BadRecord{Line: 1, Column: c.name, Reason: "column not in header"}); err != nil {
 				return err
 			}
 		}
@@ -358,6 +359,9 @@ func (r *csvReader) fill(limit int) (int, error) {
 			return rows, wrapReadErr(r.o.Key, err)
 		}
 		if !ok {
+			if err := r.ended(); err != nil {
+				return rows, err
+			}
 			break
 		}
 		if reason != "" {
@@ -382,6 +386,7 @@ func (r *csvReader) fill(limit int) (int, error) {
 func (r *csvReader) begin(src io.Reader, key string, sizeHint int64) error {
 	r.o.Key, r.o.SizeHint = key, sizeHint
 	r.lr.reset(src, r.o.readBufferSize())
+	r.start(src)
 	r.raw, r.multi, r.last, r.expect = r.raw[:0], false, nil, 0
 	return r.readHeader()
 }
@@ -437,7 +442,7 @@ func (r *csvReader) convertRow() (bool, error) {
 }
 
 func (r *csvReader) badRecord(col, reason string) error {
-	return r.o.bad(BadRecord{
+	return r.bad(BadRecord{
 		Line:      r.recLine,
 		Column:    col,
 		Reason:    clipReason(reason),

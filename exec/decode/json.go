@@ -127,6 +127,7 @@ func NewJSON(r io.Reader, o Options) (Reader, error) {
 		return nil, err
 	}
 	jr.lr.br = bufio.NewReaderSize(r, jr.o.readBufferSize())
+	jr.start(r)
 	return jr, nil
 }
 
@@ -176,6 +177,9 @@ func (r *jsonReader) fill(limit int) (int, error) {
 	for rows < limit {
 		line, err := r.lr.next()
 		if err == io.EOF {
+			if err := r.ended(); err != nil {
+				return rows, err
+			}
 			break
 		}
 		if err != nil {
@@ -209,6 +213,7 @@ func (r *jsonReader) fill(limit int) (int, error) {
 func (r *jsonReader) begin(src io.Reader, key string, sizeHint int64) error {
 	r.o.Key, r.o.SizeHint = key, sizeHint
 	r.lr.reset(src, r.o.readBufferSize())
+	r.start(src)
 	return nil
 }
 
@@ -392,7 +397,7 @@ func (k *keyWords) prefixOf(s []byte, i int, pat []byte) bool {
 }
 
 func (r *jsonReader) badLine(line []byte, col, reason string) error {
-	return r.o.bad(BadRecord{
+	return r.bad(BadRecord{
 		Line:   r.lr.line,
 		Column: col,
 		Reason: clipReason(reason),

@@ -21,6 +21,14 @@ type textReader struct {
 	sizer  batchSizer
 	err    error
 	closed bool
+	// When the object is decompressed (deferBad), bad records wait in
+	// pending until the stream has ended cleanly: a corrupt gzip stream
+	// decompresses to garbage before the codec notices, and its lines are
+	// not bad records of the object but symptoms of one unreadable object.
+	// pendingBytes bounds them (see bad).
+	deferBad     bool
+	pending      []BadRecord
+	pendingBytes int
 }
 
 // newTextReader is the shared part of a reader of o.
@@ -28,10 +36,53 @@ func newTextReader(o Options, rb *array.RecordBuilder, cols []*column) textReade
 	return textReader{o: o, rb: rb, cols: cols, lr: lineReader{max: o.MaxRecordBytes}}
 }
 
+// start begins an object read from src.
+func (t *textReader) start(src io.Reader) {
+	_, t.deferBad = src.(*codecReader)
+	t.pending, t.pendingBytes = t.pending[:0], 0
+}
+
+// bad reports a bad record, or keeps it until the object's decompressed
+// stream has ended (deferBad). Kept records are bounded by MaxRecordBytes
+// in all: past that, they are reported, and so is every later one (a
+// corrupt stream usually fails long before).
+func (t *textReader) bad(r BadRecord) error {
+	if !t.deferBad {
+		return t.o.bad(r)
+	}
+	t.pending = append(t.pending, r)
+	t.pendingBytes += len(r.Raw) + len(r.Reason) + 64
+	if t.pendingBytes <= t.o.MaxRecordBytes {
+		return nil
+	}
+	t.deferBad = false
+	return t.flushBad()
+}
+
+// flushBad reports the kept bad records.
+func (t *textReader) flushBad() error {
+	pending := t.pending
+	t.pending, t.pendingBytes = t.pending[:0], 0
+	defer clear(pending)
+	for _, p := range pending {
+		if err := t.o.bad(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ended is called when the object's stream has ended cleanly: the kept
+// bad records are reported.
+func (t *textReader) ended() error {
+	t.deferBad = false
+	return t.flushBad()
+}
+
 // tooLong is the bad record of a line longer than MaxRecordBytes, n bytes
 // long, of which raw is the kept beginning.
 func (t *textReader) tooLong(line int64, n int64, raw []byte) error {
-	return t.o.bad(BadRecord{
+	return t.bad(BadRecord{
 		Line:      line,
 		Reason:    tooLongReason(n, t.o.MaxRecordBytes, len(raw)),
 		Raw:       bytes.Clone(raw),
