@@ -47,10 +47,12 @@ type csvReader struct {
 // Column, reason "column not in header") and, if OnBad returns nil, read as
 // null. Without a header, fields are positional (o.CSVColumns, else the
 // schema's columns). Unquoted fields equal to one of o.CSV.NullValues are
-// null; a quoted field is never null. Empty lines are skipped. A record
-// longer than o.MaxRecordBytes is a bad record, read past without being
-// held (see skipLong). Delimiter and quote must be single-byte (ASCII)
-// characters. Binary columns take the field's bytes as they are;
+// null; a quoted field is never null. Empty and whitespace-only lines are
+// skipped. Lines end with LF or CRLF, or with CR alone when that is the
+// object's first line break; line breaks inside a quoted field are kept as
+// they are. A record longer than o.MaxRecordBytes is a bad record, read past
+// without being held (see skipLong). Delimiter and quote must be single-byte
+// (ASCII) characters. Binary columns take the field's bytes as they are;
 // list/struct/map columns take JSON text.
 func NewCSV(r io.Reader, o Options) (Reader, error) {
 	cr, err := newCSVReader(o)
@@ -58,6 +60,7 @@ func NewCSV(r io.Reader, o Options) (Reader, error) {
 		return nil, err
 	}
 	cr.lr.br = bufio.NewReaderSize(r, cr.o.readBufferSize())
+	cr.lr.detectCR()
 	cr.start(r)
 	if err := cr.readHeader(); err != nil {
 		cr.rb.Release()
@@ -137,10 +140,15 @@ func (r *csvReader) readHeader() error {
 	for i, c := range r.cols {
 		r.mapping[i] = -1
 		for j, n := range names {
-			if n == c.name {
-				r.mapping[i] = j
-				break
+			if n != c.name {
+				continue
 			}
+			if r.mapping[i] >= 0 {
+				// Which one the schema means is anybody's guess: taking
+				// the first would read the other's data without a word.
+				return fmt.Errorf("%s:%d: csv header: column %q appears twice, as columns %d and %d", r.o.Key, r.recLine, n, r.mapping[i]+1, j+1)
+			}
+			r.mapping[i] = j
 		}
 		if r.mapping[i] < 0 {
 			if err := r.bad(BadRecord{Line: 1, Column: c.name, Reason: "column not in header"}); err != nil {
@@ -160,7 +168,7 @@ func (r *csvReader) nextLine() ([]byte, error) {
 	return line, err
 }
 
-// readRecord parses the next non-empty record into rec/starts/ends/quoted.
+// readRecord parses the next non-blank record into rec/starts/ends/quoted.
 // ok is false at the end of input; reason is non-empty when the record is
 // malformed (it was still consumed whole, so decoding can go on).
 func (r *csvReader) readRecord() (ok bool, reason string, err error) {
@@ -177,7 +185,7 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 			line = bytes.TrimPrefix(line, bom)
 			r.last = line
 		}
-		if r.lr.cut > 0 || len(line) > 0 {
+		if r.lr.cut > 0 || !r.blank(line) {
 			break
 		}
 	}
@@ -200,8 +208,9 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 		if inQuote {
 			j := bytes.IndexByte(line[i:], quote)
 			if j < 0 {
-				// The quoted field goes on on the next line.
-				eol := "\n"
+				// The quoted field goes on on the next line: its line
+				// break is part of the value, as it is in the file.
+				eol := r.lineBreak()
 				r.rec = append(r.rec, line[i:]...)
 				r.rec = append(r.rec, eol...)
 				if r.multi {
@@ -276,6 +285,28 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 	return true, reason, nil
 }
 
+// lineBreak is the line break that ended the line last read.
+func (r *csvReader) lineBreak() string {
+	switch {
+	case r.lr.eol == '\r':
+		return "\r"
+	case r.lr.crlf:
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// blank reports whether line holds only spaces, tabs and CRs (other than
+// the delimiter): such a line is not a record.
+func (r *csvReader) blank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' && c != '\r' || c == r.delim {
+			return false
+		}
+	}
+	return true
+}
+
 // oddQuotes reports whether the line last read, of which line is what was
 // kept, holds an odd number of quote characters.
 func (r *csvReader) oddQuotes(line []byte) bool {
@@ -302,7 +333,7 @@ func (r *csvReader) skipLong(prefix []byte, n int64, inQuote bool) (bool, string
 		if err != nil {
 			return false, "", err
 		}
-		eol := "\n"
+		eol := r.lineBreak()
 		if r.lr.cut > 0 {
 			n += r.lr.cut + 1
 		} else {
@@ -386,6 +417,7 @@ func (r *csvReader) fill(limit int) (int, error) {
 func (r *csvReader) begin(src io.Reader, key string, sizeHint int64) error {
 	r.o.Key, r.o.SizeHint = key, sizeHint
 	r.lr.reset(src, r.o.readBufferSize())
+	r.lr.detectCR()
 	r.start(src)
 	r.raw, r.multi, r.last, r.expect = r.raw[:0], false, nil, 0
 	return r.readHeader()

@@ -153,6 +153,21 @@ type lineReader struct {
 	// whether the line ended inside a quoted field).
 	quote  byte
 	quotes int
+	// eol ends lines: '\n' ("\r\n" too), or '\r' for an object that
+	// uses CR alone (see detectCR). crlf says the line last returned
+	// ended with "\r\n".
+	eol  byte
+	crlf bool
+}
+
+// detectCR makes '\r' the line ending when the object's first line break is
+// a CR not followed by LF (old Mac files; DuckDB reads them too): else the
+// whole object would be one line.
+func (l *lineReader) detectCR() {
+	buf, _ := l.br.Peek(l.br.Size())
+	if i := bytes.IndexAny(buf, "\r\n"); i >= 0 && buf[i] == '\r' && (i+1 == len(buf) || buf[i+1] != '\n') {
+		l.eol = '\r'
+	}
 }
 
 // reset starts reading a new object from src with a buffer of at least
@@ -163,7 +178,7 @@ func (l *lineReader) reset(src io.Reader, size int) {
 	} else if l.br != nil {
 		l.br.Reset(src)
 	}
-	l.line, l.done, l.long, l.cut = 0, false, l.long[:0], 0
+	l.line, l.done, l.long, l.cut, l.eol = 0, false, l.long[:0], 0, '\n'
 }
 
 // next returns the next line without its "\n" or "\r\n". The slice is valid
@@ -173,14 +188,17 @@ func (l *lineReader) next() ([]byte, error) {
 	if l.done {
 		return nil, io.EOF
 	}
-	l.cut, l.quotes = 0, 0
-	line, err := l.br.ReadSlice('\n')
+	l.cut, l.quotes, l.crlf = 0, 0, false
+	if l.eol == 0 {
+		l.eol = '\n'
+	}
+	line, err := l.br.ReadSlice(l.eol)
 	n := int64(len(line)) // the line's length, with its line ending
 	cutting := false
 	if err == bufio.ErrBufferFull {
 		l.long = append(l.long[:0], line...)
 		for err == bufio.ErrBufferFull {
-			line, err = l.br.ReadSlice('\n')
+			line, err = l.br.ReadSlice(l.eol)
 			n += int64(len(line))
 			if !cutting && len(l.long)+len(line) > l.max+2 { // +2: "\r\n" is not the line's
 				// Too long: keep a prefix, and read past the rest as it
@@ -202,7 +220,7 @@ func (l *lineReader) next() ([]byte, error) {
 		}
 		if cutting && err == nil {
 			n-- // the line break
-			if k := len(line); k >= 2 && line[k-2] == '\r' {
+			if k := len(line); l.eol == '\n' && k >= 2 && line[k-2] == '\r' {
 				n--
 			}
 		}
@@ -222,11 +240,12 @@ func (l *lineReader) next() ([]byte, error) {
 		l.cut = n
 		return line, nil
 	}
-	if k := len(line); k > 0 && line[k-1] == '\n' {
+	if k := len(line); k > 0 && line[k-1] == l.eol {
 		line = line[:k-1]
-	}
-	if k := len(line); k > 0 && line[k-1] == '\r' {
-		line = line[:k-1]
+		if k := len(line); k > 0 && line[k-1] == '\r' && l.eol == '\n' {
+			line = line[:k-1]
+			l.crlf = true
+		}
 	}
 	if len(line) > l.max {
 		l.countQuotes(line[l.keep():])

@@ -238,6 +238,82 @@ func TestCSVLongRecords(t *testing.T) {
 	}
 }
 
+// TestCSVLineBreaksInQuotedFields: a line break inside a quoted field is
+// kept as the file has it (a CRLF was rewritten to LF), and a file whose
+// lines end in CR alone is read line by line, as DuckDB reads it (it was one
+// long header line, so every declared column was "not in the file").
+func TestCSVLineBreaksInQuotedFields(t *testing.T) {
+	s := sch(field("a", arrow.BinaryTypes.String, true), field("b", arrow.PrimitiveTypes.Int64, true))
+	for _, c := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"CRLF kept", "a,b\r\n\"x\r\ny\",1\r\n\"\r\n\",2\r\n", []string{"x\r\ny|1", "\r\n|2"}},
+		{"LF kept", "a,b\n\"x\ny\",1\n", []string{"x\ny|1"}},
+		{"CR-only file", "a,b\r1,2\r\"x\ry\",3\r\r4,5", []string{"1|2", "x\ry|3", "4|5"}},
+		{"CR-only, one line", "a,b\r", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var sink badSink
+			r, err := NewCSV(strings.NewReader(c.in), csvOpts(t, s, spec.CSVOptions{Header: true}, &sink))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, _, err := collect(t, r, s)
+			if err != nil || len(sink.recs) > 0 {
+				t.Fatalf("err %v, bad %+v", err, sink.recs)
+			}
+			eqRows(t, rows, c.want)
+		})
+	}
+}
+
+// TestCSVBlankLines: lines of nothing but spaces and tabs are not records,
+// as documented (unless the delimiter is one of them: a line of tabs in a
+// TSV file is a record of empty fields).
+func TestCSVBlankLines(t *testing.T) {
+	s := sch(field("a", arrow.PrimitiveTypes.Int64, true), field("b", arrow.PrimitiveTypes.Int64, true))
+	var sink badSink
+	r, err := NewCSV(strings.NewReader("a,b\n1,2\n   \n\t \r\n\n3,4\n  "), csvOpts(t, s, spec.CSVOptions{Header: true}, &sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := collect(t, r, s)
+	if err != nil || len(sink.recs) > 0 {
+		t.Fatalf("err %v, bad %+v", err, sink.recs)
+	}
+	eqRows(t, rows, []string{"1|2", "3|4"})
+
+	r, err = NewCSV(strings.NewReader("a\tb\n1\t2\n\t\n"), csvOpts(t, s, spec.CSVOptions{Header: true, Delimiter: '\t'}, &sink))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err = collect(t, r, s)
+	if err != nil || len(sink.recs) > 0 {
+		t.Fatalf("err %v, bad %+v", err, sink.recs)
+	}
+	eqRows(t, rows, []string{"1|2", "null|null"})
+}
+
+// TestCSVDuplicateHeader: a header naming a read column twice is an error
+// naming both positions; a duplicate the schema does not read is not looked at.
+func TestCSVDuplicateHeader(t *testing.T) {
+	s := sch(field("a", arrow.PrimitiveTypes.Int64, true))
+	_, err := NewCSV(strings.NewReader("b,a,c,a\n1,2,3,4\n"), csvOpts(t, s, spec.CSVOptions{Header: true}, nil))
+	if err == nil || err.Error() != `k.csv:1: csv header: column "a" appears twice, as columns 2 and 4` {
+		t.Fatalf("err = %v", err)
+	}
+	r, err := NewCSV(strings.NewReader("c,a,c\n1,2,3\n"), csvOpts(t, s, spec.CSVOptions{Header: true}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := collect(t, r, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eqRows(t, rows, []string{"2"})
+}
+
 // TestCorruptGzipReportsNoGarbage: a gzip stream corrupt in its middle
 // decompresses to garbage before the codec notices. The object is
 // unreadable (a *CodecError), and none of the garbage is reported as bad
