@@ -440,7 +440,7 @@ func (r *csvReader) convertRow() (bool, error) {
 			continue
 		}
 		if c.conv.kind >= kList {
-			v, err := r.p.ParseBytes(f)
+			v, err := r.p.ParseBytes(fixLoneSurrogates(f, &c.scratch2))
 			if err != nil {
 				return false, r.badRecord(c.name, "invalid JSON in "+c.conv.kind.String()+" field: "+err.Error())
 			}
@@ -464,7 +464,7 @@ func (r *csvReader) convertRow() (bool, error) {
 				c.b.AppendNull()
 				continue
 			}
-			v, _ := r.p.ParseBytes(f)
+			v, _ := r.p.ParseBytes(fixLoneSurrogates(f, &c.scratch2))
 			_ = c.conv.nestedJSON(c.b, v, &c.scratch)
 			continue
 		}

@@ -236,7 +236,7 @@ func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 		if c.conv.kind >= kList {
 			// Values from one parser stay valid until its next parse, so
 			// each nested column has its own.
-			jv, err := r.parsers[i].ParseBytes(v)
+			jv, err := r.parsers[i].ParseBytes(fixLoneSurrogates(v, &c.scratch2))
 			if err != nil {
 				return false, r.badLine(line, c.name, "invalid JSON: "+err.Error())
 			}

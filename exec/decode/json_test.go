@@ -360,3 +360,20 @@ func TestJSONControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONLoneSurrogatesNested: a lone surrogate escape becomes U+FFFD in a
+// string inside a list or struct as it does outside one (fastjson, which
+// decodes nested values, kept the escape as six characters of text).
+func TestJSONLoneSurrogatesNested(t *testing.T) {
+	s := sch(field("s", arrow.BinaryTypes.String, true), field("l", arrow.ListOf(arrow.BinaryTypes.String), true))
+	in := `{"s":"a\ud800b","l":["a\ud800b","\udc00","\ud83d\ude00","\\ud800",null]}`
+	r, err := NewJSON(strings.NewReader(in), Options{Key: "s.json", Schema: s, Alloc: checked(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := collect(t, r, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eqRows(t, rows, []string{`a�b|["a�b","�","😀","\\ud800",null]`})
+}

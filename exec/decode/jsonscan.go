@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -321,4 +322,51 @@ func rawTypeName(v []byte) string {
 		return "null"
 	}
 	return "number"
+}
+
+// fixLoneSurrogates returns JSON text s with every \u escape of a lone
+// UTF-16 surrogate replaced by \uFFFD (a copy in *scratch), or s itself
+// when it has none. fastjson, which decodes nested values, keeps such an
+// escape as its six characters of text, while unescape (top-level
+// strings) and encoding/json decode it to U+FFFD: this makes a string
+// inside a list or struct read as the same string outside one.
+func fixLoneSurrogates(s []byte, scratch *[]byte) []byte {
+	if !bytes.Contains(s, []byte(`\u`)) {
+		return s
+	}
+	out := s
+	copied := false
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		if s[i+1] != 'u' || i+6 > len(s) || !isHex4(s[i+2:i+6]) {
+			i++ // another escape: skip its second character
+			continue
+		}
+		r := hex4(s[i+2:])
+		lone := false
+		switch {
+		case r >= 0xd800 && r < 0xdc00: // high: a low escape must follow
+			if i+12 <= len(s) && s[i+6] == '\\' && s[i+7] == 'u' && isHex4(s[i+8:i+12]) {
+				if lo := hex4(s[i+8:]); lo >= 0xdc00 && lo < 0xe000 {
+					i += 11 // a pair
+					continue
+				}
+			}
+			lone = true
+		case r >= 0xdc00 && r < 0xe000:
+			lone = true
+		}
+		if lone {
+			if !copied {
+				out = append((*scratch)[:0], s...)
+				*scratch = out
+				copied = true
+			}
+			copy(out[i+2:i+6], "FFFD")
+		}
+		i += 5
+	}
+	return out
 }
