@@ -149,7 +149,10 @@ func NewParquet(ctx context.Context, r parquet.ReaderAtSeeker, size int64, o Opt
 	// arrays it returns are built with o.Alloc (pqarrow.NewFileReader).
 	// Both refuse a single buffer larger than the memory limit.
 	props := parquet.NewReaderProperties(&limitAllocator{Allocator: pageBuffers, limit: o.MemoryLimit})
-	props.MaxUncompressedPageSize = min(props.GetMaxUncompressedPageSize(), o.MemoryLimit)
+	// arrow-go's own limit (256 MiB) would refuse a large page whatever
+	// the memory allows (parquet-testing's large_string_map.brotli.parquet
+	// has a page of 1 GiB); the memory limit decides instead.
+	props.MaxUncompressedPageSize = o.MemoryLimit
 	pf, src, err := openParquet(r, size, o.Key, o.ParquetMetadata, props)
 	if err != nil {
 		return nil, err
