@@ -59,7 +59,13 @@ func openParquet(r parquet.ReaderAtSeeker, size int64, key string, md *metadata.
 		opts = append(opts, file.WithMetadata(md))
 	}
 	src = &checkedSource{SectionReader: io.NewSectionReader(r, 0, size), key: key}
-	pf, err = file.NewParquetReader(src, opts...)
+	pf, err = newParquetReader(src, opts)
+	if err != nil && md == nil {
+		// A footer arrow-go cannot parse may be one it can once repaired.
+		if fixed, rerr := repairFooter(src, size); rerr == nil && fixed != nil {
+			pf, err = newParquetReader(src, append(opts, file.WithMetadata(fixed)))
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: parquet: %w", key, err)
 	}
@@ -68,6 +74,17 @@ func openParquet(r parquet.ReaderAtSeeker, size int64, key string, md *metadata.
 		return nil, nil, err
 	}
 	return pf, src, nil
+}
+
+// newParquetReader is file.NewParquetReader with its panics (on some
+// malformed footers) returned as errors.
+func newParquetReader(src parquet.ReaderAtSeeker, opts []file.ReadOption) (pf *file.Reader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pf, err = nil, fmt.Errorf("corrupt footer: %v", p)
+		}
+	}()
+	return file.NewParquetReader(src, opts...)
 }
 
 // ReadParquetSchema reads the footer of the Parquet object key (size bytes

@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// A minimal reader of Thrift's compact protocol, the encoding of Parquet's
+// A minimal reader and writer of Thrift's compact protocol, the encoding of Parquet's
 // footer and page headers. arrow-go's own Thrift types are internal to its
 // module, and the page checks (pagecheck.go) need to read a page header
 // before arrow-go does: that is when a header that lies about its sizes can
@@ -14,7 +14,9 @@ import (
 //
 // It decodes into a generic tree (tval); every container size is checked
 // against the bytes left before anything is allocated for it, so a header
-// cannot make the reader itself allocate more than its own length.
+// cannot make the reader itself allocate more than its own length. The
+// writer re-encodes a tree: footers arrow-go cannot parse are repaired with
+// it (repairFooter), and the tests make lying files with it.
 
 // Compact protocol type ids.
 const (
@@ -249,4 +251,76 @@ func (d *tdecoder) value(typ byte, depth int) (tval, error) {
 		return v, fmt.Errorf("%w: unknown type %d", errThrift, typ)
 	}
 	return v, err
+}
+
+func putZigzag(dst []byte, x int64) []byte {
+	return binary.AppendUvarint(dst, uint64(x<<1)^uint64(x>>63))
+}
+
+// encode appends v's compact-protocol encoding (without a field header).
+func (v *tval) encode(dst []byte) []byte {
+	switch v.typ {
+	case tTrue, tFalse:
+		return dst // a struct field's bool is in its header
+	case tByte:
+		return append(dst, byte(v.i))
+	case tI16, tI32, tI64:
+		return putZigzag(dst, v.i)
+	case tDouble:
+		return append(dst, v.b...)
+	case tBinary:
+		dst = binary.AppendUvarint(dst, uint64(len(v.b)))
+		return append(dst, v.b...)
+	case tList, tSet:
+		if n := len(v.list); n < 15 {
+			dst = append(dst, byte(n<<4)|v.elem)
+		} else {
+			dst = append(dst, 0xf0|v.elem)
+			dst = binary.AppendUvarint(dst, uint64(n))
+		}
+		for i := range v.list {
+			if v.elem == tTrue || v.elem == tFalse {
+				b := byte(tFalse)
+				if v.list[i].i != 0 {
+					b = tTrue
+				}
+				dst = append(dst, b)
+				continue
+			}
+			dst = v.list[i].encode(dst)
+		}
+		return dst
+	case tMap:
+		n := len(v.list) / 2
+		dst = binary.AppendUvarint(dst, uint64(n))
+		if n == 0 {
+			return dst
+		}
+		dst = append(dst, v.elem<<4|v.elem2)
+		for i := range v.list {
+			dst = v.list[i].encode(dst)
+		}
+		return dst
+	case tStruct:
+		var last int16
+		for _, f := range v.fields {
+			typ := f.v.typ
+			if typ == tTrue || typ == tFalse {
+				typ = tFalse
+				if f.v.i != 0 {
+					typ = tTrue
+				}
+			}
+			if d := f.id - last; d > 0 && d <= 15 {
+				dst = append(dst, byte(d<<4)|typ)
+			} else {
+				dst = append(dst, typ)
+				dst = putZigzag(dst, int64(f.id))
+			}
+			last = f.id
+			dst = f.v.encode(dst)
+		}
+		return append(dst, tStop)
+	}
+	return dst // not produced by the decoder
 }
