@@ -115,13 +115,15 @@ func ReadParquetSchema(r parquet.ReaderAtSeeker, size int64, key string) (*arrow
 // do the reading): a column of Parquet's null logical type (pqarrow's null
 // type; parquet-testing's null_list) by its physical type, read as nulls,
 // and an extension type (a variant) by its storage type, its binary
-// encoding, passed through.
+// encoding, passed through. Legacy lists of lists get their shape back
+// (see legacylist.go).
 func readableSchema(sc *arrow.Schema, md *metadata.FileMetaData) (*arrow.Schema, error) {
 	special := false
 	for _, f := range sc.Fields() {
 		special = special || hasSpecialType(f.Type)
 	}
-	if !special {
+	legacy := legacyListElements(md)
+	if !special && legacy == nil {
 		return sc, nil
 	}
 	m, err := pqarrow.NewSchemaManifest(md.Schema, md.KeyValueMetadata(), &pqarrow.ArrowReadProperties{})
@@ -132,6 +134,9 @@ func readableSchema(sc *arrow.Schema, md *metadata.FileMetaData) (*arrow.Schema,
 	for i, f := range sc.Fields() {
 		if i < len(m.Fields) && m.Fields[i].Field.Name == f.Name {
 			f.Type = readableType(&m.Fields[i], f.Type, md)
+		}
+		if legacy != nil {
+			f.Type = fixLegacyType(f.Type, f.Name, legacy)
 		}
 		fields[i] = f
 	}
@@ -215,6 +220,9 @@ type pqColumn struct {
 	want     arrow.DataType
 	cast     bool
 	missing  bool // read as null (on_schema_change = ignore)
+	// legacy, when set, is the type pqarrow's arrays are reshaped to
+	// first (fixLegacyData): a legacy list of lists.
+	legacy arrow.DataType
 }
 
 type parquetReader struct {
@@ -318,6 +326,7 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 		}
 	}
 	var leaves []int
+	legacy := legacyListElements(p.pf.MetaData())
 	p.cols = make([]pqColumn, p.o.Schema.NumFields())
 	for i, want := range p.o.Schema.Fields() {
 		fi, ok := byName[want.Name]
@@ -331,6 +340,12 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 		}
 		sf := &fr.Manifest.Fields[fi]
 		fileType := projectedType(sf, want.Type)
+		var legacyType arrow.DataType
+		if legacy != nil {
+			if fixed := fixLegacyType(fileType, want.Name, legacy); !arrow.TypeEqual(fixed, fileType) {
+				legacyType, fileType = fixed, fixed
+			}
+		}
 		cast, err := castNeeded(fileType, want.Type)
 		if err != nil {
 			mm := &SchemaMismatchError{Key: key, Column: want.Name, FileType: fileType.String(), Want: want.Type.String()}
@@ -346,7 +361,7 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 			p.err = io.EOF
 			return nil
 		}
-		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast}
+		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast, legacy: legacyType}
 		leaves = collectLeavesFor(sf, want.Type, leaves)
 	}
 	md := p.pf.MetaData()
@@ -580,6 +595,12 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 			return nil, fmt.Errorf("%s: parquet: column %q missing from the decoded batch", p.o.Key, c.fileName)
 		}
 		a := rec.Column(idx[0])
+		if c.legacy != nil {
+			d := fixLegacyData(a.Data(), c.legacy)
+			a = array.MakeFromData(d)
+			d.Release()
+			defer a.Release()
+		}
 		if !c.cast && arrow.TypeEqual(a.DataType(), c.want) {
 			a.Retain()
 			arrs = append(arrs, a)
