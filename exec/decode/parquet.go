@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -223,16 +224,24 @@ type pqColumn struct {
 	// legacy, when set, is the type pqarrow's arrays are reshaped to
 	// first (fixLegacyData): a legacy list of lists.
 	legacy arrow.DataType
+	// int96, when set, is the type the column's INT96 leaves are
+	// converted to (convertInt96).
+	int96 arrow.DataType
 }
 
 type parquetReader struct {
-	ctx  context.Context
-	o    Options
-	pf   *file.Reader
-	src  *checkedSource
-	rr   pqarrow.RecordReader
-	cols []pqColumn
-	left int64 // rows left when no column is read (row counts only)
+	ctx   context.Context
+	o     Options
+	pf    *file.Reader
+	src   *checkedSource
+	int96 map[int]bool // leaf columns stored as INT96 (see int96.go)
+	// read counts the rows decoded so far; dropped holds, in order, those
+	// of them that were bad records and so not returned (FileRow).
+	read    int64
+	dropped []int64
+	rr      pqarrow.RecordReader
+	cols    []pqColumn
+	left    int64 // rows left when no column is read (row counts only)
 	// spans[i] says where the i-th row group read starts: at row read of
 	// the rows read so far, and at row file of the file (see FileRow).
 	spans  []rowSpan
@@ -248,7 +257,21 @@ type rowSpan struct{ read, file int64 }
 // read every row, so n is returned as it is.
 func FileRow(r Reader, n int64) int64 {
 	p, ok := r.(*parquetReader)
-	if !ok || len(p.spans) == 0 {
+	if !ok {
+		return n
+	}
+	for _, d := range p.dropped {
+		if d <= n {
+			n++ // the n-th row returned comes after a dropped one
+		}
+	}
+	return p.fileRowOfRead(n)
+}
+
+// fileRowOfRead is the 0-based row of the object that is the n-th row
+// decoded (returned or not).
+func (p *parquetReader) fileRowOfRead(n int64) int64 {
+	if len(p.spans) == 0 {
 		return n
 	}
 	i := sort.Search(len(p.spans), func(i int) bool { return p.spans[i].read > n }) - 1
@@ -285,8 +308,21 @@ func NewParquet(ctx context.Context, r parquet.ReaderAtSeeker, size int64, o Opt
 	if err != nil {
 		return nil, err
 	}
+	var int96 map[int]bool
+	if int96 = int96Columns(pf.MetaData()); int96 != nil {
+		// arrow-go reads INT96 columns as their bytes; the reader converts
+		// them (see int96.go).
+		md, err := int96AsFixed(ctx, pf.MetaData())
+		pf.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: parquet: %w", o.Key, err)
+		}
+		if pf, src, err = openParquet(r, size, o.Key, md, props); err != nil {
+			return nil, err
+		}
+	}
 	src.limit = o.MemoryLimit
-	pr := &parquetReader{ctx: ctx, o: o, pf: pf, src: src}
+	pr := &parquetReader{ctx: ctx, o: o, pf: pf, src: src, int96: int96}
 	if err := pr.init(rowGroups); err != nil {
 		pf.Close()
 		return nil, err
@@ -346,6 +382,12 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 				legacyType, fileType = fixed, fixed
 			}
 		}
+		var int96Type arrow.DataType
+		if p.int96 != nil {
+			if t := int96FileType(sf, fileType, want.Type, p.int96); !arrow.TypeEqual(t, fileType) {
+				int96Type, fileType = t, t
+			}
+		}
 		cast, err := castNeeded(fileType, want.Type)
 		if err != nil {
 			mm := &SchemaMismatchError{Key: key, Column: want.Name, FileType: fileType.String(), Want: want.Type.String()}
@@ -361,7 +403,7 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 			p.err = io.EOF
 			return nil
 		}
-		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast, legacy: legacyType}
+		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast, legacy: legacyType, int96: int96Type}
 		leaves = collectLeavesFor(sf, want.Type, leaves)
 	}
 	md := p.pf.MetaData()
@@ -579,6 +621,9 @@ func (p *parquetReader) Next() (b arrow.RecordBatch, err error) {
 // assemble builds a batch of o.Schema from rec (nil when no column is
 // read), casting and filling missing columns with nulls.
 func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.RecordBatch, err error) {
+	first := p.read
+	p.read += nrows
+	var bad []badRow
 	arrs := make([]arrow.Array, 0, len(p.cols))
 	defer func() {
 		for _, a := range arrs {
@@ -601,6 +646,17 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 			d.Release()
 			defer a.Release()
 		}
+		if c.int96 != nil {
+			d, cbad := convertInt96(p.o.Alloc, a.Data(), c.int96)
+			a = array.MakeFromData(d)
+			d.Release()
+			defer a.Release()
+			for i, reason := range cbad {
+				if reason != "" {
+					bad = append(bad, badRow{row: i, column: c.fileName, reason: reason})
+				}
+			}
+		}
 		if !c.cast && arrow.TypeEqual(a.DataType(), c.want) {
 			a.Retain()
 			arrs = append(arrs, a)
@@ -612,7 +668,46 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 		}
 		arrs = append(arrs, ca)
 	}
-	return array.NewRecordBatch(p.o.Schema, arrs, nrows), nil
+	out = array.NewRecordBatch(p.o.Schema, arrs, nrows)
+	if bad == nil {
+		return out, nil
+	}
+	defer out.Release()
+	return p.dropBad(out, first, bad)
+}
+
+// badRow is a row of a batch that holds a value its column cannot.
+type badRow struct {
+	row            int
+	column, reason string
+}
+
+// dropBad reports the rows bad of b, whose first row is the first-th read,
+// as bad records and returns b without them (b is not consumed).
+func (p *parquetReader) dropBad(b arrow.RecordBatch, first int64, bad []badRow) (arrow.RecordBatch, error) {
+	keep := make([]bool, b.NumRows())
+	for i := range keep {
+		keep[i] = true
+	}
+	slices.SortStableFunc(bad, func(a, b badRow) int { return a.row - b.row })
+	for _, r := range bad {
+		if !keep[r.row] {
+			continue // one record per row
+		}
+		keep[r.row] = false
+		read := first + int64(r.row)
+		p.dropped = append(p.dropped, read)
+		if err := p.o.bad(BadRecord{Row: p.fileRowOfRead(read) + 1, Column: r.column, Reason: r.reason}); err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(p.dropped)
+	mb := array.NewBooleanBuilder(p.o.Alloc)
+	defer mb.Release()
+	mb.AppendValues(keep, nil)
+	mask := mb.NewBooleanArray()
+	defer mask.Release()
+	return compute.FilterRecordBatch(compute.WithAllocator(p.ctx, p.o.Alloc), b, mask, compute.DefaultFilterOptions())
 }
 
 // castArray is compute.CastArray, except for nested types, which it casts
