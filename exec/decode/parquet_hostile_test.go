@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -258,5 +260,36 @@ func TestParquetLevelBomb(t *testing.T) {
 	defer rec1.Release()
 	if l := rec1.Column(0).(*array.List); l.Len() != 1 || l.ListValues().Len() != n {
 		t.Fatalf("with 1 GiB: %d rows, %d elements", l.Len(), l.ListValues().Len())
+	}
+}
+
+// TestHostileFixtures keeps the lying files of the CLI test
+// (interop/e2e/testdata/hostile/) equal to what this package's tools make
+// of hostileParquet; -update rewrites them.
+func TestHostileFixtures(t *testing.T) {
+	honest := hostileParquet(t)
+	fixtures := map[string][]byte{
+		"honest.parquet":             honest,
+		"chunk-1tib.parquet":         editFooter(t, honest, func(fm *tval) { chunkMeta(t, fm, 0, 0).set(cmComp, tI64, 1<<40) }),
+		"chunk-64gib.parquet":        editFooter(t, honest, func(fm *tval) { chunkMeta(t, fm, 1, 1).set(cmComp, tI64, 64<<30) }),
+		"rowgroup-minus-1.parquet":   editFooter(t, honest, func(fm *tval) { fm.at(t, fmRowGroups, 1).set(rgNumRows, tI64, -1) }),
+		"dictionary-2g-vals.parquet": editPage(t, honest, 1, 1, 0, func(h *tval) { h.at(t, phDict).set(dphNumVals, tI32, 1<<31-1) }),
+	}
+	dir := filepath.Join("..", "..", "interop", "e2e", "testdata", "hostile")
+	for name, data := range fixtures {
+		p := filepath.Join(dir, name)
+		if *update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s differs from what this test makes (go test -run TestHostileFixtures -update): %v", p, err)
+		}
 	}
 }
