@@ -252,18 +252,16 @@ func int96ToTimestamps(mem memory.Allocator, d arrow.ArrayData, t *arrow.Timesta
 // int96Value is an INT96 as a count of units (perSec to the second) since
 // the epoch, or why it cannot be one.
 func int96Value(b []byte, perSec int64) (int64, string) {
-	nanos := binary.LittleEndian.Uint64(b[:8])
-	jd := int64(binary.LittleEndian.Uint32(b[8:12]))
-	if nanos >= 86_400_000_000_000 {
-		return 0, fmt.Sprintf("INT96 timestamp with %d nanoseconds in its day", nanos)
-	}
-	days := jd - julianUnixEpoch
+	// The nanoseconds are a signed int64, as Arrow C++ and DuckDB read
+	// them: Spark writes negative ones for instants far from the epoch.
+	nanos := int64(binary.LittleEndian.Uint64(b[:8]))
+	days := int64(binary.LittleEndian.Uint32(b[8:12])) - julianUnixEpoch
 	perDay := 86_400 * perSec
-	unitNanos := int64(1_000_000_000) / perSec
-	frac := int64(nanos) / unitNanos // truncated to the unit
-	if days > (math.MaxInt64-frac)/perDay || days < math.MinInt64/perDay {
-		t := time.Unix(days*86_400, 0).UTC() // whole days: no overflow for a uint32 day number
-		return 0, fmt.Sprintf("INT96 timestamp %s is outside the range of timestamp(%s) (declare the column timestamp(us) to read it)", t.Format("2006-01-02"), unitName(perSec))
+	frac := nanos / (int64(time.Second) / perSec) // truncated to the unit
+	if days > math.MaxInt64/perDay || days < math.MinInt64/perDay ||
+		frac > 0 && days*perDay > math.MaxInt64-frac || frac < 0 && days*perDay < math.MinInt64-frac {
+		d := time.Unix(days*86_400, 0).UTC() // whole days of a uint32 day number do not overflow
+		return 0, fmt.Sprintf("INT96 timestamp %s is outside the range of timestamp(%s) (declare the column timestamp(us) to read it)", d.Format("2006-01-02"), unitName(perSec))
 	}
 	return days*perDay + frac, ""
 }

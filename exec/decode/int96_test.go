@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -52,14 +53,17 @@ func TestParquetInt96Range(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := int96Of(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
-	binary.LittleEndian.PutUint64(bad[:8], 90_000_000_000_000) // more nanoseconds than a day has
+	var bad parquet.Int96 // the last day an INT96 can say: past timestamp(us) too
+	binary.LittleEndian.PutUint32(bad[8:], math.MaxUint32)
+	spark := int96Of(time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)) // Spark's way: a negative time of day
+	negHour := -int64(time.Hour)
+	binary.LittleEndian.PutUint64(spark[:8], uint64(negHour))
 	vals := []parquet.Int96{
 		int96Of(time.Date(2024, 1, 1, 12, 34, 56, 123456000, time.UTC)),
 		int96Of(time.Date(9999, 12, 31, 3, 0, 0, 0, time.UTC)),
 		int96Of(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)),
 		bad,
-		int96Of(time.Date(2024, 12, 30, 23, 0, 0, 0, time.UTC)),
+		spark,
 	}
 	defs := []int16{1, 1, 0, 1, 1, 1}
 	if _, err := cw.(*file.Int96ColumnChunkWriter).WriteBatch(vals, defs, nil); err != nil {
@@ -88,7 +92,7 @@ func TestParquetInt96Range(t *testing.T) {
 	eqRows(t, rows, []string{"1704112496123456000", "null", "1735599600000000000"})
 	if len(recs) != 3 || recs[0].Row != 2 || recs[1].Row != 4 || recs[2].Row != 5 ||
 		!strings.Contains(recs[0].Reason, "INT96 timestamp 9999-12-31 is outside the range of timestamp(ns) (declare the column timestamp(us) to read it)") ||
-		!strings.Contains(recs[2].Reason, "nanoseconds in its day") || recs[0].Column != "a" {
+		!strings.Contains(recs[2].Reason, "is outside the range of timestamp(ns)") || recs[0].Column != "a" {
 		t.Fatalf("bad records %+v", recs)
 	}
 	if got := []int64{FileRow(r, 0), FileRow(r, 1), FileRow(r, 2)}; got[0] != 0 || got[1] != 2 || got[2] != 5 {
@@ -96,7 +100,7 @@ func TestParquetInt96Range(t *testing.T) {
 	}
 	rows, recs, _ = read(tsUS)
 	eqRows(t, rows, []string{"1704112496123456", "253402225200000000", "null", "-62135596800000000", "1735599600000000"})
-	if len(recs) != 1 || recs[0].Row != 5 {
+	if len(recs) != 1 || recs[0].Row != 5 || !strings.Contains(recs[0].Reason, "is outside the range of timestamp(us)") {
 		t.Fatalf("bad records %+v", recs)
 	}
 }
