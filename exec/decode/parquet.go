@@ -101,13 +101,30 @@ func ReadParquetSchema(r parquet.ReaderAtSeeker, size int64, key string) (*arrow
 	}
 	defer pf.Close()
 	md := pf.MetaData()
-	sc, err := pqarrow.FromParquet(md.Schema, &pqarrow.ArrowReadProperties{}, md.KeyValueMetadata())
+	schemaMD := md
+	maps := optionalKeyMaps(md)
+	if maps != nil {
+		if schemaMD, err = mapsAsLists(context.Background(), md); err != nil {
+			return nil, nil, fmt.Errorf("%s: parquet schema: %w", key, err)
+		}
+	}
+	sc, err := pqarrow.FromParquet(schemaMD.Schema, &pqarrow.ArrowReadProperties{}, schemaMD.KeyValueMetadata())
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: parquet schema: %w", key, err)
 	}
-	if sc, err = readableSchema(sc, md); err != nil {
+	if sc, err = readableSchema(sc, schemaMD); err != nil {
 		return nil, nil, fmt.Errorf("%s: parquet schema: %w", key, err)
 	}
+	if maps != nil {
+		fields := sc.Fields()
+		for i := range fields {
+			fields[i].Type = listsAsMaps(fields[i].Type, fields[i].Name, maps)
+		}
+		meta := sc.Metadata()
+		sc = arrow.NewSchema(fields, &meta)
+	}
+	// The footer itself, not the one rewritten for arrow-go: NewParquet
+	// rewrites what it is given.
 	return sc, md, nil
 }
 
@@ -224,6 +241,9 @@ type pqColumn struct {
 	// legacy, when set, is the type pqarrow's arrays are reshaped to
 	// first (fixLegacyData): a legacy list of lists.
 	legacy arrow.DataType
+	// maps, when set, is the type the lists standing for maps with
+	// optional keys are made maps again as (listsToMapData).
+	maps arrow.DataType
 	// int96, when set, is the type the column's INT96 leaves are
 	// converted to (convertInt96).
 	int96 arrow.DataType
@@ -234,7 +254,8 @@ type parquetReader struct {
 	o     Options
 	pf    *file.Reader
 	src   *checkedSource
-	int96 map[int]bool // leaf columns stored as INT96 (see int96.go)
+	int96 map[int]bool    // leaf columns stored as INT96 (see int96.go)
+	maps  map[string]bool // maps with optional keys, read as lists (mapkeys.go)
 	// read counts the rows decoded so far; dropped holds, in order, those
 	// of them that were bad records and so not returned (FileRow).
 	read    int64
@@ -308,6 +329,18 @@ func NewParquet(ctx context.Context, r parquet.ReaderAtSeeker, size int64, o Opt
 	if err != nil {
 		return nil, err
 	}
+	maps := optionalKeyMaps(pf.MetaData())
+	if maps != nil {
+		// arrow-go reads maps with optional keys as lists (see mapkeys.go).
+		md, err := mapsAsLists(ctx, pf.MetaData())
+		pf.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: parquet: %w", o.Key, err)
+		}
+		if pf, src, err = openParquet(r, size, o.Key, md, props); err != nil {
+			return nil, err
+		}
+	}
 	var int96 map[int]bool
 	if int96 = int96Columns(pf.MetaData()); int96 != nil {
 		// arrow-go reads INT96 columns as their bytes; the reader converts
@@ -322,7 +355,7 @@ func NewParquet(ctx context.Context, r parquet.ReaderAtSeeker, size int64, o Opt
 		}
 	}
 	src.limit = o.MemoryLimit
-	pr := &parquetReader{ctx: ctx, o: o, pf: pf, src: src, int96: int96}
+	pr := &parquetReader{ctx: ctx, o: o, pf: pf, src: src, int96: int96, maps: maps}
 	if err := pr.init(rowGroups); err != nil {
 		pf.Close()
 		return nil, err
@@ -382,6 +415,12 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 				legacyType, fileType = fixed, fixed
 			}
 		}
+		var mapsType arrow.DataType
+		if p.maps != nil {
+			if t := listsAsMaps(fileType, want.Name, p.maps); !arrow.TypeEqual(t, fileType) {
+				mapsType, fileType = t, t
+			}
+		}
 		var int96Type arrow.DataType
 		if p.int96 != nil {
 			if t := int96FileType(sf, fileType, want.Type, p.int96); !arrow.TypeEqual(t, fileType) {
@@ -403,7 +442,7 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 			p.err = io.EOF
 			return nil
 		}
-		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast, legacy: legacyType, int96: int96Type}
+		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast, legacy: legacyType, maps: mapsType, int96: int96Type}
 		leaves = collectLeavesFor(sf, want.Type, leaves)
 	}
 	md := p.pf.MetaData()
@@ -623,6 +662,38 @@ func (p *parquetReader) Next() (b arrow.RecordBatch, err error) {
 func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.RecordBatch, err error) {
 	first := p.read
 	p.read += nrows
+	// orig[i] is the row of rec that the i-th row kept was; nil while no
+	// row has been dropped.
+	var orig []int
+	if rec != nil && p.maps != nil {
+		// A map entry whose key is null cannot be put in an Arrow map at
+		// all: such rows are dropped from the lists first.
+		var bad []badRow
+		for _, c := range p.cols {
+			if c.maps == nil {
+				continue
+			}
+			idx := rec.Schema().FieldIndices(c.fileName)
+			if len(idx) == 0 {
+				continue
+			}
+			d, cbad := listsToMapData(rec.Column(idx[0]).Data(), c.maps)
+			d.Release()
+			for i, reason := range cbad {
+				if reason != "" {
+					bad = append(bad, badRow{row: i, column: c.fileName, reason: reason})
+				}
+			}
+		}
+		if bad != nil {
+			kept, keptRows, err := p.dropBad(rec, first, bad, nil)
+			if err != nil {
+				return nil, err
+			}
+			defer kept.Release()
+			rec, orig, nrows = kept, keptRows, kept.NumRows()
+		}
+	}
 	var bad []badRow
 	arrs := make([]arrow.Array, 0, len(p.cols))
 	defer func() {
@@ -642,6 +713,12 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 		a := rec.Column(idx[0])
 		if c.legacy != nil {
 			d := fixLegacyData(a.Data(), c.legacy)
+			a = array.MakeFromData(d)
+			d.Release()
+			defer a.Release()
+		}
+		if c.maps != nil {
+			d, _ := listsToMapData(a.Data(), c.maps) // rows with null keys are gone
 			a = array.MakeFromData(d)
 			d.Release()
 			defer a.Release()
@@ -673,7 +750,8 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 		return out, nil
 	}
 	defer out.Release()
-	return p.dropBad(out, first, bad)
+	out, _, err = p.dropBad(out, first, bad, orig)
+	return out, err
 }
 
 // badRow is a row of a batch that holds a value its column cannot.
@@ -682,12 +760,19 @@ type badRow struct {
 	column, reason string
 }
 
-// dropBad reports the rows bad of b, whose first row is the first-th read,
-// as bad records and returns b without them (b is not consumed).
-func (p *parquetReader) dropBad(b arrow.RecordBatch, first int64, bad []badRow) (arrow.RecordBatch, error) {
+// dropBad reports the rows bad of b, whose i-th row is the (first +
+// orig[i])-th read (first + i when orig is nil), as bad records and returns
+// b without them (b is not consumed), with the orig of the result.
+func (p *parquetReader) dropBad(b arrow.RecordBatch, first int64, bad []badRow, orig []int) (arrow.RecordBatch, []int, error) {
 	keep := make([]bool, b.NumRows())
 	for i := range keep {
 		keep[i] = true
+	}
+	at := func(i int) int {
+		if orig == nil {
+			return i
+		}
+		return orig[i]
 	}
 	slices.SortStableFunc(bad, func(a, b badRow) int { return a.row - b.row })
 	for _, r := range bad {
@@ -695,10 +780,16 @@ func (p *parquetReader) dropBad(b arrow.RecordBatch, first int64, bad []badRow) 
 			continue // one record per row
 		}
 		keep[r.row] = false
-		read := first + int64(r.row)
+		read := first + int64(at(r.row))
 		p.dropped = append(p.dropped, read)
 		if err := p.o.bad(BadRecord{Row: p.fileRowOfRead(read) + 1, Column: r.column, Reason: r.reason}); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+	}
+	var kept []int
+	for i, k := range keep {
+		if k {
+			kept = append(kept, at(i))
 		}
 	}
 	slices.Sort(p.dropped)
@@ -707,7 +798,8 @@ func (p *parquetReader) dropBad(b arrow.RecordBatch, first int64, bad []badRow) 
 	mb.AppendValues(keep, nil)
 	mask := mb.NewBooleanArray()
 	defer mask.Release()
-	return compute.FilterRecordBatch(compute.WithAllocator(p.ctx, p.o.Alloc), b, mask, compute.DefaultFilterOptions())
+	out, err := compute.FilterRecordBatch(compute.WithAllocator(p.ctx, p.o.Alloc), b, mask, compute.DefaultFilterOptions())
+	return out, kept, err
 }
 
 // castArray is compute.CastArray, except for nested types, which it casts
