@@ -30,7 +30,6 @@ var refused = map[string]string{
 	"data/large_string_map.brotli.parquet":                           "page of 1073741828 bytes uncompressed is larger than the memory limit",
 	"data/encrypt_columns_plaintext_footer.parquet.encrypted":        "cannot decrypt column metadata",
 	"data/aes256/encrypt_columns_plaintext_footer.parquet.encrypted": "cannot decrypt column metadata",
-	"data/incorrect_map_schema.parquet":                              "MAP keys must be required",
 	"shredded_variant/case-032.parquet":                              "unsupported type time64[us]",
 	"shredded_variant/case-084-INVALID.parquet":                      "typed_value field must be a valid nested type",
 	"bad_data/ARROW-GH-45185.parquet":                                "record starts with a nonzero repetition level",
