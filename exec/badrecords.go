@@ -81,6 +81,9 @@ type badLine struct {
 	Column string `json:"column,omitempty"`
 	Reason string `json:"reason"`
 	Raw    string `json:"raw"`
+	// Truncated: Raw holds only the first bytes of a record longer than
+	// max_record_bytes.
+	Truncated bool `json:"truncated,omitempty"`
 	// RawBase64 holds the exact bytes when Raw is not valid UTF-8: JSON
 	// strings cannot carry invalid UTF-8 (it would become U+FFFD), and a
 	// quarantined record must be recoverable byte for byte.
@@ -88,7 +91,7 @@ type badLine struct {
 }
 
 func (q *quarantine) add(b decode.BadRecord) {
-	bl := badLine{Key: b.Key, Line: b.Line, Row: b.Row, Column: b.Column, Reason: b.Reason, Raw: string(b.Raw)}
+	bl := badLine{Key: b.Key, Line: b.Line, Row: b.Row, Column: b.Column, Reason: b.Reason, Raw: string(b.Raw), Truncated: b.Truncated}
 	if !utf8.Valid(b.Raw) {
 		bl.RawBase64 = base64.StdEncoding.EncodeToString(b.Raw)
 	}

@@ -39,7 +39,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 		Source: SourceSpec{
 			Name: pp.Source.Name, Loc: src, Format: pp.Source.Format, Compression: pp.Source.Compression,
 			FileSchema: arrowtype.ArrowSchema(fileCols), TimestampFormats: map[string]string{},
-			CSV: pp.Source.CSV, OnBadRecord: pp.Source.OnBadRecord, OnSchemaChange: pp.Source.OnSchemaChange,
+			CSV: pp.Source.CSV, OnBadRecord: pp.Source.OnBadRecord, OnSchemaChange: pp.Source.OnSchemaChange, MaxRecordBytes: pp.Source.MaxRecordBytes,
 		},
 		Sink: SinkSpec{
 			Name: pp.Sink.Name, Loc: sink, Format: pp.Sink.Format, Compression: pp.Sink.Compression,

@@ -39,6 +39,9 @@ type SourceSpec struct {
 	CSV              spec.CSVOptions
 	OnBadRecord      spec.BadRecordPolicy
 	OnSchemaChange   spec.SchemaChangePolicy
+	// MaxRecordBytes bounds one JSON line or CSV record (0: the decoder's
+	// default).
+	MaxRecordBytes int64
 }
 
 // SinkSpec is where and how to write.

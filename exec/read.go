@@ -55,7 +55,10 @@ func (r *runner) decodeOptions(q *quarantine) decode.Options {
 	opts := decode.Options{
 		Schema: src.FileSchema, TimestampFormats: src.TimestampFormats,
 		CSV: src.CSV, Alloc: r.alloc, SchemaChange: src.OnSchemaChange,
-		OnBad: r.onBad(q),
+		OnBad: r.onBad(q), MaxRecordBytes: int(src.MaxRecordBytes),
+		// No single decoded buffer may exceed the run's memory budget: a
+		// file that claims one that large is unreadable, not a crash.
+		MemoryLimit: r.o.MemoryLimit,
 	}
 	if src.OnSchemaChange == spec.SchemaChangeAddColumns {
 		// add_columns: a column the planner added from a newer file's

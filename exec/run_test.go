@@ -378,3 +378,42 @@ func TestTaskFinishesPartitionsAsInputsMoveOn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// max_record_bytes reaches the decoder: a longer line is a bad record
+// whose quarantined raw text is a bounded prefix marked truncated, and the
+// lines around it commit.
+func TestMaxRecordBytesQuarantinesTruncated(t *testing.T) {
+	ctx := context.Background()
+	l := newLake(t)
+	long := `{"id":"` + strings.Repeat("x", 5000) + `","amount":1}`
+	a := l.put("dt=x/a.json", `{"id":"ok1","amount":1}`+"\n"+long+"\n"+`{"id":"ok2","amount":2}`+"\n", false)
+	a.Partition = []any{"x"}
+	job := orderJob(t, l, "", []Task{{Inputs: []Input{a}}})
+	job.Source.OnBadRecord = spec.BadRecordQuarantine
+	job.Source.MaxRecordBytes = 1000
+	res, err := Run(ctx, job, Options{Alloc: checked(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.BadRecords != 1 || res.Stats.RowsOut != 2 {
+		t.Fatalf("stats %+v", res.Stats)
+	}
+	m := commit(t, l, res, nil)
+	rc, _, err := l.out.Store.Get(ctx, m.Quarantine[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	var bl struct {
+		Line      int64  `json:"line"`
+		Raw       string `json:"raw"`
+		Truncated bool   `json:"truncated"`
+	}
+	if err := json.Unmarshal(data, &bl); err != nil {
+		t.Fatal(err)
+	}
+	if bl.Line != 2 || !bl.Truncated || len(bl.Raw) >= len(long) || !strings.HasPrefix(long, bl.Raw) {
+		t.Fatalf("quarantined %d bytes, truncated %v, line %d", len(bl.Raw), bl.Truncated, bl.Line)
+	}
+}

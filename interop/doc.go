@@ -7,5 +7,6 @@
 // It is a module of its own so that DuckDB (cgo) never enters the sluice
 // binary's dependency graph. Its subpackages: duck (DuckDB access and
 // relation comparison), runner (subprocesses with wall time and peak RSS),
-// and cmd/bench (`make bench`).
+// parquettesting (apache/parquet-testing's files read by sluice's decoder
+// and by DuckDB) and cmd/bench (`make bench`).
 package interop

@@ -31,7 +31,7 @@ func lower(name string, root Node) (*PipelinePlan, error) {
 		Name: name,
 		Source: SourceSettings{Name: src.Name, URL: src.URL, Prefix: scan.Prefix, Format: src.Format, Compression: src.Compression,
 			Partitions: shape.PartitionNames(), PartitionTypes: shape.PartitionTypes(),
-			OnBadRecord: src.OnBadRecord, OnSchemaChange: src.OnSchemaChange, CSV: src.CSV},
+			OnBadRecord: src.OnBadRecord, OnSchemaChange: src.OnSchemaChange, CSV: src.CSV, MaxRecordBytes: src.MaxRecordBytes},
 		Sink: SinkSettings{Name: sk.Name, URL: sk.URL, Format: sk.Format, Compression: sk.Compression, PartitionBy: sk.PartitionBy,
 			Mode: sk.Mode, Committer: sk.Committer, TargetFileSize: sk.TargetFileSize, RowGroupSize: sk.RowGroupSize, S3: sk.S3, CSV: sk.CSV},
 		Tasks:     scan.Tasks,

@@ -81,6 +81,9 @@ type SourceSettings struct {
 	OnBadRecord    spec.BadRecordPolicy    `json:"on_bad_record"`
 	OnSchemaChange spec.SchemaChangePolicy `json:"on_schema_change"`
 	CSV            spec.CSVOptions         `json:"csv"`
+	// MaxRecordBytes bounds one text record (0 in plans made before it
+	// existed: the decoder's default).
+	MaxRecordBytes int64 `json:"max_record_bytes,omitempty"`
 }
 
 // SinkSettings are the sink attributes the executor needs.

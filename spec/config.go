@@ -164,6 +164,9 @@ type Source struct {
 	OnSchemaChange SchemaChangePolicy
 	Bounded        *Bounds // nil: unbounded
 	TaskBytes      int64   // default 128 MiB
+	// MaxRecordBytes bounds one JSON line or CSV record: a longer one is a
+	// bad record read past in bounded memory (default 16 MiB).
+	MaxRecordBytes int64
 	CSV            CSVOptions
 	DeclRange      hcl.Range
 }

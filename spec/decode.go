@@ -301,6 +301,7 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 		OnChange:       ChangeIgnore,
 		OnSchemaChange: SchemaChangeFail,
 		TaskBytes:      DefaultTaskBytes,
+		MaxRecordBytes: DefaultMaxRecordBytes,
 		CSV:            defaultCSV(),
 		DeclRange:      b.DefRange,
 	}
@@ -324,6 +325,13 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 			l.errorf(a.get("task_bytes").Expr.Range().Ptr(), "Invalid task_bytes", "task_bytes must be greater than zero, such as \"128MiB\".")
 		} else {
 			src.TaskBytes = n
+		}
+	}
+	if n, ok := a.size("max_record_bytes"); ok {
+		if n <= 0 || n > 1<<30 {
+			l.errorf(a.get("max_record_bytes").Expr.Range().Ptr(), "Invalid max_record_bytes", "max_record_bytes must be greater than zero and at most 1GiB, such as \"16MiB\": one record is held whole in memory while it is decoded.")
+		} else {
+			src.MaxRecordBytes = n
 		}
 	}
 	if ps, ok := a.strList("partitions"); ok {

@@ -28,6 +28,7 @@ type LoadOptions struct {
 // Defaults and limits of the language (docs/language.md).
 const (
 	DefaultTaskBytes      int64 = 128 << 20
+	DefaultMaxRecordBytes int64 = 16 << 20
 	DefaultTargetFileSize int64 = 128 << 20
 	DefaultRowGroupSize   int64 = 64 << 20
 	// WriterPartSize is the multipart part size sinks upload with; with

@@ -68,6 +68,7 @@ var sourceSchema = &hcl.BodySchema{
 		{Name: "on_change"},
 		{Name: "on_schema_change"},
 		{Name: "task_bytes"},
+		{Name: "max_record_bytes"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "column", LabelNames: []string{"name"}},

@@ -10,6 +10,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/exec/decode"
 	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/spec"
 )
@@ -19,6 +20,9 @@ func main() {
 	// than arrow-go's "better" mode for ~30% less writer CPU. Process-wide,
 	// so it is set here, before anything reads or writes Parquet.
 	write.UseFastSnappy()
+	// After the writer's codecs: it wraps whichever are registered (LZ4,
+	// empty page bodies).
+	decode.UseReadCodecs()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

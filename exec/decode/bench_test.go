@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -12,6 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	arrowcsv "github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/sluicedata/sluice/spec"
 )
@@ -197,4 +201,63 @@ func BenchmarkCSV(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkParquet measures reading the same 20 columns from a snappy
+// Parquet file of 20,000 rows (row groups of 5,000) held in memory, as the
+// executor reads objects it fetched whole.
+func BenchmarkParquet(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	sc := benchSchema()
+	var buf bytes.Buffer
+	for i, f := range sc.Fields() {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(f.Name)
+	}
+	buf.WriteByte('\n')
+	for range 20000 {
+		for i, v := range benchRow(rng) {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteString(v)
+		}
+		buf.WriteByte('\n')
+	}
+	r, err := NewCSV(&buf, Options{Key: "bench.csv", Schema: sc, CSV: spec.CSVOptions{Header: true}, BatchRows: 20000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Close()
+	var pq bytes.Buffer
+	w, err := pqarrow.NewFileWriter(sc, &pq, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(5000), parquet.WithCompression(compress.Codecs.Snappy)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		b.Fatal(err)
+	}
+	rec.Release()
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	data := pq.Bytes()
+	b.SetBytes(int64(len(data)))
+	ru := rusage()
+	for b.Loop() {
+		r, err := NewParquet(context.Background(), bytes.NewReader(data), int64(len(data)), Options{Key: "bench.parquet", Schema: sc, Alloc: memory.NewGoAllocator()}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := drain(b, r); n != 20000 {
+			b.Fatalf("rows = %d", n)
+		}
+	}
+	cpuMBps(b, int64(len(data)), ru)
 }

@@ -34,6 +34,9 @@ type csvReader struct {
 	raw     []byte // earlier lines of a multi-line record
 	multi   bool
 	last    []byte // the last line read (valid until the next read)
+	// truncated: the record was longer than MaxRecordBytes; raw holds its
+	// beginning only (see skipLong).
+	truncated bool
 
 	cells []cell
 }
@@ -44,15 +47,21 @@ type csvReader struct {
 // Column, reason "column not in header") and, if OnBad returns nil, read as
 // null. Without a header, fields are positional (o.CSVColumns, else the
 // schema's columns). Unquoted fields equal to one of o.CSV.NullValues are
-// null; a quoted field is never null. Empty lines are skipped. Delimiter and
-// quote must be single-byte (ASCII) characters. Binary columns take the
-// field's bytes as they are; list/struct/map columns take JSON text.
+// null; a quoted field is never null. Empty and whitespace-only lines are
+// skipped. Lines end with LF or CRLF, or with CR alone when that is the
+// object's first line break; line breaks inside a quoted field are kept as
+// they are. A record longer than o.MaxRecordBytes is a bad record, read past
+// without being held (see skipLong). Delimiter and quote must be single-byte
+// (ASCII) characters. Binary columns take the field's bytes as they are;
+// list/struct/map columns take JSON text.
 func NewCSV(r io.Reader, o Options) (Reader, error) {
 	cr, err := newCSVReader(o)
 	if err != nil {
 		return nil, err
 	}
 	cr.lr.br = bufio.NewReaderSize(r, cr.o.readBufferSize())
+	cr.lr.detectCR()
+	cr.start(r)
 	if err := cr.readHeader(); err != nil {
 		cr.rb.Release()
 		return nil, err
@@ -86,7 +95,7 @@ func newCSVReader(o Options) (*csvReader, error) {
 		return nil, err
 	}
 	cr := &csvReader{
-		textReader: textReader{o: o, rb: rb, cols: cols},
+		textReader: newTextReader(o, rb, cols),
 		delim:      byte(delim),
 		quote:      byte(quote),
 		cells:      make([]cell, len(cols)),
@@ -94,6 +103,7 @@ func newCSVReader(o Options) (*csvReader, error) {
 	for _, n := range nulls {
 		cr.nulls = append(cr.nulls, []byte(n))
 	}
+	cr.lr.quote = cr.quote
 	return cr, nil
 }
 
@@ -130,13 +140,18 @@ func (r *csvReader) readHeader() error {
 	for i, c := range r.cols {
 		r.mapping[i] = -1
 		for j, n := range names {
-			if n == c.name {
-				r.mapping[i] = j
-				break
+			if n != c.name {
+				continue
 			}
+			if r.mapping[i] >= 0 {
+				// Which one the schema means is anybody's guess: taking
+				// the first would read the other's data without a word.
+				return fmt.Errorf("%s:%d: csv header: column %q appears twice, as columns %d and %d", r.o.Key, r.recLine, n, r.mapping[i]+1, j+1)
+			}
+			r.mapping[i] = j
 		}
 		if r.mapping[i] < 0 {
-			if err := r.o.bad(BadRecord{Line: 1, Column: c.name, Reason: "column not in header"}); err != nil {
+			if err := r.bad(BadRecord{Line: 1, Column: c.name, Reason: "column not in header"}); err != nil {
 				return err
 			}
 		}
@@ -153,7 +168,7 @@ func (r *csvReader) nextLine() ([]byte, error) {
 	return line, err
 }
 
-// readRecord parses the next non-empty record into rec/starts/ends/quoted.
+// readRecord parses the next non-blank record into rec/starts/ends/quoted.
 // ok is false at the end of input; reason is non-empty when the record is
 // malformed (it was still consumed whole, so decoding can go on).
 func (r *csvReader) readRecord() (ok bool, reason string, err error) {
@@ -170,16 +185,19 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 			line = bytes.TrimPrefix(line, bom)
 			r.last = line
 		}
-		if len(line) > 0 {
+		if r.lr.cut > 0 || !r.blank(line) {
 			break
 		}
 	}
 	r.recLine = r.lr.line
-	r.multi = false
+	r.multi, r.truncated = false, false
 	r.rec = r.rec[:0]
 	r.starts = r.starts[:0]
 	r.ends = r.ends[:0]
 	r.quoted = r.quoted[:0]
+	if r.lr.cut > 0 {
+		return r.skipLong(line, r.lr.cut, r.oddQuotes(line))
+	}
 	delim, quote := r.delim, r.quote
 
 	i := 0
@@ -190,22 +208,35 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 		if inQuote {
 			j := bytes.IndexByte(line[i:], quote)
 			if j < 0 {
+				// The quoted field goes on on the next line: its line
+				// break is part of the value, as it is in the file.
+				eol := r.lineBreak()
 				r.rec = append(r.rec, line[i:]...)
-				r.rec = append(r.rec, '\n')
-				// The quoted field goes on on the next line.
-				r.raw = append(r.raw[:0:0], r.rawSoFar()...)
-				r.raw = append(r.raw, '\n')
+				r.rec = append(r.rec, eol...)
+				if r.multi {
+					r.raw = append(r.raw, r.last...)
+				} else {
+					r.raw = append(r.raw[:0], r.last...)
+				}
+				r.raw = append(r.raw, eol...)
 				r.multi = true
+				if len(r.raw) > r.o.MaxRecordBytes {
+					return r.skipLong(r.raw, int64(len(r.raw)), true)
+				}
 				next, err := r.nextLine()
 				if err == io.EOF {
-					r.rec = r.rec[:len(r.rec)-1]
-					r.raw = r.raw[:len(r.raw)-1]
+					r.rec = r.rec[:len(r.rec)-len(eol)]
+					r.raw = r.raw[:len(r.raw)-len(eol)]
 					r.last = nil
 					r.endField(start, true)
 					return true, fmt.Sprintf("unclosed quote in field %d starting on line %d", len(r.starts), r.recLine), nil
 				}
 				if err != nil {
 					return false, "", err
+				}
+				if r.lr.cut > 0 {
+					prefix := append(r.raw, next...)
+					return r.skipLong(prefix, int64(len(r.raw))+r.lr.cut, !r.oddQuotes(next))
 				}
 				line, i = next, 0
 				continue
@@ -254,6 +285,76 @@ func (r *csvReader) readRecord() (ok bool, reason string, err error) {
 	return true, reason, nil
 }
 
+// lineBreak is the line break that ended the line last read.
+func (r *csvReader) lineBreak() string {
+	switch {
+	case r.lr.eol == '\r':
+		return "\r"
+	case r.lr.crlf:
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// blank reports whether line holds only spaces, tabs and CRs (other than
+// the delimiter): such a line is not a record.
+func (r *csvReader) blank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' && c != '\r' || c == r.delim {
+			return false
+		}
+	}
+	return true
+}
+
+// oddQuotes reports whether the line last read, of which line is what was
+// kept, holds an odd number of quote characters.
+func (r *csvReader) oddQuotes(line []byte) bool {
+	return (bytes.Count(line, []byte{r.quote})+r.lr.quotes)%2 == 1
+}
+
+// skipLong ends a record found to be longer than MaxRecordBytes: n bytes
+// so far, beginning with prefix, and inside a quoted field when inQuote. It
+// reads past the record's remaining lines without keeping them, keeping
+// TruncatedRawBytes of it for Raw. Where a long record ends is found by the
+// parity of its quote characters (each one opens or closes a quoted field,
+// an escaped "" does both), which is exact for well-formed quoting; the
+// record is bad either way.
+func (r *csvReader) skipLong(prefix []byte, n int64, inQuote bool) (bool, string, error) {
+	keep := r.lr.keep()
+	r.raw = append(r.raw[:0], prefix[:min(len(prefix), keep)]...)
+	unclosed := false
+	for inQuote {
+		line, err := r.lr.next()
+		if err == io.EOF {
+			unclosed = true
+			break
+		}
+		if err != nil {
+			return false, "", err
+		}
+		eol := r.lineBreak()
+		if r.lr.cut > 0 {
+			n += r.lr.cut + 1
+		} else {
+			n += int64(len(line) + len(eol))
+		}
+		if len(r.raw) < keep {
+			r.raw = append(r.raw, eol...)
+			r.raw = append(r.raw, line[:min(len(line), max(0, keep-len(r.raw)))]...)
+		}
+		if r.oddQuotes(line) {
+			inQuote = false
+		}
+	}
+	r.truncated, r.multi, r.last = true, true, nil
+	reason := tooLongReason(n, r.o.MaxRecordBytes, len(r.raw))
+	if unclosed {
+		reason += fmt.Sprintf(", and its quote opened on line %d is never closed", r.recLine)
+	}
+	return true, reason, nil
+}
+
 func (r *csvReader) endField(start int, quoted bool) {
 	r.starts = append(r.starts, start)
 	r.ends = append(r.ends, len(r.rec))
@@ -289,6 +390,9 @@ func (r *csvReader) fill(limit int) (int, error) {
 			return rows, wrapReadErr(r.o.Key, err)
 		}
 		if !ok {
+			if err := r.ended(); err != nil {
+				return rows, err
+			}
 			break
 		}
 		if reason != "" {
@@ -313,6 +417,8 @@ func (r *csvReader) fill(limit int) (int, error) {
 func (r *csvReader) begin(src io.Reader, key string, sizeHint int64) error {
 	r.o.Key, r.o.SizeHint = key, sizeHint
 	r.lr.reset(src, r.o.readBufferSize())
+	r.lr.detectCR()
+	r.start(src)
 	r.raw, r.multi, r.last, r.expect = r.raw[:0], false, nil, 0
 	return r.readHeader()
 }
@@ -334,7 +440,7 @@ func (r *csvReader) convertRow() (bool, error) {
 			continue
 		}
 		if c.conv.kind >= kList {
-			v, err := r.p.ParseBytes(f)
+			v, err := r.p.ParseBytes(fixLoneSurrogates(f, &c.scratch2))
 			if err != nil {
 				return false, r.badRecord(c.name, "invalid JSON in "+c.conv.kind.String()+" field: "+err.Error())
 			}
@@ -358,7 +464,7 @@ func (r *csvReader) convertRow() (bool, error) {
 				c.b.AppendNull()
 				continue
 			}
-			v, _ := r.p.ParseBytes(f)
+			v, _ := r.p.ParseBytes(fixLoneSurrogates(f, &c.scratch2))
 			_ = c.conv.nestedJSON(c.b, v, &c.scratch)
 			continue
 		}
@@ -368,10 +474,11 @@ func (r *csvReader) convertRow() (bool, error) {
 }
 
 func (r *csvReader) badRecord(col, reason string) error {
-	return r.o.bad(BadRecord{
-		Line:   r.recLine,
-		Column: col,
-		Reason: clipReason(reason),
-		Raw:    bytes.Clone(r.rawSoFar()),
+	return r.bad(BadRecord{
+		Line:      r.recLine,
+		Column:    col,
+		Reason:    clipReason(reason),
+		Raw:       bytes.Clone(r.rawSoFar()),
+		Truncated: r.truncated,
 	})
 }

@@ -9,6 +9,20 @@
 // decide what to do with bad records (the caller's Options.OnBad applies
 // on_bad_record) or filter rows (exec's operators).
 //
+// Hostile input: nothing a file states about itself is trusted before it
+// is checked. A text record longer than Options.MaxRecordBytes is a bad
+// record read past without being held (a decompression bomb of one endless
+// line costs that much memory, not its decompressed size); bad records of
+// a decompressed object wait until its stream ends cleanly, so a corrupt
+// stream is one unreadable object and not a heap of garbage records. Every
+// size and count in a Parquet footer and page header is checked against
+// the object's size and Options.MemoryLimit before arrow-go allocates from
+// it (parquetcheck.go), and no single buffer may exceed the limit; a file
+// that fails is a *CorruptParquetError, never a crash. Files arrow-go
+// refuses but other readers read (LZ4, unknown logical types, INT96 out of
+// the nanosecond range, legacy lists, maps with optional keys) are adapted
+// here: see UseReadCodecs and interop/parquettesting's README.
+//
 // Ownership: every arrow.RecordBatch returned by a Reader belongs to the
 // caller, who must Release it. Readers hold builders from Options.Alloc
 // until Close; Close never closes the source. A Reader is used by one

@@ -2,6 +2,9 @@ package decode
 
 import (
 	"bytes"
+	"context"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"io"
 	"testing"
 
@@ -134,6 +137,31 @@ func FuzzCSV(f *testing.F) {
 			if b.Line < 1 || b.Line > lines || b.Reason == "" {
 				t.Fatalf("bad record %+v (lines %d)", b, lines)
 			}
+		}
+	})
+}
+
+// FuzzParquet reads mutated Parquet files: whatever the bytes, reading is
+// an error or rows, never a panic or an allocation past the memory limit
+// (which would end the process, not fail the test).
+func FuzzParquet(f *testing.F) {
+	t := &testing.T{}
+	honest := hostileParquet(t)
+	f.Add(honest)
+	f.Add(hostileParquetWith(t, parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDataPageVersion(parquet.DataPageV2)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o := Options{Key: "f.parquet", Schema: hostileSchema, MemoryLimit: 64 << 20, OnBad: func(BadRecord) error { return nil }}
+		r, err := NewParquet(context.Background(), bytes.NewReader(data), int64(len(data)), o, nil)
+		if err != nil {
+			return
+		}
+		defer r.Close()
+		for {
+			b, err := r.Next()
+			if err != nil {
+				return
+			}
+			b.Release()
 		}
 	})
 }

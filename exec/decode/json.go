@@ -90,59 +90,6 @@ func wrapReadErr(key string, err error) error {
 	return fmt.Errorf("%s: read: %w", key, err)
 }
 
-// lineReader splits a stream into lines of any length, counting them.
-type lineReader struct {
-	br   *bufio.Reader
-	long []byte
-	line int64 // number of the line last returned
-	done bool
-}
-
-// reset starts reading a new object from src with a buffer of at least
-// size bytes (reused when big enough); src nil lets go of the last one.
-func (l *lineReader) reset(src io.Reader, size int) {
-	if src != nil && (l.br == nil || l.br.Size() < size) {
-		l.br = bufio.NewReaderSize(src, size)
-	} else if l.br != nil {
-		l.br.Reset(src)
-	}
-	l.line, l.done, l.long = 0, false, l.long[:0]
-}
-
-// next returns the next line without its "\n" or "\r\n". The slice is valid
-// until the next call.
-func (l *lineReader) next() ([]byte, error) {
-	if l.done {
-		return nil, io.EOF
-	}
-	line, err := l.br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		l.long = append(l.long[:0], line...)
-		for err == bufio.ErrBufferFull {
-			line, err = l.br.ReadSlice('\n')
-			l.long = append(l.long, line...)
-		}
-		line = l.long
-	}
-	if err != nil {
-		if err != io.EOF {
-			return nil, err
-		}
-		l.done = true
-		if len(line) == 0 {
-			return nil, io.EOF
-		}
-	}
-	l.line++
-	if n := len(line); n > 0 && line[n-1] == '\n' {
-		line = line[:n-1]
-	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
-}
-
 var bom = []byte("\xef\xbb\xbf")
 
 type jsonReader struct {
@@ -180,6 +127,7 @@ func NewJSON(r io.Reader, o Options) (Reader, error) {
 		return nil, err
 	}
 	jr.lr.br = bufio.NewReaderSize(r, jr.o.readBufferSize())
+	jr.start(r)
 	return jr, nil
 }
 
@@ -196,7 +144,7 @@ func newJSONReader(o Options) (*jsonReader, error) {
 		return nil, err
 	}
 	jr := &jsonReader{
-		textReader: textReader{o: o, rb: rb, cols: cols},
+		textReader: newTextReader(o, rb, cols),
 		index:      make(map[string]int, len(cols)),
 		vals:       make([][]byte, len(cols)),
 		nested:     make([]*fastjson.Value, len(cols)),
@@ -229,6 +177,9 @@ func (r *jsonReader) fill(limit int) (int, error) {
 	for rows < limit {
 		line, err := r.lr.next()
 		if err == io.EOF {
+			if err := r.ended(); err != nil {
+				return rows, err
+			}
 			break
 		}
 		if err != nil {
@@ -236,6 +187,12 @@ func (r *jsonReader) fill(limit int) (int, error) {
 		}
 		if r.lr.line == 1 {
 			line = bytes.TrimPrefix(line, bom)
+		}
+		if r.lr.cut > 0 {
+			if err := r.tooLong(r.lr.line, r.lr.cut, line); err != nil {
+				return rows, err
+			}
+			continue
 		}
 		if isBlank(line) {
 			continue
@@ -256,6 +213,7 @@ func (r *jsonReader) fill(limit int) (int, error) {
 func (r *jsonReader) begin(src io.Reader, key string, sizeHint int64) error {
 	r.o.Key, r.o.SizeHint = key, sizeHint
 	r.lr.reset(src, r.o.readBufferSize())
+	r.start(src)
 	return nil
 }
 
@@ -278,7 +236,7 @@ func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 		if c.conv.kind >= kList {
 			// Values from one parser stay valid until its next parse, so
 			// each nested column has its own.
-			jv, err := r.parsers[i].ParseBytes(v)
+			jv, err := r.parsers[i].ParseBytes(fixLoneSurrogates(v, &c.scratch2))
 			if err != nil {
 				return false, r.badLine(line, c.name, "invalid JSON: "+err.Error())
 			}
@@ -439,7 +397,7 @@ func (k *keyWords) prefixOf(s []byte, i int, pat []byte) bool {
 }
 
 func (r *jsonReader) badLine(line []byte, col, reason string) error {
-	return r.o.bad(BadRecord{
+	return r.bad(BadRecord{
 		Line:   r.lr.line,
 		Column: col,
 		Reason: clipReason(reason),

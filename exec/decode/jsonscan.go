@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -43,16 +44,21 @@ func skipWS(s []byte, i int) int {
 }
 
 // scanString returns the index after the closing quote of the string that
-// starts at s[i] == '"', and whether it holds escapes.
+// starts at s[i] == '"', and whether it holds escapes. A raw control
+// character (U+0000 to U+001F) inside it is an error: RFC 8259 requires
+// them escaped, and Python's and DuckDB's parsers refuse them too.
 func scanString(s []byte, i int) (end int, escaped bool, err error) {
 	i++
 	for {
-		j := nextQuoteOrBackslash(s, i)
+		j := nextStringSpecial(s, i)
 		if j >= len(s) {
 			return 0, false, synErr(len(s), "unterminated string")
 		}
 		if s[j] == '"' {
 			return j + 1, escaped, nil
+		}
+		if s[j] < 0x20 {
+			return 0, false, synErr(j, fmt.Sprintf("raw control character U+%04X in a string (column %d; JSON requires it escaped, as \\u%04x)", s[j], j+1, s[j]))
 		}
 		escaped = true
 		if j+1 >= len(s) {
@@ -72,22 +78,25 @@ func scanString(s []byte, i int) (end int, escaped bool, err error) {
 	}
 }
 
-// nextQuoteOrBackslash returns the index of the first '"' or '\\' in s at
-// or after i, or len(s). It tests eight bytes at a time (SWAR): strings and
-// keys are where a scanner spends its time, and most are longer than a word.
-func nextQuoteOrBackslash(s []byte, i int) int {
+// nextStringSpecial returns the index of the first '"', '\\' or control
+// character (< 0x20) in s at or after i, or len(s). It tests eight bytes at a
+// time (SWAR): strings and keys are where a scanner spends its time, and
+// most are longer than a word.
+func nextStringSpecial(s []byte, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
 		w := binary.LittleEndian.Uint64(s[i:])
 		q, b := w^('"'*ones), w^('\\'*ones)
 		// A byte of q or b is zero where w holds a quote or a backslash;
 		// (x-ones)&^x&highs flags zero bytes exactly up to the first one,
-		// which is all the trailing-zero count looks at.
-		if m := ((q-ones)&^q | (b-ones)&^b) & highs; m != 0 {
+		// which is all the trailing-zero count looks at. (w-0x20*ones)&^w
+		// flags bytes below 0x20 the same way: a byte borrows only when it
+		// is one, so the first flag is exact.
+		if m := ((q-ones)&^q | (b-ones)&^b | (w-0x20*ones)&^w) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
-	for i < len(s) && s[i] != '"' && s[i] != '\\' {
+	for i < len(s) && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20 {
 		i++
 	}
 	return i
@@ -313,4 +322,51 @@ func rawTypeName(v []byte) string {
 		return "null"
 	}
 	return "number"
+}
+
+// fixLoneSurrogates returns JSON text s with every \u escape of a lone
+// UTF-16 surrogate replaced by \uFFFD (a copy in *scratch), or s itself
+// when it has none. fastjson, which decodes nested values, keeps such an
+// escape as its six characters of text, while unescape (top-level
+// strings) and encoding/json decode it to U+FFFD: this makes a string
+// inside a list or struct read as the same string outside one.
+func fixLoneSurrogates(s []byte, scratch *[]byte) []byte {
+	if !bytes.Contains(s, []byte(`\u`)) {
+		return s
+	}
+	out := s
+	copied := false
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		if s[i+1] != 'u' || i+6 > len(s) || !isHex4(s[i+2:i+6]) {
+			i++ // another escape: skip its second character
+			continue
+		}
+		r := hex4(s[i+2:])
+		lone := false
+		switch {
+		case r >= 0xd800 && r < 0xdc00: // high: a low escape must follow
+			if i+12 <= len(s) && s[i+6] == '\\' && s[i+7] == 'u' && isHex4(s[i+8:i+12]) {
+				if lo := hex4(s[i+8:]); lo >= 0xdc00 && lo < 0xe000 {
+					i += 11 // a pair
+					continue
+				}
+			}
+			lone = true
+		case r >= 0xdc00 && r < 0xe000:
+			lone = true
+		}
+		if lone {
+			if !copied {
+				out = append((*scratch)[:0], s...)
+				*scratch = out
+				copied = true
+			}
+			copy(out[i+2:i+6], "FFFD")
+		}
+		i += 5
+	}
+	return out
 }

@@ -14,6 +14,13 @@ import (
 // DefaultBatchRows is the target rows per batch when Options.BatchRows is 0.
 const DefaultBatchRows = 16 << 10
 
+// DefaultMaxRecordBytes is Options.MaxRecordBytes when it is 0.
+const DefaultMaxRecordBytes = 16 << 20
+
+// TruncatedRawBytes is how much of a record longer than MaxRecordBytes a
+// BadRecord keeps in Raw.
+const TruncatedRawBytes = 1 << 10
+
 // BadRecord describes one input record that could not be decoded.
 type BadRecord struct {
 	Key    string
@@ -26,6 +33,9 @@ type BadRecord struct {
 	// a Parquet column of another type), so a caller decides on the type,
 	// never by parsing Reason.
 	Err error
+	// Truncated says Raw holds only the first TruncatedRawBytes of a record
+	// longer than Options.MaxRecordBytes (the Reason gives its length).
+	Truncated bool
 }
 
 func (b BadRecord) String() string {
@@ -75,6 +85,19 @@ type Options struct {
 	// unknown). Text readers size their read buffer from it, so that a
 	// 5 KB object does not cost a 256 KiB buffer.
 	SizeHint int64
+	// MaxRecordBytes is the longest NDJSON line or CSV record decoded
+	// (0: DefaultMaxRecordBytes). A longer one is a bad record whose Raw
+	// keeps its first TruncatedRawBytes (Truncated is set); it is read past
+	// without being held in memory, so a decompression bomb of one endless
+	// line costs this many bytes, not its decompressed size.
+	MaxRecordBytes int
+	// MemoryLimit bounds what decoding one object may hold in a single
+	// buffer: a Parquet column chunk (read whole), page, dictionary or
+	// array. Sizes a file states are checked against it before anything is
+	// allocated, so a file that lies about them is an unreadable object
+	// (a *CorruptParquetError), not an out-of-memory crash. 0:
+	// DefaultMemoryLimit.
+	MemoryLimit int64
 	// SchemaChange is the source's on_schema_change; only
 	// spec.SchemaChangeIgnore changes what NewParquet does.
 	SchemaChange spec.SchemaChangePolicy
@@ -89,6 +112,12 @@ func (o *Options) normalize() error {
 	}
 	if o.Alloc == nil {
 		o.Alloc = memory.DefaultAllocator
+	}
+	if o.MaxRecordBytes <= 0 {
+		o.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if o.MemoryLimit <= 0 {
+		o.MemoryLimit = DefaultMemoryLimit
 	}
 	return nil
 }
