@@ -61,7 +61,7 @@ fuzz:
 	done
 
 demo: build
-	./scripts/demo.sh $(SLUICE)
+	@./scripts/demo.sh $(SLUICE)
 
 clean:
 	rm -rf $(BIN) demo-lake

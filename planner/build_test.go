@@ -67,7 +67,7 @@ func golden(t *testing.T, f *fixture, name string, got []byte) {
 func renderBoth(t *testing.T, f *fixture, name string, p *Plan) {
 	t.Helper()
 	var text, js bytes.Buffer
-	if err := WriteText(&text, p); err != nil {
+	if err := WriteText(&text, p, TextOptions{Verbose: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteJSON(&js, p); err != nil {

@@ -68,8 +68,8 @@ func TestPlanFileRoundTrip(t *testing.T) {
 	}
 	// Rendering the decoded plan gives the same text (plan show = plan).
 	var t1, t2 bytes.Buffer
-	WriteText(&t1, p)
-	WriteText(&t2, q)
+	WriteText(&t1, p, TextOptions{Verbose: true})
+	WriteText(&t2, q, TextOptions{Verbose: true})
 	if t1.String() != t2.String() {
 		t.Fatalf("render differs after decode:\n%s\n%s", t1.String(), t2.String())
 	}

@@ -5,21 +5,84 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sluicedata/sluice/spec"
 )
 
+// TextOptions shape the text rendering of a plan.
+type TextOptions struct {
+	// Verbose shows the full tree of pipelines with nothing to do, the
+	// state version and the rules that fired; without it a pipeline with
+	// nothing to do is one line.
+	Verbose bool
+	// Compact shows one line per pipeline with work (apply -auto-approve:
+	// nobody reviews the tree) and nothing for the idle ones.
+	Compact bool
+	// Cwd, when set, shows local paths under it relative to it, as the
+	// user typed them, instead of the absolute paths the plan holds.
+	Cwd string
+}
+
 // WriteText renders the plan for people (sluice plan).
-func WriteText(w io.Writer, p *Plan) error {
+func WriteText(w io.Writer, p *Plan, o TextOptions) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s\n", p.RunID)
-	for _, pp := range p.Pipelines {
-		b.WriteString("\n")
-		renderPipeline(&b, pp)
+	if !o.Compact {
+		fmt.Fprintf(&b, "Run %s\n", p.RunID)
 	}
-	_, err := io.WriteString(w, b.String())
+	for i, pp := range p.Pipelines {
+		switch {
+		case o.Compact:
+			if pp.Summary.Pending {
+				renderCompact(&b, pp)
+			}
+		case !pp.Summary.Pending && !o.Verbose:
+			if i == 0 || p.Pipelines[i-1].Summary.Pending {
+				b.WriteString("\n") // idle pipelines are one line each, together
+			}
+			renderIdle(&b, pp)
+		default:
+			b.WriteString("\n")
+			renderPipeline(&b, pp, o.Verbose)
+		}
+	}
+	_, err := io.WriteString(w, RelativePaths(b.String(), o.Cwd))
 	return err
 }
 
-func renderPipeline(b *strings.Builder, pp *PipelinePlan) {
+// RelativePaths rewrites the absolute local paths under cwd in text as
+// paths relative to cwd ("./" is dropped): plans hold absolute paths, so
+// that a saved plan means the same wherever it is applied, but people
+// read the paths they wrote. cwd "" leaves text as it is.
+func RelativePaths(text, cwd string) string {
+	if cwd == "" || cwd == "/" {
+		return text
+	}
+	cwd = strings.TrimSuffix(cwd, "/")
+	text = strings.ReplaceAll(text, "file://"+cwd+"/", "")
+	return strings.ReplaceAll(text, cwd+"/", "")
+}
+
+// renderIdle is a pipeline with nothing to do, in one line (and its
+// warnings, which matter most when nothing runs).
+func renderIdle(b *strings.Builder, pp *PipelinePlan) {
+	fmt.Fprintf(b, "Pipeline %s (nothing to do): every input of %s is processed\n", pp.Name, pp.Source.URL)
+	for _, w := range pp.Summary.Warnings {
+		fmt.Fprintf(b, "  Warning: %s\n", w)
+	}
+}
+
+// renderCompact is a pipeline with work, in one line.
+func renderCompact(b *strings.Builder, pp *PipelinePlan) {
+	s := pp.Summary
+	fmt.Fprintf(b, "Pipeline %s: %s (%s) in %s -> %s; backlog after it: %s\n",
+		pp.Name, plural(s.Inputs.Files, "file"), FormatBytes(s.Inputs.Bytes), plural(int64(len(pp.Tasks)), "task"),
+		pp.Sink.URL, plural(s.Backlog.Files, "file"))
+	for _, w := range s.Warnings {
+		fmt.Fprintf(b, "  Warning: %s\n", w)
+	}
+}
+
+func renderPipeline(b *strings.Builder, pp *PipelinePlan, verbose bool) {
 	s := pp.Summary
 	status := "nothing to do"
 	if s.Pending {
@@ -53,16 +116,23 @@ func renderPipeline(b *strings.Builder, pp *PipelinePlan) {
 	if len(pp.Nodes) > 0 {
 		tree(1, "", true, true)
 	}
-	fmt.Fprintf(b, "  Pruned: %s, %s (%s)\n", plural(s.Pruned.Partitions, "partition"), plural(s.Pruned.Files, "file"), FormatBytes(s.Pruned.Bytes))
+	if verbose || s.Pruned.Partitions > 0 || s.Pruned.Files > 0 {
+		fmt.Fprintf(b, "  Pruned: %s, %s (%s)\n", plural(s.Pruned.Partitions, "partition"), plural(s.Pruned.Files, "file"), FormatBytes(s.Pruned.Bytes))
+	}
 	fmt.Fprintf(b, "  This run: %s (%s) in %s; backlog after it: %s (%s)\n",
 		plural(s.Inputs.Files, "file"), FormatBytes(s.Inputs.Bytes), plural(int64(len(pp.Tasks)), "task"),
 		plural(s.Backlog.Files, "file"), FormatBytes(s.Backlog.Bytes))
-	fmt.Fprintf(b, "  State: version %d\n", pp.State.Version)
-	fmt.Fprintf(b, "  Commit: %s\n", pp.Commit)
+	if verbose {
+		fmt.Fprintf(b, "  State: version %d\n", pp.State.Version)
+		fmt.Fprintf(b, "  Commit: %s\n", pp.Commit)
+	} else if pp.Sink.Committer == spec.CommitterDirect {
+		// The one commit a reviewer must not miss: outputs visible early.
+		fmt.Fprintf(b, "  Commit: %s\n", pp.Commit)
+	}
 	for _, w := range s.Warnings {
 		fmt.Fprintf(b, "  Warning: %s\n", w)
 	}
-	if len(pp.Rules) > 0 {
+	if verbose && len(pp.Rules) > 0 {
 		b.WriteString("  Rules fired:\n")
 		for _, r := range pp.Rules {
 			fmt.Fprintf(b, "    %s: %s\n", r.Rule, r.Detail)

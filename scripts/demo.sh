@@ -5,20 +5,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SLUICE=${1:-bin/sluice}
 LAKE=demo-lake
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# A blank line before each step but the first.
+first=1
+step() {
+  [ $first -eq 1 ] || echo
+  first=0
+  printf '\033[1m== %s\033[0m\n' "$*"
+}
 
 step "Generating a sample lake in $LAKE/ (deterministic)"
 rm -rf "$LAKE"
 go run ./internal/lakegen/cmd/lakegen demo "$LAKE"
 
-step "sluice fmt -check pipelines schemas"
+step "sluice fmt -check pipelines schemas && sluice validate pipelines"
 "$SLUICE" fmt -check pipelines schemas
-step "sluice validate pipelines"
 "$SLUICE" validate pipelines
 
 step "sluice plan pipelines   (what the first run will do)"
 "$SLUICE" plan pipelines
 
+# Each apply plans again (one line per pipeline with -auto-approve) and
+# commits; bounded pipelines take several runs to drain their backlog.
 run=1
 while :; do
   step "sluice apply -auto-approve pipelines   (run $run)"
@@ -34,18 +41,11 @@ while :; do
   elif [ $rc -ne 2 ]; then
     cat /tmp/sluice-demo-plan.txt; exit $rc
   fi
-  step "sluice plan pipelines   (after run $run: backlog left)"
-  cat /tmp/sluice-demo-plan.txt
   run=$((run + 1))
   [ $run -le 10 ] || { echo "backlog did not drain in 10 runs"; exit 1; }
 done
 
 step "Done"
-echo "Outputs (hive-partitioned Parquet):"
-for d in "$LAKE"/curated/*/; do
-  printf '  %-28s %5d files\n' "$d" "$(find "$d" -name '*.parquet' | wc -l)"
-done
-echo "Commit manifests: $LAKE/curated/*/_sluice/commits/   Bookmarks: $LAKE/state/"
-echo "Quarantined bad lines (one JSON object each, with key, line, reason, raw): $LAKE/curated/orders/_sluice/bad/"
-echo "Query them with any Parquet reader, e.g. DuckDB:"
-echo "  SELECT dt, count(*) FROM read_parquet('$LAKE/curated/orders/**/*.parquet', hive_partitioning=true) GROUP BY dt ORDER BY dt;"
+echo "Outputs: $(for d in "$LAKE"/curated/*/; do printf '%s (%d Parquet files)  ' "$d" "$(find "$d" -name '*.parquet' | wc -l)"; done)"
+echo "Commit manifests: <sink>/_sluice/commits/; bookmarks: $LAKE/state/; quarantined lines: $LAKE/curated/orders/_sluice/bad/"
+echo "Query with any Parquet reader, e.g. DuckDB: SELECT dt, count(*) FROM read_parquet('$LAKE/curated/orders/**/*.parquet', hive_partitioning=true) GROUP BY dt ORDER BY dt;"

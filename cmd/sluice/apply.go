@@ -52,17 +52,18 @@ configuration, 5 stale plan, 6 locked by another run (the holder is
 printed), 7 a blocking check failed (nothing committed),
 130 interrupted (the run was aborted cleanly).`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
-			auto := fs.Bool("auto-approve", false, "Run without asking for confirmation.")
+			auto := fs.Bool("auto-approve", false, "Run without asking for confirmation (the plan is then shown one line per pipeline).")
+			verbose := fs.Bool("verbose", false, "Show the whole plan, with the rules that fired, also with -auto-approve.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
 			return func(inv *cli.Invocation) cli.ExitCode {
-				return runApply(inv, *auto, pipelines)
+				return runApply(inv, *auto, *verbose, pipelines)
 			}
 		},
 	}
 }
 
-func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
+func runApply(inv *cli.Invocation, auto, verbose bool, pipelines []string) cli.ExitCode {
 	ev := newEvents(inv)
 	var plan *planner.Plan
 	var cfg *spec.Config
@@ -96,7 +97,9 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 	if inv.Common.JSON {
 		ev.emit("plan", map[string]any{"run_id": plan.RunID, "pipelines": len(plan.Pipelines), "pending": apply.HasWork(plan)})
 	} else if !fromFile {
-		if err := planner.WriteText(inv.Stdout, plan); err != nil {
+		// -auto-approve: nobody reviews the tree, one line per pipeline
+		// says what runs; otherwise the plan to confirm.
+		if err := planner.WriteText(inv.Stdout, plan, planner.TextOptions{Compact: auto && !verbose, Verbose: verbose, Cwd: textOptions(false).Cwd}); err != nil {
 			return inv.Errorf("writing output: %v", err)
 		}
 	}
@@ -169,7 +172,7 @@ func (v *applyView) replanned(np *planner.Plan, why string, auto bool) bool {
 		return true
 	}
 	if !inv.Common.JSON {
-		_ = planner.WriteText(inv.Stdout, np)
+		_ = planner.WriteText(inv.Stdout, np, textOptions(false))
 	}
 	if !auto {
 		return v.confirm()
@@ -245,11 +248,11 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		}
 		bad := ""
 		if s.BadRecords > 0 || s.BadFiles > 0 {
-			bad = fmt.Sprintf(" %d bad records and %d unreadable files were %s.", s.BadRecords, s.BadFiles, policyVerb(pp))
+			bad = fmt.Sprintf(" %s and %s were %s.", plural(int(s.BadRecords), "bad record"), plural(int(s.BadFiles), "unreadable file"), policyVerb(pp))
 		}
-		fmt.Fprintf(inv.Stdout, "\n%s: read %d files (%s) in %.1fs%s, %d rows in, %d rows out; wrote %d files (%s) to %s, committed as run %s.%s\n",
-			pp.Name, s.FilesRead, planner.FormatBytes(s.BytesRead), secs, rate, s.RowsIn, s.RowsOut,
-			s.FilesWritten, planner.FormatBytes(s.BytesWritten), pp.Sink.URL, m.RunID, bad)
+		fmt.Fprintf(inv.Stdout, "%s: read %s (%s) in %.1fs%s, %s in, %s out; wrote %s (%s) to %s, committed as run %s.%s\n",
+			pp.Name, plural(int(s.FilesRead), "file"), planner.FormatBytes(s.BytesRead), secs, rate, plural(int(s.RowsIn), "row"), plural(int(s.RowsOut), "row"),
+			plural(int(s.FilesWritten), "file"), planner.FormatBytes(s.BytesWritten), planner.RelativePaths(pp.Sink.URL+"/", textOptions(false).Cwd), m.RunID, bad)
 	}
 	return cli.ExitOK
 }
@@ -367,6 +370,7 @@ func newProgress(inv *cli.Invocation, ev *events, pipeline string, totalBytes in
 			progressbar.OptionSetWriter(inv.Stderr),
 			progressbar.OptionSetDescription(pipeline),
 			progressbar.OptionShowBytes(true),
+			progressbar.OptionUseIECUnits(true), // MiB, as plan and the summary say
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
 			// No throttle here: exec reports progress at most every 200ms.

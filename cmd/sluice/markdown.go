@@ -22,7 +22,7 @@ const markdownIdleList = 10
 // table row per pipeline that has work or warnings (the figures a
 // reviewer checks), the idle pipelines in one line, and each pipeline's
 // full text plan in a collapsed <details> block.
-func writeMarkdown(w io.Writer, p *planner.Plan, limit int) error {
+func writeMarkdown(w io.Writer, p *planner.Plan, limit int, o planner.TextOptions) error {
 	var b strings.Builder
 	var work, idle []*planner.PipelinePlan
 	var files, bytes, backlogFiles, backlogBytes, outFiles int64
@@ -122,7 +122,7 @@ func writeMarkdown(w io.Writer, p *planner.Plan, limit int) error {
 	omitted := 0
 	for _, pp := range work {
 		var text strings.Builder
-		if err := planner.WriteText(&text, &planner.Plan{RunID: p.RunID, Pipelines: []*planner.PipelinePlan{pp}}); err != nil {
+		if err := planner.WriteText(&text, &planner.Plan{RunID: p.RunID, Pipelines: []*planner.PipelinePlan{pp}}, o); err != nil {
 			return err
 		}
 		body := text.String()

@@ -64,7 +64,7 @@ func golden(t *testing.T, name string, got []byte) {
 func TestMarkdownGolden(t *testing.T) {
 	for _, n := range []int{0, 4} {
 		var b bytes.Buffer
-		if err := writeMarkdown(&b, testPlan(n), markdownLimit); err != nil {
+		if err := writeMarkdown(&b, testPlan(n), markdownLimit, planner.TextOptions{Verbose: true}); err != nil {
 			t.Fatal(err)
 		}
 		golden(t, fmt.Sprintf("markdown-%d.md", n), b.Bytes())
@@ -78,7 +78,7 @@ func TestMarkdownGolden(t *testing.T) {
 func TestMarkdownAtScale(t *testing.T) {
 	p := testPlan(100)
 	var b bytes.Buffer
-	if err := writeMarkdown(&b, p, markdownLimit); err != nil {
+	if err := writeMarkdown(&b, p, markdownLimit, planner.TextOptions{Verbose: true}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -101,7 +101,7 @@ func TestMarkdownAtScale(t *testing.T) {
 	}
 	small := 20000
 	b.Reset()
-	if err := writeMarkdown(&b, p, small); err != nil {
+	if err := writeMarkdown(&b, p, small, planner.TextOptions{Verbose: true}); err != nil {
 		t.Fatal(err)
 	}
 	if b.Len() > small+200 {

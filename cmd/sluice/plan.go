@@ -62,6 +62,7 @@ nothing (but -out FILE).
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Plan only pipelines matching `NAME` (glob, repeatable).")
 			changedSince := fs.String("changed-since", "", "Plan only pipelines whose files changed since the git revision `REF`.")
+			verbose := fs.Bool("verbose", false, "Show pipelines with nothing to do in full, the state version and the rules that fired.")
 			return func(inv *cli.Invocation) cli.ExitCode {
 				cfg, code := loadConfig(inv)
 				if cfg == nil {
@@ -97,7 +98,7 @@ nothing (but -out FILE).
 						return inv.Errorf("writing output: %v", err)
 					}
 				} else {
-					if err := planner.WriteText(inv.Stdout, plan); err != nil {
+					if err := planner.WriteText(inv.Stdout, plan, textOptions(*verbose)); err != nil {
 						return inv.Errorf("writing output: %v", err)
 					}
 					if *out != "" {
@@ -111,6 +112,12 @@ nothing (but -out FILE).
 			}
 		},
 	}
+}
+
+// textOptions renders plans with paths relative to the working directory.
+func textOptions(verbose bool) planner.TextOptions {
+	cwd, _ := os.Getwd()
+	return planner.TextOptions{Verbose: verbose, Cwd: cwd}
 }
 
 // loadConfig loads the configuration named by the first argument (default

@@ -27,6 +27,7 @@ unknown format version, exits 1.
                      it stays under GitHub's comment size limit.`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			format := fs.String("format", "text", "Output `FORMAT`: text, json or markdown (a pull-request comment).")
+			verbose := fs.Bool("verbose", false, "Show pipelines with nothing to do in full, the state version and the rules that fired.")
 			return func(inv *cli.Invocation) cli.ExitCode {
 				f, ok := parseShowFormat(*format)
 				switch {
@@ -45,9 +46,9 @@ unknown format version, exits 1.
 				case showJSON:
 					err = planner.WriteJSON(inv.Stdout, p)
 				case showMarkdown:
-					err = writeMarkdown(inv.Stdout, p, markdownLimit)
+					err = writeMarkdown(inv.Stdout, p, markdownLimit, textOptions(*verbose))
 				default:
-					err = planner.WriteText(inv.Stdout, p)
+					err = planner.WriteText(inv.Stdout, p, textOptions(*verbose))
 				}
 				if err != nil {
 					return inv.Errorf("writing output: %v", err)
