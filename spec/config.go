@@ -183,6 +183,10 @@ type CSVOptions struct {
 	Delimiter  rune     // default ','
 	Quote      rune     // default '"'
 	NullValues []string // default [""]
+	// QuotedNulls: a quoted field equal to one of NullValues is null too,
+	// as DuckDB reads it (allow_quoted_nulls); false keeps quoted fields
+	// as text (Spark's reading of "" as an empty string). Default true.
+	QuotedNulls bool
 }
 
 // Check is an assertion on the output, evaluated before commit.

@@ -486,7 +486,7 @@ func (l *loader) decodeBounded(b *hcl.Block) *Bounds {
 }
 
 func defaultCSV() CSVOptions {
-	return CSVOptions{Header: true, Delimiter: ',', Quote: '"', NullValues: []string{""}}
+	return CSVOptions{Header: true, Delimiter: ',', Quote: '"', NullValues: []string{""}, QuotedNulls: true}
 }
 
 func (l *loader) decodeCSV(b *hcl.Block) CSVOptions {
@@ -522,6 +522,7 @@ func (l *loader) decodeCSV(b *hcl.Block) CSVOptions {
 	if xs, ok := a.strList("null_values"); ok {
 		o.NullValues = xs
 	}
+	o.QuotedNulls = a.boolean("quoted_nulls", true)
 	return o
 }
 

@@ -96,6 +96,7 @@ var csvSchema = &hcl.BodySchema{
 		{Name: "delimiter"},
 		{Name: "quote"},
 		{Name: "null_values"},
+		{Name: "quoted_nulls"},
 	},
 }
 

@@ -46,8 +46,8 @@ type csvReader struct {
 // column missing from the header is reported once through OnBad (Line 1,
 // Column, reason "column not in header") and, if OnBad returns nil, read as
 // null. Without a header, fields are positional (o.CSVColumns, else the
-// schema's columns). Unquoted fields equal to one of o.CSV.NullValues are
-// null; a quoted field is never null. Empty and whitespace-only lines are
+// schema's columns). Fields equal to one of o.CSV.NullValues are null,
+// quoted ones too unless o.CSV.QuotedNulls is false. Empty and whitespace-only lines are
 // skipped. Lines end with LF or CRLF, or with CR alone when that is the
 // object's first line break; line breaks inside a quoted field are kept as
 // they are. A record longer than o.MaxRecordBytes is a bad record, read past
@@ -430,7 +430,7 @@ func (r *csvReader) convertRow() (bool, error) {
 		null := fi < 0
 		if !null {
 			f = r.rec[r.starts[fi]:r.ends[fi]]
-			null = !r.quoted[fi] && r.isNull(f)
+			null = (!r.quoted[fi] || r.o.CSV.QuotedNulls) && r.isNull(f)
 		}
 		if null {
 			if !c.nullable {
@@ -460,7 +460,7 @@ func (r *csvReader) convertRow() (bool, error) {
 			if fi >= 0 {
 				f = r.rec[r.starts[fi]:r.ends[fi]]
 			}
-			if fi < 0 || (!r.quoted[fi] && r.isNull(f)) {
+			if fi < 0 || ((!r.quoted[fi] || r.o.CSV.QuotedNulls) && r.isNull(f)) {
 				c.b.AppendNull()
 				continue
 			}

@@ -201,3 +201,29 @@ func TestCountOnlyTextFormats(t *testing.T) {
 		t.Fatalf("json: rows %d err %v bad %+v", len(rows), err, sink.recs)
 	}
 }
+
+// A quoted field equal to a null value is null, as DuckDB reads it
+// (allow_quoted_nulls), unless quoted_nulls is false: then quoting keeps
+// it text, as Spark reads "" (an empty string).
+func TestCSVQuotedNulls(t *testing.T) {
+	s := sch(field("a", arrow.PrimitiveTypes.Int32, true), field("b", arrow.BinaryTypes.String, true), field("c", arrow.BinaryTypes.String, true))
+	in := "a,b,c\n1,NULL,\"NULL\"\n2,,\"\"\n"
+	for _, tc := range []struct {
+		quoted bool
+		want   []string
+	}{
+		{true, []string{"1|null|null", "2|null|null"}},
+		{false, []string{"1|null|NULL", "2|null|"}},
+	} {
+		c := spec.CSVOptions{Header: true, Delimiter: ',', Quote: '"', NullValues: []string{"", "NULL"}, QuotedNulls: tc.quoted}
+		r, err := NewCSV(strings.NewReader(in), csvOpts(t, s, c, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _, err := collect(t, r, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eqRows(t, rows, tc.want)
+	}
+}

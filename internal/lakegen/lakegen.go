@@ -253,3 +253,38 @@ func writeParquet(path string, rec arrow.RecordBatch) error {
 	}
 	return w.Close() // closes f
 }
+
+// DemoSet is one data set of the demo lake.
+type DemoSet struct {
+	Name  string // its directory under dir, and what it holds
+	Stats Stats
+}
+
+// Demo writes the lake that make demo and the example pipelines
+// (pipelines/) read: raw/orders, raw/clicks and raw/metrics under dir.
+func Demo(dir string) ([]DemoSet, error) {
+	orders, err := Orders(filepath.Join(dir, "raw", "orders"), OrdersOptions{
+		Days: 12, Regions: []string{"apac", "eu", "us"}, FilesPerPart: 100, RowsPerFile: 40,
+		GzipEvery: 4, BadLineEvery: 450, Seed: 1,
+	})
+	if err != nil {
+		return nil, err
+	}
+	clicks, err := Clicks(filepath.Join(dir, "raw", "clicks"), ClicksOptions{
+		Days: 7, HoursPerDay: 24, RowsPerFile: 500, Seed: 2,
+	})
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := Metrics(filepath.Join(dir, "raw", "metrics"), MetricsOptions{
+		Days: 5, FilesPerDay: 200, RowsPerFile: 300, Seed: 3,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []DemoSet{
+		{"raw/orders  (NDJSON, 1 in 4 gzip, a few bad lines)", orders},
+		{"raw/clicks  (gzip CSV)", clicks},
+		{"raw/metrics (small Parquet)", metrics},
+	}, nil
+}
