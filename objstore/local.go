@@ -522,3 +522,26 @@ func (s *LocalStore) ListUploads(ctx context.Context, prefix string) ([]PendingU
 	})
 	return out, nil
 }
+
+// CheckDir reports an error when the directory that prefix names (the store's root for "") does not exist, naming it: a
+// source directory that is not there is a mistake (a typo in url, a path
+// resolved against the wrong directory), not an empty backlog.
+func (s *LocalStore) CheckDir(prefix string) error {
+	p := s.root
+	if key := strings.TrimSuffix(prefix, "/"); key != "" {
+		var err error
+		if p, err = s.path(key); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist", p)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", p)
+	}
+	return nil
+}

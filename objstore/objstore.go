@@ -115,3 +115,14 @@ type Store interface {
 	// uploads whose keys start with prefix.
 	ListUploads(ctx context.Context, prefix string) ([]PendingUpload, error)
 }
+
+// CheckSource reports a source location that cannot hold inputs at all: a
+// local directory that does not exist. A bucket's absence shows up at
+// its first listing; an empty S3 prefix is not an error (nothing written
+// yet), so the planner only warns about it.
+func CheckSource(loc Location) error {
+	if l, ok := loc.Store.(*LocalStore); ok {
+		return l.CheckDir(loc.Prefix)
+	}
+	return nil
+}

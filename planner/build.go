@@ -180,6 +180,9 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
+	if err := objstore.CheckSource(loc); err != nil {
+		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+	}
 	if p, err = inferSchema(ctx, p, loc, prefix, opts.Footers); err != nil {
 		return nil, err
 	}
@@ -239,6 +242,18 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 		EstimatedFiles: estimateOutputFiles(pp),
 		Pending:        sel.Pending(),
 		Warnings:       warnings(cfg, p, sel),
+	}
+	if sel.Surviving.Files == 0 {
+		// Nothing passed the filters: say so when the prefix holds no
+		// object at all, since that is more often a wrong url (or a
+		// variable resolved elsewhere) than a drained backlog.
+		page, err := loc.Store.List(ctx, objstore.ListInput{Prefix: prefix, MaxKeys: 1})
+		if err != nil {
+			return nil, fmt.Errorf("listing source %s: %w", src.URL, err)
+		}
+		if len(page.Objects) == 0 && len(page.CommonPrefixes) == 0 {
+			pp.Summary.Warnings = append(pp.Summary.Warnings, fmt.Sprintf("the source %s holds no object at all: is its url right?", src.URL))
+		}
 	}
 	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func RelativePaths(text, cwd string) string {
 // renderIdle is a pipeline with nothing to do, in one line (and its
 // warnings, which matter most when nothing runs).
 func renderIdle(b *strings.Builder, pp *PipelinePlan) {
-	fmt.Fprintf(b, "Pipeline %s (nothing to do): every input of %s is processed\n", pp.Name, pp.Source.URL)
+	fmt.Fprintf(b, "Pipeline %s (nothing to do): no unprocessed input in %s\n", pp.Name, pp.Source.URL)
 	for _, w := range pp.Summary.Warnings {
 		fmt.Fprintf(b, "  Warning: %s\n", w)
 	}

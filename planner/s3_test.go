@@ -105,3 +105,43 @@ func TestS3ListingPrefetches(t *testing.T) {
 		t.Fatalf("at most %d listings in flight: no prefetch", n)
 	}
 }
+
+// An S3 prefix that holds no object at all is a warning naming the URL
+// (more often a typo than a drained backlog); one whose objects were all
+// pruned is not.
+func TestS3EmptyPrefixWarns(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "lake")
+	srv.CreateBucket(t, "state")
+	srv.Proxy(t).SetEnv(t)
+	ctx := context.Background()
+	loc, err := objstore.Open(ctx, "s3://lake/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loc.Store.Put(ctx, "orders/dt=2025-01-01/region=eu/a.json", []byte("{}\n"), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		url, where string
+		warn       bool
+	}{
+		{"s3://lake/ordres/", "", true},
+		{"s3://lake/orders/", "dt >= '2026-01-01'", false},
+	} {
+		f := newFixture(t, nil, func(p *spec.Pipeline) {
+			if c.where != "" {
+				p.Source.Where = compileWhere(t, c.where, ordersSchema, p.Source.Partitions)
+			}
+		})
+		f.pipeline().Source.URL = c.url
+		f.cfg.State.URL = "s3://state/sluice/"
+		pp := buildPlan(t, f).Pipelines[0]
+		warned := slices.ContainsFunc(pp.Summary.Warnings, func(w string) bool {
+			return strings.Contains(w, c.url+" holds no object at all")
+		})
+		if warned != c.warn || pp.Summary.Pending {
+			t.Errorf("%s: warnings %q, want the empty-source warning: %v", c.url, pp.Summary.Warnings, c.warn)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -193,7 +194,14 @@ func (l *loader) resolveURL(raw string, sensitive bool, at *hcl.Attribute) (stri
 	}
 	scheme, rest, hasScheme := strings.Cut(s, "://")
 	if !hasScheme {
-		return resolvePath(filepath.Dir(at.Expr.Range().Filename), s), true
+		base := filepath.Dir(at.Expr.Range().Filename)
+		if l.leadsWithGiven(at.Expr) {
+			// The path starts with a value the user gave on the command
+			// line, in a -var-file or the environment: it is relative
+			// to where they typed it.
+			base = l.workDir()
+		}
+		return resolvePath(base, s), true
 	}
 	switch strings.ToLower(scheme) {
 	case "s3":
@@ -824,4 +832,16 @@ func (l *loader) pipelineNames() []string {
 		out = append(out, p.Name)
 	}
 	return out
+}
+
+// workDir is where relative paths given outside the configuration resolve.
+func (l *loader) workDir() string {
+	if l.opts.WorkDir != "" {
+		return l.opts.WorkDir
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return wd
 }

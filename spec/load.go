@@ -23,6 +23,11 @@ type LoadOptions struct {
 	Vars     []string // "name=value" from -var, in command-line order
 	VarFiles []string // -var-file paths, in order; *.json is JSON, anything else HCL
 	Environ  []string // os.Environ() form; SLUICE_VAR_name=value entries set variables
+	// WorkDir is where relative paths in variable values given on the
+	// command line, in a -var-file or in the environment resolve ("":
+	// the process's working directory). Relative paths written in the
+	// configuration resolve against the file that writes them.
+	WorkDir string
 }
 
 // Defaults and limits of the language (docs/language.md).

@@ -561,3 +561,61 @@ func errorsOnly(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	return out
 }
+
+// A relative path that starts with a variable given on the command line,
+// in a -var-file or the environment is the user's, typed where the
+// command runs: it resolves against the working directory. One written in
+// the configuration (a default, a literal prefix) resolves against the
+// file that writes it.
+func TestGivenRelativePathsResolveAgainstWorkDir(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"conf/main.hcl": `
+variable "lake" {
+  type    = string
+  default = "../lake"
+}
+locals {
+  raw = "${var.lake}/raw"
+}
+state { url = "${var.lake}/state" }
+pipeline "p" {
+  source "s" {
+    url    = "${local.raw}/orders/"
+    format = "parquet"
+  }
+  sink "k" {
+    url = "out/${var.lake}"
+  }
+}
+`,
+		"conf/dev.vars.hcl": `lake = "vf-lake"`,
+	})
+	work := t.TempDir()
+	conf := filepath.Join(dir, "conf")
+	for _, c := range []struct {
+		name string
+		opts LoadOptions
+		base string // what the source and state resolve against
+		lake string
+	}{
+		{"default", LoadOptions{WorkDir: work}, conf, "../lake"},
+		{"-var", LoadOptions{WorkDir: work, Vars: []string{"lake=demo-lake"}}, work, "demo-lake"},
+		{"-var-file", LoadOptions{WorkDir: work, VarFiles: []string{filepath.Join(conf, "dev.vars.hcl")}}, work, "vf-lake"},
+		{"environment", LoadOptions{WorkDir: work, Environ: []string{"SLUICE_VAR_lake=env-lake"}}, work, "env-lake"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := mustLoad(t, conf, c.opts)
+			p := cfg.Pipelines[0]
+			if want := filepath.Join(c.base, c.lake, "raw", "orders"); p.Source.URL != want {
+				t.Errorf("source %q, want %q", p.Source.URL, want)
+			}
+			if want := filepath.Join(c.base, c.lake, "state"); cfg.State.URL != want {
+				t.Errorf("state %q, want %q", cfg.State.URL, want)
+			}
+			// A path the configuration starts stays relative to its file.
+			if want := filepath.Join(conf, "out", c.lake); p.Sink.URL != want {
+				t.Errorf("sink %q, want %q", p.Sink.URL, want)
+			}
+		})
+	}
+}

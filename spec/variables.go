@@ -20,7 +20,11 @@ type varDecl struct {
 	validations []*validation
 	origin      *hcl.Range // where the current value was written, nil for -var and the environment
 	hasValue    bool
-	failed      bool // a value was given but is invalid: do not also report "no value"
+	// given: the value came from the command line, a -var-file or the
+	// environment, not from the default: a relative path in it is the
+	// user's, relative to the working directory (resolveURL).
+	given  bool
+	failed bool // a value was given but is invalid: do not also report "no value"
 }
 
 type validation struct {
@@ -36,6 +40,7 @@ type localDecl struct {
 	state     int // 0 pending, 1 evaluating, 2 done
 	val       cty.Value
 	sensitive bool
+	given     bool // its value starts with a given variable's (leadsWithGiven)
 	ok        bool
 }
 
@@ -265,7 +270,7 @@ func (l *loader) set(d *varDecl, val cty.Value, origin *hcl.Range, from string) 
 		d.failed, d.hasValue = true, false
 		return
 	}
-	d.v.Value, d.hasValue, d.failed, d.origin = cv, true, false, origin
+	d.v.Value, d.hasValue, d.failed, d.origin, d.given = cv, true, false, origin, true
 }
 
 func firstSummary(d hcl.Diagnostics) string {
@@ -420,6 +425,7 @@ func (l *loader) evalLocal(lc *localDecl, ref hcl.Range) bool {
 	lc.state = 1
 	v, sens, ok := l.eval(lc.attr.Expr)
 	lc.val, lc.sensitive, lc.ok, lc.state = v, sens, ok, 2
+	lc.given = l.leadsWithGiven(lc.attr.Expr)
 	return ok
 }
 
@@ -514,4 +520,34 @@ func refName(tr hcl.Traversal) (string, hcl.Range, bool) {
 		return "", tr.SourceRange(), false
 	}
 	return a.Name, hcl.RangeBetween(tr[0].SourceRange(), tr[1].SourceRange()), true
+}
+
+// leadsWithGiven reports whether expr's value starts with the value of a
+// variable given outside the configuration (varDecl.given), directly or
+// through a local: "${var.lake}/raw/" does when var.lake came from -var,
+// "in/${var.env}/" never does. Such a value's relative path is the user's,
+// typed where the command runs, so it resolves against the working
+// directory; a path the configuration itself starts resolves against the
+// file that writes it.
+func (l *loader) leadsWithGiven(expr hcl.Expression) bool {
+	switch e := expr.(type) {
+	case *hclsyntax.TemplateWrapExpr:
+		return l.leadsWithGiven(e.Wrapped)
+	case *hclsyntax.TemplateExpr:
+		return len(e.Parts) > 0 && l.leadsWithGiven(e.Parts[0])
+	case *hclsyntax.ScopeTraversalExpr:
+		name, _, ok := refName(e.Traversal)
+		if !ok {
+			return false
+		}
+		switch e.Traversal.RootName() {
+		case "var":
+			d, ok := l.vars[name]
+			return ok && d.given
+		case "local":
+			lc, ok := l.locals[name]
+			return ok && lc.given
+		}
+	}
+	return false
 }
