@@ -146,6 +146,11 @@ func (l *loader) schemaFileFunc(dir string) function.Function {
 			}
 			p := resolvePath(dir, args[0].AsString())
 			sf := l.loadSchemaFile(p)
+			if sf.reported {
+				// Its errors are reported where they are; one more here,
+				// vaguer, would only repeat them.
+				return cty.UnknownVal(schemaRefType), nil
+			}
 			if sf.err != nil {
 				return cty.NilVal, function.NewArgError(0, sf.err)
 			}

@@ -18,6 +18,9 @@ type schemaFile struct {
 	schemas map[string]*schema.Schema
 	names   []string // declaration order
 	err     error    // set when the file could not be used; details are in the diagnostics
+	// reported: err's details are diagnostics of their own already, so a
+	// reference to the file adds none (an unknown value, not an error).
+	reported bool
 }
 
 // evalFunc evaluates an expression for a decoder; ok is false when it
@@ -48,7 +51,7 @@ func (l *loader) loadSchemaFile(path string) *schemaFile {
 	f, d := l.parser.ParseHCL(data, path)
 	l.diags = append(l.diags, d...)
 	if d.HasErrors() || f == nil {
-		sf.err = fmt.Errorf("%s has syntax errors (reported separately)", filepath.Base(path))
+		sf.err, sf.reported = fmt.Errorf("%s has syntax errors (reported separately)", filepath.Base(path)), true
 		return sf
 	}
 	before := len(l.diags)
@@ -77,7 +80,7 @@ func (l *loader) loadSchemaFile(path string) *schemaFile {
 		l.cfg.Schemas[name] = s
 	}
 	if hasErrorsSince(l.diags, before) {
-		sf.err = fmt.Errorf("%s has errors (reported separately)", filepath.Base(path))
+		sf.err, sf.reported = fmt.Errorf("%s has errors (reported separately)", filepath.Base(path)), true
 	}
 	return sf
 }

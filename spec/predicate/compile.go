@@ -117,12 +117,36 @@ func parse(src string) (tree *parser.Tree, perr *Error) {
 		}
 		e.Summary = "syntax error: " + e.Detail
 		e.Detail = supported
+		sqlHabit(src, e)
 		return nil, e
 	}
 	if tree == nil || tree.Node == nil {
 		return nil, &Error{Span: Span{0, len(src)}, Summary: "empty expression"}
 	}
 	return tree, nil
+}
+
+// sqlHabit rewrites a syntax error that SQL's spelling of an operator
+// caused into a remedy: SQL compares with = and <>, expr-lang with == and
+// !=.
+func sqlHabit(src string, e *Error) {
+	at := e.Span.Start
+	if at < 0 || at >= len(src) {
+		return
+	}
+	switch {
+	case strings.HasPrefix(src[at:], "<>") || at > 0 && strings.HasPrefix(src[at-1:], "<>"):
+		if src[at] == '>' {
+			at--
+		}
+		e.Span = Span{at, at + 2}
+		e.Summary = "syntax error: <> is SQL's not-equal"
+		e.Detail = "Write != (or !(a == b)): status != 'paid'."
+	case src[at] == '=' && (at == 0 || !strings.ContainsRune("=!<>", rune(src[at-1]))) && !strings.HasPrefix(src[at:], "=="):
+		e.Span = Span{at, at + 1}
+		e.Summary = "syntax error: = is not a comparison"
+		e.Detail = "Compare with == (SQL's = is written == here): status == 'paid'."
+	}
 }
 
 // numberBefore returns the span of the number token that ends at or

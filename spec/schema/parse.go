@@ -345,7 +345,25 @@ func allowedTypes() string {
 
 // didYouMean returns `; did you mean "a" or "b"?` for the type names closest
 // to name, or "" when none is close.
+// sqlTypes maps the type names of SQL (and of Spark, Hive, Glue and
+// Athena DDL) that users bring with them to sluice's.
+var sqlTypes = map[string]string{
+	"varchar": "string", "char": "string", "text": "string", "nvarchar": "string", "character": "string",
+	"str": "string", "utf8": "string", "json": "string", "uuid": "string",
+	"integer": "int32", "smallint": "int32", "tinyint": "int32", "int4": "int32", "int2": "int32",
+	"bigint": "int64", "long": "int64", "int8": "int64",
+	"double": "float64", "float8": "float64", "real": "float32", "float4": "float32", "float": "float64", "number": "float64",
+	"boolean": "bool", "bit": "bool",
+	"datetime": "timestamp(us)", "timestamptz": "timestamp(us, UTC)", "datetime2": "timestamp(us)",
+	"numeric": "decimal(p, s)", "money": "decimal(19, 4)",
+	"bytes": "binary", "bytea": "binary", "blob": "binary", "varbinary": "binary",
+	"array": "list(T)", "object": "struct(name T, ...)", "record": "struct(name T, ...)",
+}
+
 func didYouMean(name string) string {
+	if t, ok := sqlTypes[strings.ToLower(name)]; ok {
+		return fmt.Sprintf("; did you mean %q? (%s is a SQL name; sluice writes %s)", t, name, t)
+	}
 	type cand struct {
 		name string
 		d    int

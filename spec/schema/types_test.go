@@ -68,7 +68,10 @@ func TestParseTypeErrors(t *testing.T) {
 	}{
 		{"int", 0, `unknown type "int"; did you mean "int32" or "int64"?`},
 		{"strng", 0, `did you mean "string"?`},
-		{"varchar", 0, `unknown type "varchar"; allowed: bool, int32`},
+		{"varchar", 0, `unknown type "varchar"; did you mean "string"? (varchar is a SQL name; sluice writes string)`},
+		{"Double", 0, `unknown type "Double"; did you mean "float64"?`},
+		{"datetime", 0, `did you mean "timestamp(us)"?`},
+		{"zzz", 0, `unknown type "zzz"; allowed: bool, int32`},
 		{"", 0, "missing type"},
 		{"Int64", 0, `did you mean "int64"?`},
 		{"timestamp", 9, `expected '(' after timestamp`},
