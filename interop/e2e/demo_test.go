@@ -35,7 +35,7 @@ func TestDemoPipelinesNullsAreNull(t *testing.T) {
 	clicks := filepath.Join(lake, "curated", "clicks", "**", "*.parquet")
 	var nullText, nulls, rows int64
 	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE referrer = 'NULL'), count(*) FILTER (WHERE referrer IS NULL), count(*)
-		FROM read_parquet('` + clicks + `')`).Scan(&nullText, &nulls, &rows); err != nil {
+		FROM read_parquet('`+clicks+`')`).Scan(&nullText, &nulls, &rows); err != nil {
 		t.Fatal(err)
 	}
 	if nullText != 0 || nulls == 0 {
