@@ -43,9 +43,9 @@ the run with its exit code. Each pipeline's outputs are written as pending
 uploads and published together at commit, and only then are its inputs
 recorded as processed: a failed run leaves no output and no bookmark.
 
-  -auto-approve   run without asking (required when stdin is not a terminal)
-  -json           stream NDJSON events on stdout: plan, task_started,
-                  progress, task_done, check, committed, summary, error
+With -json, apply streams NDJSON events on stdout: plan, task_started,
+progress, task_done, check, committed, summary, error. Without a terminal, apply DIR
+needs -auto-approve.
 
 Exit codes: 0 done (or nothing to do), 1 runtime error, 4 invalid
 configuration, 5 stale plan, 6 locked by another run (the holder is

@@ -45,8 +45,8 @@ pipeline that reads another's sink shares that prefix node; prefixes that
 overlap without being equal are joined by a dashed "overlaps" edge.
 Local paths are shown relative to DIR. Offline: it reads no data.
 
-  -format dot       Graphviz (default): sluice graph | dot -Tsvg > graph.svg
-  -format mermaid   a Mermaid flowchart, which GitHub renders in markdown`,
+The dot format (the default) is Graphviz: sluice graph | dot -Tsvg >
+graph.svg; mermaid is a Mermaid flowchart, which GitHub renders in markdown.`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			format := fs.String("format", "dot", "Output `FORMAT`: dot or mermaid.")
 			return func(inv *cli.Invocation) cli.ExitCode {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
 )
 
 var update = flag.Bool("update", false, "rewrite cmp golden files in the txtar scripts")
@@ -109,4 +110,36 @@ func TestRunInProcess(t *testing.T) {
 	if got, want := stdout.String(), "a  = 1\nbb = 2\n"; got != want {
 		t.Errorf("fmt - = %q, want %q", got, want)
 	}
+}
+
+// Each command's help lists a flag once: the generated Options and Common
+// options sections are the list, so a command's Help prose must not
+// repeat it as a table of its own.
+func TestHelpListsEachFlagOnce(t *testing.T) {
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := append(append([]string{}, path...), c.Name)
+			if len(c.Subcommands) > 0 {
+				walk(p, c.Subcommands)
+				continue
+			}
+			var out, errb bytes.Buffer
+			if code := run(append([]string{"help"}, p...), strings.NewReader(""), &out, &errb); code != 0 {
+				t.Fatalf("help %v: exit %d: %s", p, code, errb.String())
+			}
+			seen := map[string]int{}
+			for _, l := range strings.Split(out.String(), "\n") {
+				if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(l, "  -") {
+					seen[f[0]]++
+				}
+			}
+			for f, n := range seen {
+				if n > 1 {
+					t.Errorf("sluice help %s lists %s %d times", strings.Join(p, " "), f, n)
+				}
+			}
+		}
+	}
+	walk(nil, commands())
 }

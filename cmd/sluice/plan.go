@@ -42,20 +42,13 @@ packs the inputs into tasks and prints the physical plan of the next run.
 It reads listings, Parquet footers and state; it takes no lock and writes
 nothing (but -out FILE).
 
-  -out FILE            save the plan; 'sluice apply FILE' runs exactly it
-  -json                print the plan as one JSON object on stdout
-  -detailed-exitcode   exit 0 when there is nothing to do, 2 when there is
-  -pipeline NAME       plan only the pipelines matching NAME (a glob; repeatable)
-  -changed-since REF   plan only the pipelines whose files changed since the
-                       git revision REF (git diff --name-only REF, plus
-                       untracked files): the file that defines the pipeline,
-                       its schema_file, or a file its file() names; a change
-                       to a file holding variables, locals, state or moved
-                       blocks, or to a -var-file, selects every pipeline; a
-                       changed file read through a computed file() path
-                       selects the pipelines that compute one. With
-                       -pipeline, both must select a pipeline. Nothing
-                       selected: an empty plan, exit 0.`,
+With -changed-since REF, plan covers only the pipelines whose files changed since the
+git revision REF (git diff --name-only REF, plus untracked files): the file
+that defines the pipeline, its schema_file, or a file its file() names; a
+change to a file holding variables, locals, state or moved blocks, or to a
+-var-file, selects every pipeline; a changed file read through a computed
+file() path selects the pipelines that compute one. With -pipeline, both
+must select a pipeline. Nothing selected: an empty plan, exit 0.`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			out := fs.String("out", "", "Save the plan to `FILE`.")
 			detailed := fs.Bool("detailed-exitcode", false, "Exit 0 when there is nothing to do, 2 when there is work.")

@@ -20,11 +20,10 @@ func showCommand() *cli.Command {
 with -json as plan -json does. An unreadable plan file, or one of an
 unknown format version, exits 1.
 
-  -format markdown   a pull-request comment: a summary table with one row
-                     per pipeline that has work or warnings (inputs,
-                     pruned, backlog, outputs, commit mode, warnings), and
-                     each pipeline's plan in a collapsed <details> block;
-                     it stays under GitHub's comment size limit.`,
+The markdown format is a pull-request comment: a summary table with one
+row per pipeline that has work or warnings (inputs, pruned, backlog,
+outputs, commit mode, warnings), and each pipeline's plan in a collapsed
+<details> block; it stays under GitHub's comment size limit.`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			format := fs.String("format", "text", "Output `FORMAT`: text, json or markdown (a pull-request comment).")
 			verbose := fs.Bool("verbose", false, "Show pipelines with nothing to do in full, the state version and the rules that fired.")

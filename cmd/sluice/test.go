@@ -31,10 +31,6 @@ into a temporary sink and state, reads the sink back and compares its rows
 with the expected ones, in any order. The syntax is in docs/language.md,
 "Fixture tests".
 
-  -run REGEX    run only tests whose PIPELINE/NAME matches REGEX
-  -json         print one JSON document with every result on stdout
-  -junit FILE   also write the results as JUnit XML to FILE
-
 Exit codes: 0 every test passed, 7 a test failed, 4 the configuration or
 a test file is invalid, 1 a usage or runtime error.`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {

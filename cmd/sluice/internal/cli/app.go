@@ -179,7 +179,7 @@ func (a *App) dispatch(ctx context.Context, cmd *Command, path []string, args []
 		return ExitOK
 	}
 	if err != nil {
-		a.usageError(path, flagErrorMessage(err))
+		a.usageError(path, flagErrorMessage(fs, err))
 		return ExitError
 	}
 	if len(pos) < cmd.MinArgs {

@@ -148,6 +148,8 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan", "-nope"}, nil, `sluice plan: unknown flag -nope (see "sluice help plan")`},
+		{[]string{"plan", "-ot", "x"}, nil, `sluice plan: unknown flag -ot; did you mean -out? (see "sluice help plan")`},
+		{[]string{"plan", "-dry-run"}, nil, `sluice plan: unknown flag -dry-run; sluice plan shows what a run would do without doing it (see "sluice help plan")`},
 		{[]string{"plan", "a", "b"}, nil, `sluice plan: unexpected argument "b" (takes [DIR]) (see "sluice help plan")`},
 		{[]string{"plan", "-out"}, nil, `sluice plan: flag needs an argument: -out (see "sluice help plan")`},
 		{[]string{"plan", "-var", "novalue"}, nil, `sluice plan: invalid value "novalue" for flag -var: want NAME=VALUE, got "novalue" (see "sluice help plan")`},

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/agext/levenshtein"
 )
 
 // StringList is a repeatable string flag: each occurrence appends.
@@ -219,10 +221,41 @@ func isFlagValue(fs *flag.FlagSet, prefix []string) bool {
 
 // flagErrorMessage rewrites the std flag package's messages where they are
 // unhelpful to a user, and keeps them otherwise.
-func flagErrorMessage(err error) string {
+func flagErrorMessage(fs *flag.FlagSet, err error) string {
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
-		return "unknown flag " + rest
+		return "unknown flag " + rest + flagSuggestion(fs, strings.TrimLeft(rest, "-"))
 	}
 	return msg
+}
+
+// otherToolFlags are flags users bring from Terraform and the aws CLI,
+// with what sluice calls the same idea.
+var otherToolFlags = map[string]string{
+	"target": "pipeline", // Terraform's -target
+	"only":   "pipeline",
+}
+
+// flagSuggestion says which flag of fs was meant: the nearest by edit
+// distance (a typo), or sluice's name for another tool's flag.
+func flagSuggestion(fs *flag.FlagSet, name string) string {
+	if alt, ok := otherToolFlags[name]; ok && fs.Lookup(alt) != nil {
+		return fmt.Sprintf("; sluice selects with -%s (did you mean -%s?)", alt, alt)
+	}
+	switch name {
+	case "profile": // the aws CLI's
+		return "; sluice reads the AWS profile from AWS_PROFILE (docs/s3.md)"
+	case "dry-run":
+		return "; sluice plan shows what a run would do without doing it"
+	}
+	best, bestD := "", 3
+	fs.VisitAll(func(f *flag.Flag) {
+		if d := levenshtein.Distance(name, f.Name, nil); d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	if best != "" {
+		return fmt.Sprintf("; did you mean -%s?", best)
+	}
+	return ""
 }
