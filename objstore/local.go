@@ -160,6 +160,31 @@ func (s *LocalStore) GetRange(ctx context.Context, key string, offset, length in
 	}{io.LimitReader(f, length), f}, nil
 }
 
+// inArea runs create (which makes a file in the upload area d) after
+// creating the area, again if the area vanished in between: tidyArea
+// removes it once it is empty, from this process or another.
+func (s *LocalStore) inArea(create func(d string) error) error {
+	for attempt := 0; ; attempt++ {
+		d, err := s.ensureArea()
+		if err != nil {
+			return err
+		}
+		err = create(d)
+		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
+			continue
+		}
+		return err
+	}
+}
+
+// tidyArea removes the upload area when nothing is left in it, so that
+// a sink directory holds no empty .sluice-uploads/ after a run completes
+// or aborts its uploads. A non-empty area (another run's uploads, the
+// lock file) stays: os.Remove fails on it, which is the point.
+func (s *LocalStore) tidyArea() {
+	_ = os.Remove(filepath.Join(s.root, uploadDir))
+}
+
 // ensureArea creates the root and its upload area.
 func (s *LocalStore) ensureArea() (string, error) {
 	d := filepath.Join(s.root, uploadDir)
@@ -202,12 +227,13 @@ func randomID() string {
 
 // writeTemp writes data to a new temp file in the upload area.
 func (s *LocalStore) writeTemp(key string, data []byte) (string, error) {
-	d, err := s.ensureArea()
-	if err != nil {
-		return "", err
-	}
-	tmp := filepath.Join(d, "put-"+randomID())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	var tmp string
+	var f *os.File
+	err := s.inArea(func(d string) (err error) {
+		tmp = filepath.Join(d, "put-"+randomID())
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		return err
+	})
 	if err != nil {
 		return "", s.errf(key, err)
 	}
@@ -300,6 +326,7 @@ func (s *LocalStore) Put(ctx context.Context, key string, data []byte, opts PutO
 		if err := s.place(tmp, p, false); err != nil {
 			return ObjectInfo{}, s.errf(key, err)
 		}
+		s.tidyArea()
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -375,13 +402,10 @@ func (s *LocalStore) NewUpload(ctx context.Context, key string) (Upload, error) 
 	if _, err := s.path(key); err != nil {
 		return nil, err
 	}
-	if _, err := s.ensureArea(); err != nil {
-		return nil, err
-	}
 	id := randomID()
 	dataPath, sidecarPath, _ := s.uploadPaths(id)
 	sc, _ := json.Marshal(uploadSidecar{Key: key, Created: time.Now().UTC()})
-	if err := os.WriteFile(sidecarPath, sc, 0o644); err != nil {
+	if err := s.inArea(func(string) error { return os.WriteFile(sidecarPath, sc, 0o644) }); err != nil {
 		return nil, s.errf(key, err)
 	}
 	f, err := os.OpenFile(dataPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -463,6 +487,7 @@ func (s *LocalStore) CompleteUpload(ctx context.Context, u PendingUpload) (Objec
 		return ObjectInfo{}, s.errf(u.Key, err)
 	}
 	os.Remove(sidecarPath)
+	s.tidyArea()
 	return s.Head(ctx, u.Key)
 }
 
@@ -477,6 +502,7 @@ func (s *LocalStore) AbortUpload(ctx context.Context, u PendingUpload) error {
 			return s.errf(u.Key, err)
 		}
 	}
+	s.tidyArea()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,5 +240,46 @@ func TestLocalUploadsSurviveTheWriter(t *testing.T) {
 	p2.Key = "b"
 	if _, err := other.CompleteUpload(ctx, p2); err == nil || !strings.Contains(err.Error(), `belongs to key "a"`) {
 		t.Fatalf("CompleteUpload under another key: %v", err)
+	}
+}
+
+// The upload area is the store's own and leaves no trace once nothing is
+// pending: a sink directory holds no empty .sluice-uploads/ after a run
+// commits or aborts (a Ctrl-C aborts its uploads).
+func TestLocalUploadAreaTidied(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := objstore.NewLocal(root)
+	area := filepath.Join(root, ".sluice-uploads")
+	up, err := s.NewUpload(ctx, "a/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Write([]byte("x"))
+	pu, err := up.Finish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up2, err := s.NewUpload(ctx, "a/y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up2.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(area); err != nil {
+		t.Fatalf("the area went while an upload is pending: %v", err)
+	}
+	if _, err := s.CompleteUpload(ctx, pu); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(area); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("upload area left behind: %v", err)
+	}
+	if _, err := s.Put(ctx, "m", []byte("m"), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(area); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("upload area left behind a Put: %v", err)
 	}
 }

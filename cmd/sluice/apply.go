@@ -294,12 +294,36 @@ func confirm(inv *cli.Invocation) (cli.ExitCode, bool) {
 		return inv.Errorf("no terminal to confirm on: pass -auto-approve, or save a plan with 'sluice plan -out FILE' and run 'sluice apply FILE'"), false
 	}
 	fmt.Fprint(inv.Stdout, "\nDo you want to run this plan? Only 'yes' will be accepted.\n  Enter a value: ")
-	line, _ := bufio.NewReader(inv.Stdin).ReadString('\n')
-	if strings.TrimSpace(line) != "yes" {
+	answer, err := readAnswer(inv.Ctx, inv.Stdin)
+	if err != nil {
+		// SIGINT or SIGTERM at the prompt: nothing ran, and it says so.
+		fmt.Fprintln(inv.Stdout)
+		fmt.Fprintln(inv.Stderr, "Interrupted: apply was cancelled at the prompt; nothing was run.")
+		return cli.ExitInterrupted, false
+	}
+	if answer != "yes" {
 		fmt.Fprintln(inv.Stdout, "\nApply cancelled.")
 		return cli.ExitError, false
 	}
 	return cli.ExitOK, true
+}
+
+// readAnswer reads one line from r, or returns ctx's error as soon as ctx
+// is cancelled (a signal): a blocked read of the terminal must not make
+// the process deaf to SIGTERM. The reading goroutine is left blocked on a
+// terminal that is about to be let go by the exiting process.
+func readAnswer(ctx context.Context, r io.Reader) (string, error) {
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- s
+	}()
+	select {
+	case s := <-line:
+		return strings.TrimSpace(s), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // lockHeld reports a lock held by another run (exit 6, naming the holder).

@@ -2,15 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
@@ -142,4 +145,26 @@ func TestHelpListsEachFlagOnce(t *testing.T) {
 		}
 	}
 	walk(nil, commands())
+}
+
+// The prompt hears signals: a cancelled context (SIGINT, SIGTERM) ends a
+// read that is blocked on the terminal, and an answer still arrives.
+func TestReadAnswerHearsSignals(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := readAnswer(ctx, pr); done <- err }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("readAnswer did not return on cancel")
+	}
+	if got, err := readAnswer(context.Background(), strings.NewReader(" yes \n")); got != "yes" || err != nil {
+		t.Fatalf("answer %q, %v", got, err)
+	}
 }
