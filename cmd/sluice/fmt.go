@@ -30,6 +30,7 @@ func fmtCommand() *cli.Command {
 		Synopsis: "Rewrite configuration files in canonical format",
 		Args:     "[PATH...]",
 		MaxArgs:  -1,
+		Common:   cli.CommonJSON,
 		Help: `Formats *.hcl files (pipelines, *.test.hcl fixtures, *.vars.hcl variable
 files, schemas) in the canonical style. A directory means its *.hcl files;
 with -recursive, those of its subdirectories too (hidden ones skipped).
@@ -39,7 +40,9 @@ standard output.
 Files are rewritten in place and their names printed. A file that does
 not parse is left alone, reported like validate does, and makes fmt exit 4.
 With -check nothing is written: the names of files that would change are
-printed and fmt exits 3 if there are any.`,
+printed and fmt exits 3 if there are any. With -json, one JSON document
+on stdout lists every file looked at ("path", "changed"), whether files
+were rewritten, and the diagnostics in validate -json's shape.`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			f := &formatter{}
 			fs.BoolVar(&f.check, "check", false, "Write nothing; exit 3 if any file is not formatted.")
@@ -62,6 +65,13 @@ type formatter struct {
 	diags   hcl.Diagnostics
 	changed bool // some file is (or was) not formatted
 	failed  bool // some path could not be read or written
+	files   []fmtFile
+}
+
+// fmtFile is one file of fmt -json's "files".
+type fmtFile struct {
+	Path    string `json:"path"`
+	Changed bool   `json:"changed"`
 }
 
 func (f *formatter) run() cli.ExitCode {
@@ -74,6 +84,8 @@ func (f *formatter) run() cli.ExitCode {
 		return f.inv.UsageError(`"-" (standard input) given %d times`, n)
 	} else if n == 1 && len(paths) > 1 {
 		return f.inv.UsageError(`"-" (standard input) cannot be combined with other paths`)
+	} else if n == 1 && f.inv.Common.JSON {
+		return f.inv.UsageError(`-json cannot be combined with "-": standard output is the formatted input`)
 	}
 	for _, p := range paths {
 		if p == "-" {
@@ -89,8 +101,15 @@ func (f *formatter) run() cli.ExitCode {
 			f.formatFile(name)
 		}
 	}
-	if len(f.diags) > 0 {
-		cwd, _ := os.Getwd()
+	cwd, _ := os.Getwd()
+	if f.inv.Common.JSON {
+		f.inv.WriteJSON(map[string]any{
+			"files":       append([]fmtFile{}, f.files...),
+			"changed":     f.changed,
+			"written":     f.changed && !f.check,
+			"diagnostics": diagview.ToJSON(f.diags, diagview.Options{Sources: f.sources, Cwd: cwd}),
+		})
+	} else if len(f.diags) > 0 {
 		diagview.WriteHuman(f.inv.Stderr, f.diags, diagview.Options{
 			Color: f.inv.StderrColor, Sources: f.sources, Cwd: cwd,
 		})
@@ -196,12 +215,19 @@ func (f *formatter) formatFile(name string) {
 		return
 	}
 	out := f.format(name, src)
-	if out == nil || bytes.Equal(src, out) {
+	if out == nil {
+		return
+	}
+	changed := !bytes.Equal(src, out)
+	f.files = append(f.files, fmtFile{Path: name, Changed: changed})
+	if !changed {
 		return
 	}
 	f.changed = true
-	fmt.Fprintln(f.inv.Stdout, name)
-	if f.diff {
+	if !f.inv.Common.JSON {
+		fmt.Fprintln(f.inv.Stdout, name)
+	}
+	if f.diff && !f.inv.Common.JSON {
 		slash := filepath.ToSlash(name)
 		f.inv.Stdout.Write(diff.Diff("a/"+slash, src, "b/"+slash, out))
 	}

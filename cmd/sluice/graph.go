@@ -36,7 +36,7 @@ func graphCommand() *cli.Command {
 		Synopsis: "Draw sources, pipelines and sinks as a graph",
 		Args:     "[DIR]",
 		MaxArgs:  1,
-		Common:   cli.CommonVars,
+		Common:   cli.CommonVars | cli.CommonJSON,
 		Help: `Prints the configuration as a graph: each storage prefix (a source or a
 sink URL) and each pipeline is a node; an edge goes from the prefix a
 pipeline reads to the pipeline (labelled with the source name) and from
@@ -64,6 +64,9 @@ graph.svg; mermaid is a Mermaid flowchart, which GitHub renders in markdown.`,
 					return code
 				}
 				g := buildGraph(cfg)
+				if inv.Common.JSON {
+					return inv.WriteJSON(g.jsonDoc())
+				}
 				var err error
 				if f == graphMermaid {
 					err = g.writeMermaid(inv.Stdout)
@@ -77,6 +80,29 @@ graph.svg; mermaid is a Mermaid flowchart, which GitHub renders in markdown.`,
 			}
 		},
 	}
+}
+
+// graphJSON is graph -json: the nodes (storage prefixes and pipelines)
+// and the edges, with their kind (reads, writes, overlaps) and label.
+type graphJSON struct {
+	Data      []string        `json:"data"`
+	Pipelines []string        `json:"pipelines"`
+	Edges     []graphEdgeJSON `json:"edges"`
+}
+
+type graphEdgeJSON struct {
+	Kind  string `json:"kind"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Label string `json:"label,omitempty"`
+}
+
+func (g *dataGraph) jsonDoc() graphJSON {
+	doc := graphJSON{Data: append([]string{}, g.Data...), Pipelines: append([]string{}, g.Pipelines...), Edges: []graphEdgeJSON{}}
+	for _, e := range g.Edges {
+		doc.Edges = append(doc.Edges, graphEdgeJSON{Kind: e.Kind.String(), From: e.From, To: e.To, Label: e.Label})
+	}
+	return doc
 }
 
 // dataGraph is the configuration as nodes and edges, before rendering.
