@@ -43,6 +43,9 @@ type Options struct {
 	Open txn.OpenFunc
 	// Lease is the lock's lease (0: state's default).
 	Lease time.Duration
+	// LockWait is how long to wait for another run's lock before ending
+	// Locked (0: not at all).
+	LockWait time.Duration
 	// Replan plans one pipeline again, for apply DIR, when its state moved
 	// between the plan and the lock; nil for a saved plan, which is then
 	// stale. A saved plan also has its pinned inputs checked before it runs.
@@ -68,6 +71,9 @@ type Hooks struct {
 	// Warn reports a problem that does not fail the run (a clean-up left
 	// for the next apply, a compaction that failed).
 	Warn func(msg string)
+	// LockWait reports that apply waits (Options.LockWait) for the run
+	// holding the pipeline's lock.
+	LockWait func(pipeline string, holder state.LockInfo)
 }
 
 // Outcome is how one pipeline's apply ended.
@@ -266,7 +272,11 @@ func (a *pipelineApply) run(ctx context.Context) {
 	bm := state.AtDir(stateLoc.Store, pp.State.Dir)
 	// Recovery first (inside Acquire): an earlier run that crashed is
 	// finished or undone before this one looks at the state.
-	sess, rec, err := txn.Acquire(ctx, bm, state.LockOptions{RunID: a.plan.RunID, Command: "apply", Lease: o.Lease}, o.open)
+	lo := state.LockOptions{RunID: a.plan.RunID, Command: "apply", Lease: o.Lease, Wait: o.LockWait}
+	if o.Hooks.LockWait != nil {
+		lo.OnWait = func(h state.LockInfo) { o.Hooks.LockWait(pp.Name, h) }
+	}
+	sess, rec, err := txn.Acquire(ctx, bm, lo, o.open)
 	o.recovered(pp.Name, rec)
 	var held *state.LockHeldError
 	if errors.As(err, &held) {

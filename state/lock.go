@@ -73,6 +73,11 @@ type LockOptions struct {
 	RunID   string
 	Command string        // "apply", "state forget", … shown to whoever finds the lock held
 	Lease   time.Duration // 0: DefaultLease
+	// Wait is how long Acquire waits for a live holder to let go before
+	// it returns the *LockHeldError (0: not at all); OnWait, when set, is
+	// told once who it waits for.
+	Wait   time.Duration
+	OnWait func(holder LockInfo)
 }
 
 // Lock is a held lock, renewed in the background until Release.
@@ -144,6 +149,32 @@ func takeable(li LockInfo, now time.Time) string {
 // parent is the context the lock's own context derives from: Context()
 // is cancelled if the lock is lost.
 func (s *Bookmarks) Acquire(parent context.Context, o LockOptions) (*Lock, error) {
+	deadline := time.Now().Add(o.Wait)
+	pause := 250 * time.Millisecond
+	for waited := false; ; waited = true {
+		l, err := s.acquire(parent, o)
+		var held *LockHeldError
+		if !errors.As(err, &held) || !time.Now().Before(deadline) {
+			return l, err
+		}
+		if !waited && o.OnWait != nil {
+			o.OnWait(held.Holder)
+		}
+		// Poll, backing off to every few seconds: a held lock is released
+		// when its run ends, or taken over once its lease expires.
+		t := time.NewTimer(min(pause, time.Until(deadline)))
+		select {
+		case <-parent.Done():
+			t.Stop()
+			return nil, parent.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// acquire is one attempt of Acquire, without waiting.
+func (s *Bookmarks) acquire(parent context.Context, o LockOptions) (*Lock, error) {
 	if o.Lease <= 0 {
 		o.Lease = DefaultLease
 	}

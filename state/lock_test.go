@@ -131,3 +131,33 @@ func TestLeaseFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// With Wait, Acquire waits for a live holder to let go (it is told whom
+// it waits for, once) and gives up with the *LockHeldError at the end.
+func TestLockWait(t *testing.T) {
+	ctx := context.Background()
+	s := New(objstore.NewLocal(t.TempDir()), "", "p", "src")
+	first, err := s.Acquire(ctx, LockOptions{RunID: "r1", Command: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var held *LockHeldError
+	if _, err := s.Acquire(ctx, LockOptions{RunID: "r2", Wait: 600 * time.Millisecond}); !errors.As(err, &held) || time.Since(start) < 600*time.Millisecond {
+		t.Fatalf("gave up after %v with %v", time.Since(start), err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		first.Release(ctx)
+	}()
+	waits := 0
+	second, err := s.Acquire(ctx, LockOptions{RunID: "r3", Wait: 10 * time.Second, OnWait: func(h LockInfo) {
+		if h.RunID == "r1" {
+			waits++
+		}
+	}})
+	if err != nil || waits != 1 {
+		t.Fatalf("waiting for a release: %v (told %d times)", err, waits)
+	}
+	second.Release(ctx)
+}

@@ -54,16 +54,24 @@ printed), 7 a blocking check failed (nothing committed),
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			auto := fs.Bool("auto-approve", false, "Run without asking for confirmation (the plan is then shown one line per pipeline).")
 			verbose := fs.Bool("verbose", false, "Show the whole plan, with the rules that fired, also with -auto-approve.")
+			lockTimeout := fs.Duration("lock-timeout", 0, "Wait up to `DURATION` for another run's lock instead of exiting 6.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
 			return func(inv *cli.Invocation) cli.ExitCode {
-				return runApply(inv, *auto, *verbose, pipelines)
+				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout}, pipelines)
 			}
 		},
 	}
 }
 
-func runApply(inv *cli.Invocation, auto, verbose bool, pipelines []string) cli.ExitCode {
+// applyFlags are apply's own flags.
+type applyFlags struct {
+	auto, verbose bool
+	lockTimeout   time.Duration
+}
+
+func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
+	auto, verbose := af.auto, af.verbose
 	ev := newEvents(inv)
 	var plan *planner.Plan
 	var cfg *spec.Config
@@ -105,9 +113,11 @@ func runApply(inv *cli.Invocation, auto, verbose bool, pipelines []string) cli.E
 	}
 	v := &applyView{inv: inv, ev: ev}
 	opts := apply.Options{
-		Exec:  exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
-		Lease: state.LeaseFromEnv(inv.Getenv),
+		Exec:     exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
+		Lease:    state.LeaseFromEnv(inv.Getenv),
+		LockWait: af.lockTimeout,
 		Hooks: apply.Hooks{
+			LockWait:  func(pipeline string, h state.LockInfo) { waitingForLock(inv, pipeline, h, af.lockTimeout) },
 			Recovered: v.recovered,
 			Progress:  v.progress,
 			Check:     v.check,
@@ -444,4 +454,10 @@ func gcToMemoryLimit(limit int64) func() {
 	const headroom = 64 << 20
 	prev := debug.SetMemoryLimit(limit + limit/4 + headroom)
 	return func() { debug.SetMemoryLimit(prev) }
+}
+
+// waitingForLock says, on stderr, that a command waits for another run's
+// lock (-lock-timeout), and for how long at most.
+func waitingForLock(inv *cli.Invocation, pipeline string, holder state.LockInfo, timeout time.Duration) {
+	fmt.Fprintf(inv.Stderr, "Waiting up to %s for the lock of %s, held by %s.\n", timeout, pipeline, holder)
 }

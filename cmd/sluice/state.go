@@ -59,9 +59,10 @@ whose manifest is gone can no longer be rewound.`, runStateGC),
 }
 
 type stateArgs struct {
-	chdir     string
-	to        string
-	retention time.Duration
+	chdir       string
+	to          string
+	retention   time.Duration
+	lockTimeout time.Duration
 }
 
 func stateSub(name, synopsis, args string, minArgs, maxArgs int, common cli.Common, help string, fn func(*cli.Invocation, *stateArgs) cli.ExitCode) *cli.Command {
@@ -70,6 +71,10 @@ func stateSub(name, synopsis, args string, minArgs, maxArgs int, common cli.Comm
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			a := &stateArgs{}
 			fs.StringVar(&a.chdir, "chdir", ".", "Use the configuration in `DIR`.")
+			switch name {
+			case "forget", "mark-processed", "rewind", "gc":
+				fs.DurationVar(&a.lockTimeout, "lock-timeout", 0, "Wait up to `DURATION` for another run's lock instead of exiting 6.")
+			}
 			if name == "rewind" {
 				fs.StringVar(&a.to, "to", "", "Keep runs up to and including `RUN`; undo the later ones.")
 			}
@@ -116,11 +121,13 @@ func (e *stateEnv) pipeline(inv *cli.Invocation, name string) (*spec.Pipeline, *
 }
 
 // locked takes the pipeline's lock and recovers (txn.Acquire), then runs fn.
-func locked(inv *cli.Invocation, p *spec.Pipeline, st *state.Bookmarks, command string, fn func(s *txn.Session, runID string) cli.ExitCode) cli.ExitCode {
+func locked(inv *cli.Invocation, a *stateArgs, p *spec.Pipeline, st *state.Bookmarks, command string, fn func(s *txn.Session, runID string) cli.ExitCode) cli.ExitCode {
 	ev := newEvents(inv)
 	ev.on = false // state commands print one JSON document, not events
 	runID := planner.NewRunID(time.Now())
-	sess, rec, err := txn.Acquire(inv.Ctx, st, state.LockOptions{RunID: runID, Command: command, Lease: state.LeaseFromEnv(inv.Getenv)}, openLoc)
+	lo := state.LockOptions{RunID: runID, Command: command, Lease: state.LeaseFromEnv(inv.Getenv), Wait: a.lockTimeout,
+		OnWait: func(h state.LockInfo) { waitingForLock(inv, p.Name, h, a.lockTimeout) }}
+	sess, rec, err := txn.Acquire(inv.Ctx, st, lo, openLoc)
 	printRecovered(inv, p.Name, rec)
 	var held *state.LockHeldError
 	if errors.As(err, &held) {
@@ -366,7 +373,7 @@ func stateChange(inv *cli.Invocation, a *stateArgs, command string, fn func(cont
 	if p == nil {
 		return code
 	}
-	return locked(inv, p, st, command, func(s *txn.Session, runID string) cli.ExitCode {
+	return locked(inv, a, p, st, command, func(s *txn.Session, runID string) cli.ExitCode {
 		// Once started, a state change runs to the end: a signal would
 		// only leave a journal for the next command to finish.
 		ctx, cancel := txn.Detached(inv.Ctx)
@@ -426,7 +433,7 @@ func runStateGC(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 	total := map[string]txn.GCResult{}
 	for _, p := range env.cfg.Pipelines {
 		st := state.Open(env.stateLoc, p.Name, p.Source.Name)
-		code := locked(inv, p, st, "state gc", func(s *txn.Session, runID string) cli.ExitCode {
+		code := locked(inv, a, p, st, "state gc", func(s *txn.Session, runID string) cli.ExitCode {
 			sink, err := objstore.Open(inv.Ctx, p.Sink.URL)
 			if err != nil {
 				return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
