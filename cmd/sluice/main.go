@@ -65,6 +65,7 @@ func commands() []*cli.Command {
 		testCommand(),
 		graphCommand(),
 		versionCommand(),
+		completionCommand(),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -166,5 +167,54 @@ func TestReadAnswerHearsSignals(t *testing.T) {
 	}
 	if got, err := readAnswer(context.Background(), strings.NewReader(" yes \n")); got != "yes" || err != nil {
 		t.Fatalf("answer %q, %v", got, err)
+	}
+}
+
+// The bash completion script completes commands, subcommands and each
+// command's flags in a real bash; zsh's is the same function through
+// bashcompinit, and fish's names every flag of a command.
+func TestCompletion(t *testing.T) {
+	script := func(shell string) string {
+		var out, errb bytes.Buffer
+		if code := run([]string{"completion", shell}, strings.NewReader(""), &out, &errb); code != 0 {
+			t.Fatalf("completion %s: exit %d: %s", shell, code, errb.String())
+		}
+		return out.String()
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	f := filepath.Join(t.TempDir(), "sluice.bash")
+	if err := os.WriteFile(f, []byte(script("bash")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for words, want := range map[string]string{
+		"sluice pl":                  "plan",
+		"sluice state f":             "forget",
+		"sluice apply -auto":         "-auto-approve",
+		"sluice plan -detailed":      "-detailed-exitcode",
+		"sluice state forget -lock-": "-lock-timeout",
+		"sluice help ap":             "apply",
+	} {
+		w := strings.Fields(words)
+		cmd := exec.Command(bash, "-c", fmt.Sprintf(`source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _sluice_complete; echo "${COMPREPLY[*]}"`, f, words, len(w)-1))
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("%q completes to %q (%v), want %q", words, strings.TrimSpace(string(out)), err, want)
+		}
+	}
+	if z := script("zsh"); !strings.HasPrefix(z, "#compdef sluice\n") || !strings.Contains(z, "bashcompinit") {
+		t.Errorf("zsh script:\n%s", z)
+	}
+	fish := script("fish")
+	for _, want := range []string{"-a apply -d 'Run a saved plan, or plan and run'", "__fish_seen_subcommand_from apply' -o auto-approve", "__fish_seen_subcommand_from forget' -o lock-timeout"} {
+		if !strings.Contains(fish, want) {
+			t.Errorf("fish script lacks %q", want)
+		}
+	}
+	var errb bytes.Buffer
+	if code := run([]string{"completion", "tcsh"}, strings.NewReader(""), io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "unknown shell") {
+		t.Errorf("an unknown shell: exit %d, %s", code, errb.String())
 	}
 }
