@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -167,10 +168,14 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 			defer wg.Done()
 			for t := range next {
 				r.report("task_started", t.Index)
+				start := time.Now()
+				slog.DebugContext(ctx, "task started", "pipeline", r.job.Pipeline, "task", t.Index, "inputs", len(t.Inputs))
 				if err := r.runTask(ctx, t); err != nil {
+					slog.DebugContext(ctx, "task failed", "pipeline", r.job.Pipeline, "task", t.Index, "err", err)
 					fail(err)
 					return
 				}
+				slog.DebugContext(ctx, "task done", "pipeline", r.job.Pipeline, "task", t.Index, "elapsed", time.Since(start).Round(time.Millisecond))
 				r.report("task_done", t.Index)
 			}
 		}()

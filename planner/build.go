@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path"
 	"slices"
 	"strings"
@@ -221,9 +222,13 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 			return stateIter{it}, nil
 		}
 	}
+	slog.InfoContext(ctx, "planning", "pipeline", p.Name, "source", src.URL, "state_version", head.Version)
 	root, err := Optimize(rc, logicalPlan(p, prefix), Rules())
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range rc.Trace {
+		slog.DebugContext(ctx, "rule fired", "pipeline", p.Name, "rule", r.Rule, "detail", r.Detail)
 	}
 	if root, err = schemaFromFirstInput(ctx, root, loc.Store, opts.Footers); err != nil {
 		return nil, err
@@ -255,6 +260,8 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 			pp.Summary.Warnings = append(pp.Summary.Warnings, fmt.Sprintf("the source %s holds no object at all: is its url right?", src.URL))
 		}
 	}
+	slog.InfoContext(ctx, "planned", "pipeline", p.Name, "files", sel.Selected.Files, "bytes", sel.Selected.Bytes,
+		"tasks", len(pp.Tasks), "backlog_files", sel.Backlog.Files, "pruned_partitions", sel.Stats.PrunedPartitions, "list_calls", sel.Stats.ListCalls)
 	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
 		return nil, err
 	}

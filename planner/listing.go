@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -281,6 +282,7 @@ func (l *Lister) load(ctx context.Context, lv *level) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("listing: %w", err)
 		}
+		slog.DebugContext(ctx, "listed a page", "prefix", in.Prefix, "objects", len(page.Objects), "prefixes", len(page.CommonPrefixes), "more", page.NextToken != "")
 		lv.page, lv.oi, lv.pi, lv.loaded = page, 0, 0, true
 		lv.children = lv.children[:0]
 		for _, cp := range page.CommonPrefixes {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -132,6 +133,7 @@ func (r *Run) Commit(ctx context.Context, out *Outputs, o CommitOptions) (*Manif
 	if err := st.WriteJournal(ctx, j); err != nil {
 		return nil, err
 	}
+	slog.InfoContext(ctx, "journal COMMITTING", "run", out.RunID, "uploads", len(pending), "deletes", len(deletes), "inputs", len(out.Inputs))
 	KillPoint("after-committing")
 	if err := finish(ctx, st, j, out.Sink, r.lock); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ func (s *Session) Begin(ctx context.Context, runID string, sink objstore.Locatio
 	if err := s.bm.WriteJournal(ctx, j); err != nil {
 		return nil, err
 	}
+	slog.InfoContext(ctx, "journal WRITING", "run", runID, "sink", sink.String())
 	KillPoint("after-writing")
 	return &Run{bm: s.bm, lock: s.lock, j: j, sink: sink}, nil
 }
@@ -63,6 +65,7 @@ func (r *Run) Abort(ctx context.Context, cause error) error {
 		if err := r.bm.WriteJournal(ctx, r.j); err != nil {
 			errs = append(errs, err)
 		}
+		slog.InfoContext(ctx, "journal ABORTED", "run", r.j.RunID, "cause", r.j.Error)
 	}
 	return errors.Join(errs...)
 }
@@ -124,6 +127,7 @@ func finish(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink obj
 	if err := objstore.CompleteAll(ctx, sink.Store, j.Uploads, func(objstore.PendingUpload) { KillPoint("after-complete") }); err != nil {
 		return err
 	}
+	slog.InfoContext(ctx, "commit: outputs published", "run", j.RunID, "uploads", len(j.Uploads))
 	// Every upload the run kept is complete now, so any upload of this run
 	// still pending is a stray: a retried CreateMultipartUpload whose first
 	// answer was lost started a second one the writer never heard of.
@@ -144,6 +148,7 @@ func finish(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink obj
 			return fmt.Errorf("writing commit manifest %s: %w", j.ManifestKey, err)
 		}
 		KillPoint("after-manifest")
+		slog.InfoContext(ctx, "commit: manifest written", "run", j.RunID, "key", j.ManifestKey, "deleted", len(j.Deletes))
 	}
 	if st == nil {
 		return nil
@@ -169,6 +174,7 @@ func finish(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink obj
 		return fmt.Errorf("recording processed inputs: %w", err)
 	}
 	KillPoint("after-swap")
+	slog.InfoContext(ctx, "commit: bookmarks recorded", "run", j.RunID, "state", st.Dir(), "version", head.Version)
 	for _, seg := range j.DropSegments {
 		if slices.Contains(head.Segments, seg) {
 			// Never delete what HEAD names, whatever the journal says.
@@ -182,6 +188,7 @@ func finish(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink obj
 	if err := st.WriteJournal(ctx, j); err != nil {
 		return err
 	}
+	slog.InfoContext(ctx, "journal DONE", "run", j.RunID, "kind", j.Kind)
 	KillPoint("after-done")
 	return nil
 }

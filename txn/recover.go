@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sluicedata/sluice/objstore"
@@ -33,6 +34,7 @@ func Acquire(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open
 	if err != nil {
 		return nil, nil, err
 	}
+	slog.InfoContext(ctx, "lock taken", "lock", bm.LockKey(), "run", o.RunID, "command", o.Command)
 	KillPoint("after-lock")
 	rec, err := Recover(lock.Context(), bm, open, lock)
 	if err != nil {
@@ -131,11 +133,13 @@ func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *stat
 				return out, fmt.Errorf("rolling forward run %s: %w", j.RunID, err)
 			}
 			out = append(out, Recovered{RunID: j.RunID, Kind: j.Kind, Action: "rolled forward"})
+			slog.InfoContext(ctx, "recovery: rolled forward", "run", j.RunID, "kind", j.Kind)
 		default:
 			if err := rollBack(ctx, st, j, sink); err != nil {
 				return out, fmt.Errorf("rolling back run %s: %w", j.RunID, err)
 			}
 			out = append(out, Recovered{RunID: j.RunID, Kind: j.Kind, Action: "rolled back"})
+			slog.InfoContext(ctx, "recovery: rolled back", "run", j.RunID, "kind", j.Kind)
 		}
 	}
 	return out, nil

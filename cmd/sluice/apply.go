@@ -388,17 +388,38 @@ func (e *events) emit(typ string, fields map[string]any) {
 	writeJSONLine(e.out, obj)
 }
 
-// progress shows a bar on a terminal, or throttled progress events in -json.
+// progress shows a bar on a terminal, a line every so often on a stderr
+// that is not one, or throttled progress events in -json.
 type progress struct {
 	pipeline string
 	ev       *events
 	bar      *progressbar.ProgressBar
 	mu       sync.Mutex
 	last     time.Time
+	start    time.Time
+	// lines, when set, gets a progress line every `every`.
+	lines    io.Writer
+	every    time.Duration
+	lastLine time.Time
+}
+
+// progressLineEvery is how often a run without a terminal prints a
+// progress line: SLUICE_PROGRESS_EVERY (a duration), else 30s.
+func progressLineEvery(getenv func(string) string) time.Duration {
+	if d, err := time.ParseDuration(getenv("SLUICE_PROGRESS_EVERY")); err == nil && d > 0 {
+		return d
+	}
+	return 30 * time.Second
 }
 
 func newProgress(inv *cli.Invocation, ev *events, pipeline string, totalBytes int64) *progress {
-	p := &progress{pipeline: pipeline, ev: ev}
+	p := &progress{pipeline: pipeline, ev: ev, start: time.Now()}
+	p.lastLine = p.start
+	if !inv.Common.JSON && !isTerminal(inv.Stderr) {
+		// No terminal (cron, CI, a container's log): a line every so
+		// often instead of a bar, so a long run is not silent until it ends.
+		p.lines, p.every = inv.Stderr, progressLineEvery(inv.Getenv)
+	}
 	if !inv.Common.JSON && isTerminal(inv.Stderr) {
 		p.bar = progressbar.NewOptions64(totalBytes,
 			progressbar.OptionSetWriter(inv.Stderr),
@@ -422,6 +443,13 @@ func (p *progress) update(pr exec.Progress) {
 		// Describe first: Set64 renders, with the description it has.
 		p.bar.Describe(fmt.Sprintf("%s  %d/%d files  %d rows", pr.Pipeline, pr.FilesDone, pr.FilesTotal, pr.RowsIn))
 		_ = p.bar.Set64(pr.BytesDone)
+	}
+	if p.lines != nil && time.Since(p.lastLine) >= p.every && pr.FilesTotal > 0 {
+		p.lastLine = time.Now()
+		secs := time.Since(p.start).Seconds()
+		fmt.Fprintf(p.lines, "%s: %d/%d files (%d%%), %s of %s, %s in, %.0fs elapsed\n",
+			pr.Pipeline, pr.FilesDone, pr.FilesTotal, 100*pr.FilesDone/pr.FilesTotal,
+			planner.FormatBytes(pr.BytesDone), planner.FormatBytes(pr.BytesTotal), plural(int(pr.RowsIn), "row"), secs)
 	}
 	if pr.Event != "progress" {
 		p.ev.emit(pr.Event, map[string]any{"pipeline": pr.Pipeline, "task": pr.Task})

@@ -217,6 +217,12 @@ func (a *App) dispatch(ctx context.Context, cmd *Command, path []string, args []
 		path:        path,
 	}
 	inv.Log = newLogger(a.Stderr, common)
+	// The packages below log through slog's default logger (listing,
+	// planning, storage requests and retries, tasks, commit steps): it is
+	// this command's, with its level and format.
+	prev := slog.Default()
+	slog.SetDefault(inv.Log)
+	defer slog.SetDefault(prev)
 	stop, err := startProfiles(common)
 	if err != nil {
 		return inv.Errorf("%v", err)
@@ -276,11 +282,12 @@ func argsPhrase(cmd *Command) string {
 	return fmt.Sprintf("at most %d arguments", cmd.MaxArgs)
 }
 
-// newLogger logs to stderr: text for people, JSON when the command was
-// asked for machine output, so a consumer of -json can parse stderr too.
+// newLogger logs to stderr: text for people, JSON with -log-format json
+// or, by default, when the command was asked for machine output, so a
+// consumer of -json can parse stderr too.
 func newLogger(w io.Writer, c CommonFlags) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
-	if c.JSON {
+	if c.LogFormat == "json" || c.LogFormat == "" && c.JSON {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

@@ -83,6 +83,7 @@ type CommonFlags struct {
 	VarFiles    []string // -var-file, in command-line order
 	JSON        bool
 	LogLevel    slog.Level // -log-level, else SLUICE_LOG, else warn
+	LogFormat   string     // -log-format: "text", "json", or "" (json with -json)
 	NoColor     bool
 	Parallelism int    // 0: choose automatically
 	MemoryLimit int64  // bytes; 0: no explicit limit

@@ -89,6 +89,24 @@ func (f levelFlag) Set(s string) error {
 	return nil
 }
 
+// logFormatFlag is -log-format: "text" or "json".
+type logFormatFlag struct{ s *string }
+
+func (f logFormatFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return *f.s
+}
+
+func (f logFormatFlag) Set(s string) error {
+	if s != "text" && s != "json" {
+		return fmt.Errorf("want text or json, got %q", s)
+	}
+	*f.s = s
+	return nil
+}
+
 // sizeFlag is a byte size. The grammar ("512MiB", "2GB") is the
 // language's, supplied by the App (spec.ParseSize) so that the flag and the
 // configuration can never disagree; without one, only plain bytes parse.
@@ -157,6 +175,7 @@ func registerCommon(fs *flag.FlagSet, groups Common, c *CommonFlags, logSet *boo
 	}
 	c.LogLevel = slog.LevelWarn // also the default help shows
 	fs.Var(levelFlag{&c.LogLevel, logSet}, "log-level", "Log `LEVEL` on stderr: error, warn, info or debug (env SLUICE_LOG).")
+	fs.Var(logFormatFlag{&c.LogFormat}, "log-format", "Log lines as `FORMAT`: text or json (default: json with -json, else text).")
 	fs.BoolVar(&c.NoColor, "no-color", false, "Never write ANSI colors (also when NO_COLOR is set).")
 }
 
@@ -164,7 +183,7 @@ func registerCommon(fs *flag.FlagSet, groups Common, c *CommonFlags, logSet *boo
 // list command flags and common flags apart.
 func isCommonFlag(name string) bool {
 	switch name {
-	case "var", "var-file", "json", "parallelism", "memory-limit", "cpuprofile", "memprofile", "log-level", "no-color":
+	case "var", "var-file", "json", "parallelism", "memory-limit", "cpuprofile", "memprofile", "log-level", "log-format", "no-color":
 		return true
 	}
 	return false
