@@ -127,6 +127,8 @@ type Result struct {
 	// Set once committed.
 	Manifest    *txn.Manifest
 	ManifestKey string
+	// Metrics are the run's figures, the commit's duration included.
+	Metrics *Metrics
 }
 
 // PlanError is a failure to plan a pipeline again under the lock; the
@@ -391,7 +393,11 @@ func (a *pipelineApply) run(ctx context.Context) {
 	if movedFrom != "" {
 		copts.MovedFrom = state.AtDir(stateLoc.Store, movedFrom)
 	}
-	m, err := run.Commit(cctx, OutputsOf(er), copts)
+	out := OutputsOf(er)
+	metrics := metricsOf(a.plan, pp, er)
+	out.Metrics = metrics
+	commitStart := time.Now()
+	m, err := run.Commit(cctx, out, copts)
 	if err != nil {
 		if run.Phase() == state.PhaseWriting {
 			abort(er, err)
@@ -409,7 +415,9 @@ func (a *pipelineApply) run(ctx context.Context) {
 	if _, err := sess.Compact(cctx, runID+"-compact", txn.CompactThreshold); err != nil {
 		o.warn("compacting the state of %s: %s", pp.Name, objstore.Describe(err))
 	}
-	a.res.Manifest, a.res.ManifestKey = m, txn.ManifestKey(job.Sink.Loc.Prefix, m.RunID)
+	metrics.PhasesMS["commit"] = time.Since(commitStart).Milliseconds()
+	metrics.PeakRSSBytes = peakRSS()
+	a.res.Manifest, a.res.ManifestKey, a.res.Metrics = m, txn.ManifestKey(job.Sink.Loc.Prefix, m.RunID), metrics
 	a.end(Done, nil)
 }
 

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -25,6 +26,11 @@ type lake struct {
 }
 
 func newLake(t *testing.T, extra string) *lake {
+	return newLakeWith(t, "", extra)
+}
+
+// newLakeWith puts srcExtra in the source block and extra in the pipeline.
+func newLakeWith(t *testing.T, srcExtra, extra string) *lake {
 	t.Helper()
 	root := t.TempDir()
 	l := &lake{t: t, root: root}
@@ -40,6 +46,7 @@ pipeline "orders" {
     partitions = ["dt"]
     column "id" { type = "string" }
     column "amount" { type = "int64" }
+    `+srcExtra+`
   }
   `+extra+`
   sink "out" {
@@ -272,5 +279,40 @@ func TestExecutorFailureRollsBack(t *testing.T) {
 	}
 	if _, err := txn.ReadManifest(ctx, objstore.NewLocal(filepath.Join(l.root, "out")), txn.ManifestKey("", r.RunID)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The manifest records the run's metrics: the executor's totals under
+// their old names, rows filtered, each phase's time, the peak memory and
+// the backlog left with the age of its oldest object; the result adds the
+// commit's duration.
+func TestMetricsInManifest(t *testing.T) {
+	l := newLakeWith(t, `where = "amount > 5"
+    bounded { files = 1 }`, "")
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Join(l.root, "raw/dt=2026-01-02/b.json"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	r := only(t, Run(context.Background(), l.plan(), l.opts(false)))
+	if r.Outcome != Done {
+		t.Fatalf("%v %v", r.Outcome, r.Err)
+	}
+	var m Metrics
+	if err := json.Unmarshal(r.Manifest.Metrics, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.RowsIn != 2 || m.RowsOut != 1 || m.RowsFiltered != 1 || m.FilesRead != 1 {
+		t.Errorf("rows: %+v", m)
+	}
+	for _, phase := range []string{"list", "plan", "run", "fetch", "decode", "write"} {
+		if _, ok := m.PhasesMS[phase]; !ok {
+			t.Errorf("phase %s missing: %v", phase, m.PhasesMS)
+		}
+	}
+	if m.Backlog.Files != 1 || m.Backlog.Oldest == nil || m.Backlog.OldestAgeSeconds < 7000 || m.PeakRSSBytes <= 0 {
+		t.Errorf("backlog %+v, peak RSS %d", m.Backlog, m.PeakRSSBytes)
+	}
+	if _, ok := r.Metrics.PhasesMS["commit"]; !ok {
+		t.Errorf("result metrics lack the commit: %v", r.Metrics.PhasesMS)
 	}
 }

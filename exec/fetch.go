@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/sluicedata/sluice/internal/bufpool"
 	"github.com/sluicedata/sluice/objstore"
@@ -14,7 +15,8 @@ import (
 type fetched struct {
 	idx  int
 	data []byte
-	etag string // the ETag the GET returned
+	etag string        // the ETag the GET returned
+	took time.Duration // how long the GET took
 	err  error
 	// slot: the fetch holds one of prefetch's read-ahead slots, freed
 	// when the object is delivered.
@@ -113,8 +115,9 @@ func prefetch(ctx context.Context, store objstore.Store, keys []string, sizes []
 				return
 			}
 			go func(i int) {
+				start := time.Now()
 				data, etag, err := getAll(ctx, store, keys[i], sizes[i])
-				slots[i] <- fetched{idx: i, data: data, etag: etag, err: err, slot: true}
+				slots[i] <- fetched{idx: i, data: data, etag: etag, err: err, slot: true, took: time.Since(start)}
 			}(i)
 		}
 	}()

@@ -84,7 +84,11 @@ type runner struct {
 	filesTotal, bytesTotal            int64
 	filesDone, bytesDone, rowsIn, out atomic.Int64
 	badRecords, badFiles              atomic.Int64
-	lastTick                          atomic.Int64 // unix ns of the last "progress" report
+	// Nanoseconds spent in each phase, summed over the workers: GETs of
+	// whole objects, reading (decoding and handing on) objects, and the
+	// stage's filter, checks and writes.
+	fetchNS, decodeNS, writeNS atomic.Int64
+	lastTick                   atomic.Int64 // unix ns of the last "progress" report
 
 	mu         sync.Mutex
 	files      []write.File
@@ -196,7 +200,11 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res := &Result{Job: r.job, Files: r.files, Quarantine: r.quarantine}
+	res := &Result{Job: r.job, Files: r.files, Quarantine: r.quarantine, Phases: map[string]time.Duration{
+		"fetch":  time.Duration(r.fetchNS.Load()),
+		"decode": time.Duration(r.decodeNS.Load()),
+		"write":  time.Duration(r.writeNS.Load()),
+	}}
 	res.Stats = Stats{
 		FilesRead: r.filesDone.Load(), BytesRead: r.bytesDone.Load(),
 		RowsIn: r.rowsIn.Load(), RowsOut: r.out.Load(),

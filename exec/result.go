@@ -57,6 +57,12 @@ type Result struct {
 	Stats      Stats
 	Checks     []CheckResult
 	Elapsed    time.Duration
+	// Phases are the time spent fetching, decoding and writing, each
+	// summed over the tasks that ran in parallel (so each may exceed
+	// Elapsed).
+	Phases map[string]time.Duration
+	// Retries counts what was tried again, by kind.
+	Retries map[string]int64
 }
 
 // ChecksFailed reports whether an error-severity check failed.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -66,6 +67,8 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 	defer tk.co.discard()
 	tk.pipe = newStage(func(b arrow.RecordBatch) error {
 		defer b.Release()
+		start := time.Now()
+		defer func() { r.writeNS.Add(int64(time.Since(start))) }()
 		return r.process(ctx, w, b)
 	})
 	defer tk.pipe.close()
@@ -95,7 +98,11 @@ func (tk *task) readAll() error {
 	}
 	ch, done := prefetch(tk.ctx, r.job.Source.Loc.Store, keys, sizes, r.o.FetchConcurrency, r.fetchMem)
 	for f := range ch {
-		if err := tk.read(f, done); err != nil {
+		r.fetchNS.Add(int64(f.took))
+		start := time.Now()
+		err := tk.read(f, done)
+		r.decodeNS.Add(int64(time.Since(start)))
+		if err != nil {
 			return err
 		}
 	}

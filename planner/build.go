@@ -172,6 +172,7 @@ func logicalPlan(p *spec.Pipeline, prefix string) Node {
 }
 
 func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stateLoc objstore.Location, opts Options) (*PipelinePlan, error) {
+	start := time.Now()
 	src := p.Source
 	loc, err := opts.OpenLocation(ctx, src.URL)
 	if err != nil {
@@ -247,6 +248,11 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 		EstimatedFiles: estimateOutputFiles(pp),
 		Pending:        sel.Pending(),
 		Warnings:       warnings(cfg, p, sel),
+		Timings:        Timings{ListMS: sel.Took.Milliseconds()},
+	}
+	if !sel.BacklogOldest.IsZero() {
+		t := sel.BacklogOldest.UTC()
+		pp.Summary.BacklogOldest = &t
 	}
 	if sel.Surviving.Files == 0 {
 		// Nothing passed the filters: say so when the prefix holds no
@@ -265,6 +271,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
 		return nil, err
 	}
+	pp.Summary.Timings.PlanMS = time.Since(start).Milliseconds()
 	root = annotate(root, pp)
 	pp.Nodes = nodesJSON(root)
 	pp.Commit = commitSentence(pp)

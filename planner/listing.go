@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 
@@ -53,6 +54,8 @@ type File struct {
 	// Partitions are the hive values as written in the key (percent-escaped,
 	// the Hive null marker as is; see hive.Cut), one per partition key.
 	Partitions []string
+	// LastModified is when the object was written (the backlog's age).
+	LastModified time.Time
 }
 
 // ListStats counts what the listing removed and what it did.
@@ -422,7 +425,7 @@ func (l *Lister) accept(lv *level, o objstore.ObjectInfo) (File, bool) {
 		l.stats.GlobBytes += o.Size
 		return File{}, false
 	}
-	return File{Key: o.Key, Size: o.Size, ETag: o.ETag, Partitions: lv.raw}, true
+	return File{Key: o.Key, Size: o.Size, ETag: o.ETag, Partitions: lv.raw, LastModified: o.LastModified}, true
 }
 
 func (l *Lister) globOK(rel string) bool {

@@ -130,6 +130,19 @@ type Summary struct {
 	EstimatedFiles int64    `json:"estimated_files"`
 	Pending        bool     `json:"pending"`
 	Warnings       []string `json:"warnings"`
+	// BacklogOldest is when the oldest file of the backlog left after this
+	// run was written (nil: no backlog): its age is how far behind the
+	// pipeline is.
+	BacklogOldest *time.Time `json:"backlog_oldest,omitempty"`
+	// Timings are how long listing (with the merge against the bookmarks)
+	// and the whole planning of the pipeline took.
+	Timings Timings `json:"timings"`
+}
+
+// Timings of planning one pipeline, in milliseconds.
+type Timings struct {
+	ListMS int64 `json:"list_ms"`
+	PlanMS int64 `json:"plan_ms"`
 }
 
 // Pruned counts what pruning removed.

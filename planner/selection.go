@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/spec"
@@ -62,6 +63,11 @@ type Selection struct {
 	Deleted   int64   // processed keys no longer listed
 	Selected  Figures // = the inputs
 	Backlog   Figures // selectable files left for later runs
+	// BacklogOldest is when the oldest file of the backlog was written
+	// (zero without a backlog): how far behind the pipeline is.
+	BacklogOldest time.Time
+	// Took is how long listing and merging took.
+	Took time.Duration
 	// Partitions counts output partitions (overwrite_partitions): affected
 	// ones and the ones this run replaces.
 	AffectedPartitions, ChosenPartitions int64
@@ -202,6 +208,15 @@ func (w *bound) fits(files, bytes int64) bool {
 // Select lists the source and merges the listing with the processed keys,
 // choosing the run's inputs.
 func Select(ctx context.Context, ss SelectSpec) (*Selection, error) {
+	start := time.Now()
+	sel, err := selectInputs(ctx, ss)
+	if sel != nil {
+		sel.Took = time.Since(start)
+	}
+	return sel, err
+}
+
+func selectInputs(ctx context.Context, ss SelectSpec) (*Selection, error) {
 	if ss.Mode == spec.ModeOverwrite && ss.Bounds != nil {
 		return nil, fmt.Errorf("bounded is not allowed with mode = \"overwrite\"")
 	}
@@ -228,6 +243,7 @@ func Select(ctx context.Context, ss SelectSpec) (*Selection, error) {
 			sel.Selected.add(f.Size)
 		} else {
 			sel.Backlog.add(f.Size)
+			sel.BacklogOldest = oldest(sel.BacklogOldest, f.LastModified)
 		}
 		return nil
 	})
@@ -294,6 +310,7 @@ type partStat struct {
 	order    int
 	all      Figures
 	affected bool
+	oldest   time.Time // the oldest new or changed file's LastModified
 }
 
 // selectPartitions implements overwrite_partitions in two passes: the
@@ -339,6 +356,9 @@ func selectPartitions(ctx context.Context, ss SelectSpec) (*Selection, error) {
 		}
 		p.all.add(f.Size)
 		p.affected = p.affected || want
+		if want {
+			p.oldest = oldest(p.oldest, f.LastModified)
+		}
 		return nil
 	})
 	if err != nil {
@@ -364,6 +384,7 @@ func selectPartitions(ctx context.Context, ss SelectSpec) (*Selection, error) {
 		} else {
 			sel.Backlog.Files += c.all.Files
 			sel.Backlog.Bytes += c.all.Bytes
+			sel.BacklogOldest = oldest(sel.BacklogOldest, c.oldest)
 		}
 	}
 	sel.ChosenPartitions = int64(len(chosen))
@@ -406,4 +427,12 @@ func partitionText(raw string, t schema.Type) string {
 		return "\x00null"
 	}
 	return predicate.FormatPartitionValue(v)
+}
+
+// oldest is the earlier of two times, a zero one not counting.
+func oldest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }

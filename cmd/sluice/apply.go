@@ -249,7 +249,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	}
 	pp, s, m := r.Plan, r.Stats, r.Manifest
 	ev.emit("committed", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey})
-	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "elapsed_ms": r.Elapsed.Milliseconds()})
+	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "metrics": r.Metrics, "elapsed_ms": r.Elapsed.Milliseconds()})
 	if !inv.Common.JSON {
 		secs := r.Elapsed.Seconds()
 		rate := ""
