@@ -7,6 +7,7 @@ BIN       := $(CURDIR)/bin
 SLUICE    := $(BIN)/sluice
 VERSITYGW := $(TOOLS)/versitygw
 STATICCHECK := $(TOOLS)/staticcheck
+PUSHGATEWAY := $(TOOLS)/prometheus-pushgateway
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # The sluice binary and the main module's tests build without cgo (one build
@@ -15,6 +16,7 @@ export CGO_ENABLED := 0
 # Tests that use the AWS SDK never probe the link-local metadata service.
 export AWS_EC2_METADATA_DISABLED := true
 export SLUICE_VERSITYGW := $(VERSITYGW)
+export SLUICE_PUSHGATEWAY := $(PUSHGATEWAY)
 
 .PHONY: all build tools testdata test test-unit test-interop lint demo bench clean fuzz
 
@@ -23,8 +25,9 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(SLUICE) ./cmd/sluice
 
-# The Versity S3 gateway (a real S3-compatible server the tests start on loopback) and staticcheck.
-tools: $(VERSITYGW) $(STATICCHECK)
+# The Versity S3 gateway (a real S3-compatible server the tests start on loopback), staticcheck,
+# and the Prometheus Pushgateway (apply -metrics-push is tested against it).
+tools: $(VERSITYGW) $(STATICCHECK) $(PUSHGATEWAY)
 
 $(VERSITYGW):
 	@mkdir -p $(TOOLS)
@@ -33,6 +36,16 @@ $(VERSITYGW):
 $(STATICCHECK):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# The Go module proxy does not serve github.com/prometheus/pushgateway, so
+# the binary comes from Debian's package, unpacked (no service installed):
+# apt-get download needs no root once the package lists exist.
+$(PUSHGATEWAY):
+	@mkdir -p $(TOOLS)/cache/pushgateway
+	cd $(TOOLS)/cache/pushgateway && rm -f *.deb && \
+	  { apt-get download prometheus-pushgateway 2>/dev/null || { apt-get update -qq && apt-get download prometheus-pushgateway; }; }
+	dpkg-deb -x $(TOOLS)/cache/pushgateway/prometheus-pushgateway_*.deb $(TOOLS)/cache/pushgateway/root
+	cp $(TOOLS)/cache/pushgateway/root/usr/bin/prometheus-pushgateway $@
 
 # make test: lint, unit and integration tests (local store and the real S3 gateway),
 # then the interop tests where DuckDB reads what sluice wrote.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluicedata/sluice/apply"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/cmd/sluice/internal/promexport"
 	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
@@ -55,10 +56,12 @@ printed), 7 a blocking check failed (nothing committed),
 			auto := fs.Bool("auto-approve", false, "Run without asking for confirmation (the plan is then shown one line per pipeline).")
 			verbose := fs.Bool("verbose", false, "Show the whole plan, with the rules that fired, also with -auto-approve.")
 			lockTimeout := fs.Duration("lock-timeout", 0, "Wait up to `DURATION` for another run's lock instead of exiting 6.")
+			metricsFile := fs.String("metrics-file", "", "Write the run's Prometheus metrics to `FILE` (node exporter textfile format, atomically).")
+			metricsPush := fs.String("metrics-push", "", "Push the run's Prometheus metrics to the Pushgateway at `URL`.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
 			return func(inv *cli.Invocation) cli.ExitCode {
-				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout}, pipelines)
+				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, metricsFile: *metricsFile, metricsPush: *metricsPush}, pipelines)
 			}
 		},
 	}
@@ -68,6 +71,8 @@ printed), 7 a blocking check failed (nothing committed),
 type applyFlags struct {
 	auto, verbose bool
 	lockTimeout   time.Duration
+	// metricsFile and metricsPush export the runs' metrics (promexport).
+	metricsFile, metricsPush string
 }
 
 func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
@@ -138,6 +143,7 @@ func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCo
 	if v.bar != nil {
 		v.bar.finish()
 	}
+	exportMetrics(inv, af, results)
 	for _, r := range results {
 		if code := v.result(r); code != cli.ExitOK {
 			return code
@@ -488,4 +494,24 @@ func gcToMemoryLimit(limit int64) func() {
 // lock (-lock-timeout), and for how long at most.
 func waitingForLock(inv *cli.Invocation, pipeline string, holder state.LockInfo, timeout time.Duration) {
 	fmt.Fprintf(inv.Stderr, "Waiting up to %s for the lock of %s, held by %s.\n", timeout, pipeline, holder)
+}
+
+// exportMetrics writes or pushes the runs' metrics when asked. A failure
+// to export is a warning: the runs themselves are committed or not
+// whatever happens to their metrics.
+func exportMetrics(inv *cli.Invocation, af applyFlags, results []apply.Result) {
+	if af.metricsFile == "" && af.metricsPush == "" {
+		return
+	}
+	runs := promRuns(results, time.Now())
+	if af.metricsFile != "" {
+		if err := promexport.WriteFile(af.metricsFile, runs); err != nil {
+			fmt.Fprintf(inv.Stderr, "Warning: %v\n", err)
+		}
+	}
+	if af.metricsPush != "" {
+		if err := promexport.Push(af.metricsPush, runs, nil); err != nil {
+			fmt.Fprintf(inv.Stderr, "Warning: %v\n", err)
+		}
+	}
 }
