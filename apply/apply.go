@@ -74,6 +74,8 @@ type Hooks struct {
 	// LockWait reports that apply waits (Options.LockWait) for the run
 	// holding the pipeline's lock.
 	LockWait func(pipeline string, holder state.LockInfo)
+	// Started reports a run journaled WRITING: its tasks start now.
+	Started func(pipeline, runID string, pp *planner.PipelinePlan)
 }
 
 // Outcome is how one pipeline's apply ended.
@@ -335,6 +337,9 @@ func (a *pipelineApply) run(ctx context.Context) {
 	}
 	// abort rolls the run back: er's pending uploads (er may be nil: the
 	// executor aborted its own), then whatever else carries the run id.
+	if o.Hooks.Started != nil {
+		o.Hooks.Started(pp.Name, runID, pp)
+	}
 	abort := func(er *exec.Result, cause error) {
 		actx, cancel := txn.Detached(ctx)
 		defer cancel()

@@ -58,10 +58,11 @@ printed), 7 a blocking check failed (nothing committed),
 			lockTimeout := fs.Duration("lock-timeout", 0, "Wait up to `DURATION` for another run's lock instead of exiting 6.")
 			metricsFile := fs.String("metrics-file", "", "Write the run's Prometheus metrics to `FILE` (node exporter textfile format, atomically).")
 			metricsPush := fs.String("metrics-push", "", "Push the run's Prometheus metrics to the Pushgateway at `URL`.")
+			lineageFile := fs.String("lineage-file", "", "Append OpenLineage run events to `FILE` (one JSON object per line); OPENLINEAGE_URL sends them over HTTP.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
 			return func(inv *cli.Invocation) cli.ExitCode {
-				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, metricsFile: *metricsFile, metricsPush: *metricsPush}, pipelines)
+				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, metricsFile: *metricsFile, metricsPush: *metricsPush, lineageFile: *lineageFile}, pipelines)
 			}
 		},
 	}
@@ -73,6 +74,8 @@ type applyFlags struct {
 	lockTimeout   time.Duration
 	// metricsFile and metricsPush export the runs' metrics (promexport).
 	metricsFile, metricsPush string
+	// lineageFile receives OpenLineage events (with OPENLINEAGE_URL).
+	lineageFile string
 }
 
 func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
@@ -138,8 +141,15 @@ func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCo
 			opts.Hooks.Confirm = v.confirm
 		}
 	}
+	lin := newLineageView(inv, af.lineageFile)
+	if lin != nil {
+		opts.Hooks.Started = lin.startedRun
+	}
 	defer gcToMemoryLimit(inv.Common.MemoryLimit)()
 	results := apply.Run(inv.Ctx, plan, opts)
+	if lin != nil {
+		lin.ended(results)
+	}
 	if v.bar != nil {
 		v.bar.finish()
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/sluicedata/sluice/cmd/sluice/internal/lineage/lineagetest"
 	"github.com/sluicedata/sluice/internal/pushtest"
 )
 
@@ -99,5 +101,46 @@ func TestMetricsPushAndFile(t *testing.T) {
 	}
 	if got := metricValue(t, gw.Scrape(t), `sluice_backlog_files\{instance="",job="sluice",pipeline="events"\}`); got != "0" {
 		t.Errorf("backlog after draining = %s", got)
+	}
+}
+
+// apply -lineage-file: a committed run is START then COMPLETE (with row
+// counts), a run whose check fails is START then FAIL (with the reason),
+// and every event follows the published OpenLineage schemas.
+func TestLineageThroughTheCLI(t *testing.T) {
+	v := lineagetest.NewValidator(t, "internal/lineage/testdata/openlineage")
+	root := metricsLake(t)
+	file := filepath.Join(root, "lineage.ndjson")
+	conf := filepath.Join(root, "conf")
+	var out, errb bytes.Buffer
+	if code := run([]string{"apply", "-auto-approve", "-lineage-file", file, conf}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, errb.String())
+	}
+	// The second run's check fails: FAIL.
+	cfg, _ := os.ReadFile(filepath.Join(conf, "main.hcl"))
+	failing := strings.Replace(string(cfg), `  sink "out" {`, `  check "none" { expr = "id == 'nothing'" }
+  sink "out" {`, 1)
+	os.WriteFile(filepath.Join(conf, "main.hcl"), []byte(failing), 0o644)
+	if code := run([]string{"apply", "-auto-approve", "-lineage-file", file, conf}, strings.NewReader(""), &out, &errb); code != 7 {
+		t.Fatalf("failing check: exit %d\n%s", code, errb.String())
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		v.Validate(t, []byte(line))
+		var ev struct {
+			EventType string `json:"eventType"`
+		}
+		json.Unmarshal([]byte(line), &ev)
+		types = append(types, ev.EventType)
+	}
+	if strings.Join(types, ",") != "START,COMPLETE,START,FAIL" {
+		t.Fatalf("events %v", types)
+	}
+	if !strings.Contains(string(data), `"rowCount":2`) || !strings.Contains(string(data), "a blocking check failed") {
+		t.Errorf("events lack the row count or the failure:\n%s", data)
 	}
 }
