@@ -58,11 +58,15 @@ printed), 7 a blocking check failed (nothing committed),
 			lockTimeout := fs.Duration("lock-timeout", 0, "Wait up to `DURATION` for another run's lock instead of exiting 6.")
 			metricsFile := fs.String("metrics-file", "", "Write the run's Prometheus metrics to `FILE` (node exporter textfile format, atomically).")
 			metricsPush := fs.String("metrics-push", "", "Push the run's Prometheus metrics to the Pushgateway at `URL`.")
+			untilDrained := fs.Bool("until-drained", false, "Apply bounded runs one after another until every backlog is drained (with -auto-approve).")
+			maxRuns := fs.Int("max-runs", 0, "With -until-drained: stop after `N` runs (0: no limit).")
+			maxDuration := fs.Duration("max-duration", 0, "With -until-drained: start no run after `DURATION` (0: no limit).")
 			lineageFile := fs.String("lineage-file", "", "Append OpenLineage run events to `FILE` (one JSON object per line); OPENLINEAGE_URL sends them over HTTP.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
 			return func(inv *cli.Invocation) cli.ExitCode {
-				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, metricsFile: *metricsFile, metricsPush: *metricsPush, lineageFile: *lineageFile}, pipelines)
+				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, metricsFile: *metricsFile, metricsPush: *metricsPush, lineageFile: *lineageFile,
+					untilDrained: *untilDrained, maxRuns: *maxRuns, maxDuration: *maxDuration}, pipelines)
 			}
 		},
 	}
@@ -76,10 +80,13 @@ type applyFlags struct {
 	metricsFile, metricsPush string
 	// lineageFile receives OpenLineage events (with OPENLINEAGE_URL).
 	lineageFile string
+	// untilDrained repeats bounded runs, within maxRuns and maxDuration.
+	untilDrained bool
+	maxRuns      int
+	maxDuration  time.Duration
 }
 
 func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
-	auto, verbose := af.auto, af.verbose
 	ev := newEvents(inv)
 	var plan *planner.Plan
 	var cfg *spec.Config
@@ -93,26 +100,57 @@ func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCo
 			plan, fromFile = p, true
 		}
 	}
+	if af.untilDrained && (fromFile || !af.auto) {
+		return inv.UsageError("-until-drained plans and applies again and again: it takes a directory and -auto-approve, not a saved plan")
+	}
 	if fromFile {
 		if msg := configChanged(inv, plan); msg != "" {
 			return stale(inv, ev, "", msg)
 		}
-	} else {
-		var code cli.ExitCode
-		if cfg, code = loadConfig(inv); cfg == nil {
-			return code
-		}
+		return applyPlan(inv, af, ev, plan, nil)
+	}
+	var code cli.ExitCode
+	if cfg, code = loadConfig(inv); cfg == nil {
+		return code
+	}
+	start := time.Now()
+	for run := 1; ; run++ {
 		listed, done := listingProgress(inv)
 		p, err := buildPlan(inv.Ctx, cfg, pipelines, listed)
 		done()
 		if err != nil {
 			return storageError(inv, err)
 		}
-		plan = p
+		if run > 1 && !apply.HasWork(p) {
+			// Drained: the previous run took the last of the backlog.
+			return cli.ExitOK
+		}
+		if code := applyPlan(inv, af, ev, p, cfg); code != cli.ExitOK || !af.untilDrained || !apply.HasWork(p) {
+			return code
+		}
+		// -until-drained: each run has committed on its own, so stopping
+		// here, by a limit or a signal, loses nothing.
+		switch {
+		case inv.Ctx.Err() != nil:
+			return cli.ExitInterrupted
+		case af.maxRuns > 0 && run >= af.maxRuns:
+			fmt.Fprintf(inv.Stderr, "Stopped after %s (-max-runs); the backlog is not drained.\n", plural(run, "run"))
+			return cli.ExitOK
+		case af.maxDuration > 0 && time.Since(start) >= af.maxDuration:
+			fmt.Fprintf(inv.Stderr, "Stopped after %s and %s (-max-duration); the backlog is not drained.\n", time.Since(start).Round(time.Second), plural(run, "run"))
+			return cli.ExitOK
+		}
 	}
+}
+
+// applyPlan shows plan (unless it is a saved one) and applies it; cfg is
+// the configuration it was made from, for re-planning under the lock (nil
+// for a saved plan).
+func applyPlan(inv *cli.Invocation, af applyFlags, ev *events, plan *planner.Plan, cfg *spec.Config) cli.ExitCode {
+	auto, verbose := af.auto, af.verbose
 	if inv.Common.JSON {
 		ev.emit("plan", map[string]any{"run_id": plan.RunID, "pipelines": len(plan.Pipelines), "pending": apply.HasWork(plan)})
-	} else if !fromFile {
+	} else if cfg != nil {
 		// -auto-approve: nobody reviews the tree, one line per pipeline
 		// says what runs; otherwise the plan to confirm.
 		if err := planner.WriteText(inv.Stdout, plan, planner.TextOptions{Compact: auto && !verbose, Verbose: verbose, Cwd: textOptions(false).Cwd}); err != nil {
@@ -133,7 +171,7 @@ func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCo
 			Replanned: func(np *planner.Plan, why string) bool { return v.replanned(np, why, auto) },
 		},
 	}
-	if !fromFile {
+	if cfg != nil {
 		opts.Replan = func(ctx context.Context, name string) (*planner.Plan, error) {
 			return buildPlan(ctx, cfg, []string{name}, nil)
 		}
