@@ -399,6 +399,7 @@ func (a *pipelineApply) run(ctx context.Context) {
 		copts.MovedFrom = state.AtDir(stateLoc.Store, movedFrom)
 	}
 	out := OutputsOf(er)
+	out.CleanSource = sourceCleanup(pp)
 	metrics := metricsOf(a.plan, pp, er)
 	out.Metrics = metrics
 	commitStart := time.Now()
@@ -497,4 +498,16 @@ func inputEntries(job *exec.Job) []state.Entry {
 	}
 	slices.SortFunc(out, func(a, b state.Entry) int { return strings.Compare(a.Key, b.Key) })
 	return slices.CompactFunc(out, func(a, b state.Entry) bool { return a.Key == b.Key })
+}
+
+// sourceCleanup is the pipeline's clean_source for the commit, nil when
+// the inputs stay.
+func sourceCleanup(pp *planner.PipelinePlan) *state.SourceCleanup {
+	switch pp.Source.CleanSource {
+	case spec.CleanDelete:
+		return &state.SourceCleanup{Action: "delete", SourceURL: pp.Source.URL}
+	case spec.CleanArchive:
+		return &state.SourceCleanup{Action: "archive", SourceURL: pp.Source.URL, ArchiveURL: pp.Source.ArchiveURL}
+	}
+	return nil
 }

@@ -94,6 +94,27 @@ func TestKillOverwritePartitions(t *testing.T) {
 	}
 }
 
+// TestKillCleanSource kills runs with clean_source around the commit and
+// between the moves: the next applies finish them, every row is written
+// exactly once, and every processed input ends in the archive (or is
+// deleted) exactly once — none lost, none left behind.
+func TestKillCleanSource(t *testing.T) {
+	for _, c := range []struct{ clean, point string }{
+		{"archive", "after-swap"}, {"archive", "after-archive:1"}, {"archive", "after-clean:1"},
+		{"archive", "after-clean:3"}, {"archive", "after-done"}, {"delete", "after-clean:2"},
+	} {
+		t.Run(c.clean+"/"+c.point, func(t *testing.T) {
+			l := smallLake(t, lakeOptions{cleanSource: c.clean})
+			if r := l.apply(txn.KillEnv + "=" + c.point); r.code != 137 {
+				t.Fatalf("apply: %s", r)
+			}
+			l.drain(t)
+			l.verify(t)
+			l.verifyCleaned(t, c.clean == "archive")
+		})
+	}
+}
+
 // trials is the number of random-time kills (CRASHTEST_TRIALS overrides).
 func trials(t *testing.T, def int) int {
 	if v, err := strconv.Atoi(os.Getenv("CRASHTEST_TRIALS")); err == nil && v > 0 {

@@ -58,6 +58,8 @@ type lake struct {
 	ids     map[string]bool // every row id the inputs hold
 	inputs  []string        // every input key, relative to the source
 	put     func(key string, data []byte)
+	// archiveURL is where clean_source = "archive" moves inputs.
+	archiveURL string
 }
 
 type lakeOptions struct {
@@ -69,6 +71,9 @@ type lakeOptions struct {
 	// urls of source, sink and state; "" = local directories.
 	srcURL, sinkURL, stateURL string
 	env                       []string
+	// cleanSource is the source's clean_source ("" = off); archive is
+	// set by newLake for "archive".
+	cleanSource string
 }
 
 func newLake(t testing.TB, o lakeOptions) *lake {
@@ -100,6 +105,13 @@ func newLake(t testing.TB, o lakeOptions) *lake {
 	bounded := ""
 	if o.bounded > 0 {
 		bounded = fmt.Sprintf("\n    bounded {\n      files = %d\n    }\n", o.bounded)
+	}
+	switch o.cleanSource {
+	case "archive":
+		l.archiveURL = filepath.Join(root, "lake", "archive") + "/"
+		bounded += fmt.Sprintf("    clean_source = \"archive\"\n    archive_url  = %q\n", l.archiveURL)
+	case "delete":
+		bounded += "    clean_source = \"delete\"\n"
 	}
 	cfg := fmt.Sprintf(`state {
   url = %q
@@ -317,6 +329,38 @@ func (l *lake) verify(t testing.TB) {
 		if !j.Phase.Finished() {
 			t.Errorf("journal %s left in %s", j.RunID, j.Phase)
 		}
+	}
+}
+
+// verifyCleaned checks clean_source: no input is left in the source, and
+// with an archive every input is there exactly once, whole.
+func (l *lake) verifyCleaned(t testing.TB, archived bool) {
+	t.Helper()
+	ctx := context.Background()
+	var left []string
+	for _, k := range listKeys(t, l.src) {
+		if rel := strings.TrimPrefix(k, l.src.Prefix); !strings.HasPrefix(rel, ".") {
+			left = append(left, rel)
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("%d inputs left in the source after clean_source: %v", len(left), head(left))
+	}
+	if !archived {
+		return
+	}
+	arch, err := objstore.Open(ctx, l.archiveURL)
+	must(t, err)
+	var got []string
+	for _, k := range listKeys(t, arch) {
+		if rel := strings.TrimPrefix(k, arch.Prefix); !strings.HasPrefix(rel, ".") {
+			got = append(got, rel)
+		}
+	}
+	want := slices.Clone(l.inputs)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("archive holds %d objects %v, want the %d inputs", len(got), head(got), len(want))
 	}
 }
 

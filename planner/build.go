@@ -358,10 +358,17 @@ func commitSentence(pp *PipelinePlan) string {
 	default:
 		what = "appending"
 	}
-	if pp.Sink.Committer == spec.CommitterDirect {
-		return fmt.Sprintf("direct: about %s published as each task finishes, %s; readers may see part of the run before it commits, and a crash leaves that part visible until the next apply rolls it back", plural(n, "file"), what)
+	clean := ""
+	switch pp.Source.CleanSource {
+	case spec.CleanDelete:
+		clean = fmt.Sprintf("; then its %s are deleted from the source", plural(pp.Summary.Inputs.Files, "input"))
+	case spec.CleanArchive:
+		clean = fmt.Sprintf("; then its %s are moved to %s", plural(pp.Summary.Inputs.Files, "input"), pp.Source.ArchiveURL)
 	}
-	return fmt.Sprintf("atomic: about %s published at commit, %s; nothing is visible before", plural(n, "file"), what)
+	if pp.Sink.Committer == spec.CommitterDirect {
+		return fmt.Sprintf("direct: about %s published as each task finishes, %s; readers may see part of the run before it commits, and a crash leaves that part visible until the next apply rolls it back%s", plural(n, "file"), what, clean)
+	}
+	return fmt.Sprintf("atomic: about %s published at commit, %s; nothing is visible before%s", plural(n, "file"), what, clean)
 }
 
 // annotate fills the estimates of the nodes above the Scan (bottom-up, so

@@ -84,6 +84,10 @@ type SourceSettings struct {
 	// MaxRecordBytes bounds one text record (0 in plans made before it
 	// existed: the decoder's default).
 	MaxRecordBytes int64 `json:"max_record_bytes,omitempty"`
+	// CleanSource moves (to ArchiveURL) or deletes the inputs once their
+	// run is committed; 0 or off leaves them.
+	CleanSource spec.CleanSource `json:"clean_source,omitempty"`
+	ArchiveURL  string           `json:"archive_url,omitempty"`
 }
 
 // SinkSettings are the sink attributes the executor needs.

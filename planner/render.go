@@ -125,8 +125,9 @@ func renderPipeline(b *strings.Builder, pp *PipelinePlan, verbose bool) {
 	if verbose {
 		fmt.Fprintf(b, "  State: version %d\n", pp.State.Version)
 		fmt.Fprintf(b, "  Commit: %s\n", pp.Commit)
-	} else if pp.Sink.Committer == spec.CommitterDirect {
-		// The one commit a reviewer must not miss: outputs visible early.
+	} else if pp.Sink.Committer == spec.CommitterDirect || pp.Source.CleanSource > spec.CleanOff {
+		// What a reviewer must not miss: outputs visible early, inputs
+		// moved or deleted after the commit.
 		fmt.Fprintf(b, "  Commit: %s\n", pp.Commit)
 	}
 	for _, w := range s.Warnings {

@@ -327,6 +327,35 @@ func (l *loader) checkSinkOverlap() {
 	}
 }
 
+// checkCleanSource reports a clean_source that would lose or re-read
+// data: overwrite modes read processed inputs again on every run (a
+// cleaned one would vanish from the output), and an archive inside the
+// source would be read again, one inside the sink would be taken for
+// outputs.
+func (l *loader) checkCleanSource(p *Pipeline, src, dst []string) {
+	s := p.Source
+	if s.CleanSource == CleanOff || s.CleanSource == 0 {
+		return
+	}
+	rng := s.DeclRange
+	if p.Sink.Mode == ModeOverwrite || p.Sink.Mode == ModeOverwritePartitions {
+		l.errorf(&rng, "clean_source with mode = \""+p.Sink.Mode.String()+"\"",
+			"Pipeline %q cleans its inputs after each commit, but mode = %q reads processed inputs again on later runs: the cleaned ones would vanish from the output. Use mode = \"append\", or clean_source = \"off\".", p.Name, p.Sink.Mode.String())
+	}
+	if s.CleanSource != CleanArchive || s.ArchiveURL == "" {
+		return
+	}
+	arch := urlSegments(s.ArchiveURL)
+	switch {
+	case isPrefix(src, arch) || isPrefix(arch, src):
+		l.errorf(&rng, "archive_url overlaps the source",
+			"Pipeline %q archives its inputs to %s, which overlaps its source %s: archived inputs would be listed (and read) again. Archive to a prefix outside the source.", p.Name, s.ArchiveURL, s.URL)
+	case isPrefix(dst, arch) || isPrefix(arch, dst):
+		l.errorf(&rng, "archive_url overlaps the sink",
+			"Pipeline %q archives its inputs to %s, which overlaps its sink %s. Archive to a prefix of its own.", p.Name, s.ArchiveURL, p.Sink.URL)
+	}
+}
+
 // checkLocations reports sinks that write where their own source reads
 // (each run would read the previous run's outputs, and an overwrite would
 // delete its inputs), and local state for remote sinks.
@@ -340,6 +369,7 @@ func (l *loader) checkLocations() {
 			remoteSink = p.Sink
 		}
 		src, dst := urlSegments(p.Source.URL), urlSegments(p.Sink.URL)
+		l.checkCleanSource(p, src, dst)
 		rng := l.sinkURLRange[p.Sink]
 		switch {
 		case isPrefix(dst, src) && p.Sink.Mode == ModeOverwrite:

@@ -104,6 +104,17 @@ const (
 	ChangeError
 )
 
+// CleanSource is the value of clean_source: what happens to a source's
+// inputs once their run is committed.
+type CleanSource int
+
+// clean_source values.
+const (
+	CleanOff CleanSource = iota + 1
+	CleanDelete
+	CleanArchive
+)
+
 // SchemaChangePolicy is the value of on_schema_change.
 type SchemaChangePolicy int
 
@@ -167,8 +178,12 @@ type Source struct {
 	// MaxRecordBytes bounds one JSON line or CSV record: a longer one is a
 	// bad record read past in bounded memory (default 16 MiB).
 	MaxRecordBytes int64
-	CSV            CSVOptions
-	DeclRange      hcl.Range
+	// CleanSource moves (archive, to ArchiveURL, keeping each key relative
+	// to the source) or deletes the inputs a committed run processed.
+	CleanSource CleanSource
+	ArchiveURL  string
+	CSV         CSVOptions
+	DeclRange   hcl.Range
 }
 
 // Bounds limit one run; a zero field is unset.

@@ -308,6 +308,7 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 		OnBadRecord:    BadRecordFail,
 		OnChange:       ChangeIgnore,
 		OnSchemaChange: SchemaChangeFail,
+		CleanSource:    CleanOff,
 		TaskBytes:      DefaultTaskBytes,
 		MaxRecordBytes: DefaultMaxRecordBytes,
 		CSV:            defaultCSV(),
@@ -328,6 +329,20 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 	src.OnBadRecord, _ = enumAttr(a, "on_bad_record", badRecordValues, BadRecordFail)
 	src.OnChange, _ = enumAttr(a, "on_change", changeValues, ChangeIgnore)
 	src.OnSchemaChange, _ = enumAttr(a, "on_schema_change", schemaChangeValues, SchemaChangeFail)
+	src.CleanSource, _ = enumAttr(a, "clean_source", cleanSourceValues, CleanOff)
+	if s, sens, ok := a.str("archive_url"); ok {
+		if u, ok := l.resolveURL(s, sens, a.get("archive_url")); ok {
+			src.ArchiveURL = u
+		}
+	}
+	switch {
+	case src.CleanSource == CleanArchive && a.get("archive_url") == nil:
+		l.errorf(a.get("clean_source").Expr.Range().Ptr(), "Missing archive_url",
+			"clean_source = \"archive\" moves each processed input under archive_url; set archive_url = \"s3://bucket/archive/...\" (a prefix outside the source).")
+	case src.CleanSource != CleanArchive && a.get("archive_url") != nil:
+		l.errorf(a.get("archive_url").Expr.Range().Ptr(), "archive_url without clean_source = \"archive\"",
+			"archive_url is where clean_source = \"archive\" moves processed inputs; set clean_source = \"archive\" or remove archive_url.")
+	}
 	if n, ok := a.size("task_bytes"); ok {
 		if n <= 0 {
 			l.errorf(a.get("task_bytes").Expr.Range().Ptr(), "Invalid task_bytes", "task_bytes must be greater than zero, such as \"128MiB\".")

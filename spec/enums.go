@@ -57,6 +57,18 @@ var changeValues = []enumValue[ChangePolicy]{
 	{"ignore", ChangeIgnore}, {"reprocess", ChangeReprocess}, {"error", ChangeError},
 }
 
+var cleanSourceValues = []enumValue[CleanSource]{
+	{"off", CleanOff}, {"delete", CleanDelete}, {"archive", CleanArchive},
+}
+
+func (c CleanSource) String() string { return enumString(cleanSourceValues, c, "CleanSource") }
+func (c CleanSource) MarshalText() ([]byte, error) {
+	return enumText(cleanSourceValues, c, "clean_source")
+}
+func (c *CleanSource) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(cleanSourceValues, b, c, "clean_source")
+}
+
 var schemaChangeValues = []enumValue[SchemaChangePolicy]{
 	{"fail", SchemaChangeFail}, {"add_columns", SchemaChangeAddColumns}, {"ignore", SchemaChangeIgnore},
 }

@@ -69,6 +69,8 @@ var sourceSchema = &hcl.BodySchema{
 		{Name: "on_schema_change"},
 		{Name: "task_bytes"},
 		{Name: "max_record_bytes"},
+		{Name: "clean_source"},
+		{Name: "archive_url"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "column", LabelNames: []string{"name"}},

@@ -88,6 +88,10 @@ type Journal struct {
 	SetSegments     []string `json:"set_segments,omitempty"`
 	// MovedFrom is the old state directory to adopt before the swap.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// CleanSource, when set, moves or deletes the inputs the run processed
+	// (those of Segment) once HEAD names them; idempotent, like every
+	// step, so a roll-forward finishes it.
+	CleanSource *SourceCleanup `json:"clean_source,omitempty"`
 	// DropSegments are segment objects no longer named after the swap
 	// (compaction), deleted last.
 	DropSegments []string `json:"drop_segments,omitempty"`
@@ -155,4 +159,11 @@ func (s *Bookmarks) ListJournals(ctx context.Context) ([]JournalEntry, error) {
 // DeleteJournal removes a finished journal (gc).
 func (s *Bookmarks) DeleteJournal(ctx context.Context, runID string) error {
 	return s.store.Delete(ctx, s.JournalKey(runID))
+}
+
+// SourceCleanup is a source's clean_source, as a journal records it.
+type SourceCleanup struct {
+	Action     string `json:"action"` // "delete" or "archive"
+	SourceURL  string `json:"source_url"`
+	ArchiveURL string `json:"archive_url,omitempty"`
 }

@@ -36,6 +36,8 @@ type Outputs struct {
 	// Inputs are the objects the run processed, keys relative to the
 	// source location, sorted by key and unique: the run's bookmarks.
 	Inputs []state.Entry
+	// CleanSource, when set, moves or deletes the inputs once committed.
+	CleanSource *state.SourceCleanup
 	// Metrics and Checks are recorded in the manifest as they marshal.
 	Metrics any
 	Checks  any
@@ -120,6 +122,7 @@ func (r *Run) Commit(ctx context.Context, out *Outputs, o CommitOptions) (*Manif
 	if o.MovedFrom != nil {
 		j.MovedFrom = o.MovedFrom.Dir()
 	}
+	j.CleanSource = out.CleanSource
 	seg, err := st.WriteSegment(ctx, out.RunID, slices.Values(out.Inputs))
 	if err != nil {
 		return nil, fmt.Errorf("recording processed inputs: %w", err)

@@ -184,6 +184,9 @@ func finish(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink obj
 			return err
 		}
 	}
+	if err := cleanSource(ctx, st, j); err != nil {
+		return err
+	}
 	j.Phase = state.PhaseDone
 	if err := st.WriteJournal(ctx, j); err != nil {
 		return err
