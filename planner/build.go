@@ -254,6 +254,10 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 		t := sel.BacklogOldest.UTC()
 		pp.Summary.BacklogOldest = &t
 	}
+	if !sel.PendingOldest.IsZero() && pp.Sink.Mode == spec.ModeAppend {
+		t := sel.PendingOldest.UTC()
+		pp.Summary.PendingOldest = &t
+	}
 	if sel.Surviving.Files == 0 {
 		// Nothing passed the filters: say so when the prefix holds no
 		// object at all, since that is more often a wrong url (or a

@@ -138,6 +138,9 @@ type Summary struct {
 	// run was written (nil: no backlog): its age is how far behind the
 	// pipeline is.
 	BacklogOldest *time.Time `json:"backlog_oldest,omitempty"`
+	// PendingOldest is the same over every unprocessed input, this run's
+	// included (nil when nothing is pending).
+	PendingOldest *time.Time `json:"pending_oldest,omitempty"`
 	// Timings are how long listing (with the merge against the bookmarks)
 	// and the whole planning of the pipeline took.
 	Timings Timings `json:"timings"`

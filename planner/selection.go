@@ -66,6 +66,9 @@ type Selection struct {
 	// BacklogOldest is when the oldest file of the backlog was written
 	// (zero without a backlog): how far behind the pipeline is.
 	BacklogOldest time.Time
+	// PendingOldest is the same over every file waiting to be processed,
+	// this run's included.
+	PendingOldest time.Time
 	// Took is how long listing and merging took.
 	Took time.Duration
 	// Partitions counts output partitions (overwrite_partitions): affected
@@ -238,6 +241,7 @@ func selectInputs(ctx context.Context, ss SelectSpec) (*Selection, error) {
 		if !want {
 			return nil
 		}
+		sel.PendingOldest = oldest(sel.PendingOldest, f.LastModified)
 		if windowFits(&ss, sel, f.Size) {
 			sel.Inputs.Add(f.Key, f.Size, f.ETag)
 			sel.Selected.add(f.Size)
@@ -358,6 +362,7 @@ func selectPartitions(ctx context.Context, ss SelectSpec) (*Selection, error) {
 		p.affected = p.affected || want
 		if want {
 			p.oldest = oldest(p.oldest, f.LastModified)
+			sel.PendingOldest = oldest(sel.PendingOldest, f.LastModified)
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/sluicedata/sluice/apply"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/diagview"
 	"github.com/sluicedata/sluice/objstore"
@@ -293,16 +295,37 @@ func runStateShow(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		Size  int64  `json:"size"`
 		RunID string `json:"run_id"`
 	}
+	backlog, err := pipelineBacklog(inv, env.cfg, p)
+	if err != nil {
+		return inv.Errorf("%s", objstore.Describe(err))
+	}
+	runs, err := lastRuns(ctx, p, 5)
+	if err != nil {
+		return inv.Errorf("%s", objstore.Describe(err))
+	}
 	if inv.Common.JSON {
 		rows := make([]erow, len(all))
 		for i, e := range all {
 			rows[i] = erow(e)
 		}
 		return inv.WriteJSON(map[string]any{"pipeline": p.Name, "source": p.Source.Name, "dir": st.Dir(), "head": h, "etag": etag,
-			"lock": lock, "journal": journals, "entries": rows})
+			"lock": lock, "journal": journals, "entries": rows, "backlog": backlog, "runs": runs})
 	}
 	fmt.Fprintf(inv.Stdout, "Pipeline %s, source %s (state %s%s)\n", p.Name, p.Source.Name, env.stateLoc.Store.URL()+"/", st.Dir())
 	fmt.Fprintf(inv.Stdout, "  version %d, last change %s, %d segments, %d keys processed\n", h.Version, orNone(h.RunID), len(h.Segments), len(all))
+	fmt.Fprintf(inv.Stdout, "  backlog: %s (%s)", plural(int(backlog.Files), "file"), planner.FormatBytes(backlog.Bytes))
+	if backlog.Oldest != nil {
+		fmt.Fprintf(inv.Stdout, ", the oldest written %s (%s ago)", backlog.Oldest.Format(time.RFC3339), time.Duration(backlog.OldestAgeSeconds)*time.Second)
+	}
+	fmt.Fprintln(inv.Stdout)
+	if len(runs) > 0 {
+		fmt.Fprintln(inv.Stdout, "\nLast runs:")
+		for _, r := range runs {
+			fmt.Fprintf(inv.Stdout, "  %s  %s  %s in, %s out, %s; %s written (%s) in %s\n", r.RunID, r.CommittedAt.Format(time.RFC3339),
+				plural(int(r.Metrics.RowsIn), "row"), plural(int(r.Metrics.RowsOut), "row"), plural(int(r.Metrics.BadRecords), "bad record"),
+				plural(int(r.Metrics.FilesWritten), "file"), planner.FormatBytes(r.Metrics.BytesWritten), (time.Duration(r.ElapsedMS) * time.Millisecond).Round(10*time.Millisecond))
+		}
+	}
 	if lock != nil {
 		fmt.Fprintf(inv.Stdout, "  locked by %s\n", lock)
 	}
@@ -474,4 +497,58 @@ func countEntries(ctx context.Context, st *state.Bookmarks, h state.Head) (int, 
 		n++
 	}
 	return n, it.Err()
+}
+
+// pipelineBacklog plans the pipeline (listing, no lock) for what waits to
+// be processed: every unprocessed input, not one run's window.
+func pipelineBacklog(inv *cli.Invocation, cfg *spec.Config, p *spec.Pipeline) (apply.Backlog, error) {
+	plan, err := buildPlan(inv.Ctx, cfg, []string{p.Name}, nil)
+	if err != nil || len(plan.Pipelines) != 1 {
+		return apply.Backlog{}, err
+	}
+	s := plan.Pipelines[0].Summary
+	b := apply.Backlog{Files: s.Inputs.Files + s.Backlog.Files, Bytes: s.Inputs.Bytes + s.Backlog.Bytes, Oldest: s.PendingOldest}
+	if !s.Pending {
+		b.Files, b.Bytes = 0, 0
+	}
+	if b.Oldest != nil {
+		b.OldestAgeSeconds = int64(max(time.Since(*b.Oldest).Seconds(), 0))
+	}
+	return b, nil
+}
+
+// runFigures is one committed run as state show prints it.
+type runFigures struct {
+	RunID       string        `json:"run_id"`
+	CommittedAt time.Time     `json:"committed_at"`
+	ElapsedMS   int64         `json:"elapsed_ms"`
+	Metrics     apply.Metrics `json:"metrics"`
+}
+
+// lastRuns reads the newest n commit manifests of p's sink.
+func lastRuns(ctx context.Context, p *spec.Pipeline, n int) ([]runFigures, error) {
+	sink, err := objstore.Open(ctx, p.Sink.URL)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := txn.ListManifests(ctx, sink)
+	if err != nil {
+		return nil, err
+	}
+	var out []runFigures
+	for i := len(refs) - 1; i >= 0 && len(out) < n; i-- {
+		m, err := txn.ReadManifest(ctx, sink.Store, refs[i].Key)
+		if err != nil {
+			return nil, err
+		}
+		if m.Pipeline != "" && m.Pipeline != p.Name {
+			continue
+		}
+		r := runFigures{RunID: m.RunID, CommittedAt: m.CommittedAt, ElapsedMS: m.ElapsedMS}
+		if len(m.Metrics) > 0 {
+			_ = json.Unmarshal(m.Metrics, &r.Metrics)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
