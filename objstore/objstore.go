@@ -126,3 +126,23 @@ func CheckSource(loc Location) error {
 	}
 	return nil
 }
+
+// ListAll pages through the listing in (every page, from in.Token on) and
+// calls fn with each page in key order; fn returning an error stops it.
+// It is the one loop over NextToken for callers that want the whole
+// listing: objects, or common prefixes with a delimiter.
+func ListAll(ctx context.Context, store Store, in ListInput, fn func(ListPage) error) error {
+	for {
+		page, err := store.List(ctx, in)
+		if err != nil {
+			return err
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if page.NextToken == "" {
+			return nil
+		}
+		in.Token = page.NextToken
+	}
+}

@@ -66,37 +66,29 @@ func ListSources(ctx context.Context, store objstore.Store, prefix string) ([]st
 
 func listDirs(ctx context.Context, store objstore.Store, prefix string) ([]string, error) {
 	var out []string
-	in := objstore.ListInput{Prefix: prefix, Delimiter: "/"}
-	for {
-		page, err := store.List(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("state: list %s: %w", prefix, err)
-		}
+	err := objstore.ListAll(ctx, store, objstore.ListInput{Prefix: prefix, Delimiter: "/"}, func(page objstore.ListPage) error {
 		for _, cp := range page.CommonPrefixes {
 			out = append(out, strings.TrimSuffix(strings.TrimPrefix(cp, prefix), "/"))
 		}
-		if page.NextToken == "" {
-			return out, nil
-		}
-		in.Token = page.NextToken
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: list %s: %w", prefix, err)
 	}
+	return out, nil
 }
 
 func listAll(ctx context.Context, store objstore.Store, prefix string, fn func(objstore.ObjectInfo)) error {
-	in := objstore.ListInput{Prefix: prefix}
-	for {
-		page, err := store.List(ctx, in)
-		if err != nil {
-			return fmt.Errorf("state: list %s: %w", prefix, err)
-		}
+	err := objstore.ListAll(ctx, store, objstore.ListInput{Prefix: prefix}, func(page objstore.ListPage) error {
 		for _, o := range page.Objects {
 			fn(o)
 		}
-		if page.NextToken == "" {
-			return nil
-		}
-		in.Token = page.NextToken
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: list %s: %w", prefix, err)
 	}
+	return nil
 }
 
 // Open returns the state of pipeline/source at loc (the configuration's

@@ -220,25 +220,19 @@ func replaced(ctx context.Context, out *Outputs, written map[string]bool) ([]str
 	store := out.Sink.Store
 	var deletes []string
 	for _, p := range prefixes {
-		in := objstore.ListInput{Prefix: p}
-		for {
-			page, err := store.List(ctx, in)
-			if err != nil {
-				return nil, fmt.Errorf("listing %s for overwrite: %w", p, err)
-			}
+		err := objstore.ListAll(ctx, store, objstore.ListInput{Prefix: p}, func(page objstore.ListPage) error {
 			for _, o := range page.Objects {
 				rel := strings.TrimPrefix(o.Key, out.Sink.Prefix)
 				// hive.Hidden covers _sluice/ (manifests, quarantine) and
 				// the local store's upload area.
-				if written[o.Key] || hive.Hidden(rel) {
-					continue
+				if !written[o.Key] && !hive.Hidden(rel) {
+					deletes = append(deletes, o.Key)
 				}
-				deletes = append(deletes, o.Key)
 			}
-			if page.NextToken == "" {
-				break
-			}
-			in.Token = page.NextToken
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing %s for overwrite: %w", p, err)
 		}
 	}
 	return deletes, nil

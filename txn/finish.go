@@ -97,24 +97,22 @@ func abortRunUploads(ctx context.Context, sink objstore.Location, runID string) 
 // will not commit. It lists the whole sink: a roll-back is rare, and the
 // run's files may be in any partition.
 func deleteRunOutputs(ctx context.Context, sink objstore.Location, runID string) error {
-	in := objstore.ListInput{Prefix: sink.Prefix}
-	for {
-		page, err := sink.Store.List(ctx, in)
-		if err != nil {
-			return fmt.Errorf("listing %s to remove the outputs of run %s: %w", sink, runID, err)
-		}
+	var deleteErr error
+	err := objstore.ListAll(ctx, sink.Store, objstore.ListInput{Prefix: sink.Prefix}, func(page objstore.ListPage) error {
 		for _, o := range page.Objects {
 			if runKey(o.Key, runID) {
 				if err := sink.Store.Delete(ctx, o.Key); err != nil {
-					return fmt.Errorf("deleting %s of the rolled-back run %s: %w", o.Key, runID, err)
+					deleteErr = fmt.Errorf("deleting %s of the rolled-back run %s: %w", o.Key, runID, err)
+					return deleteErr
 				}
 			}
 		}
-		if page.NextToken == "" {
-			return nil
-		}
-		in.Token = page.NextToken
+		return nil
+	})
+	if err != nil && deleteErr == nil {
+		return fmt.Errorf("listing %s to remove the outputs of run %s: %w", sink, runID, err)
 	}
+	return err
 }
 
 // finish carries out the COMMITTING journal j: every step recognises its own

@@ -91,22 +91,18 @@ func listManifests(ctx context.Context, sink objstore.Location, pipeline string)
 func ListManifests(ctx context.Context, sink objstore.Location) ([]ManifestRef, error) {
 	prefix := sink.Prefix + "_sluice/commits/"
 	var out []ManifestRef
-	in := objstore.ListInput{Prefix: prefix}
-	for {
-		page, err := sink.Store.List(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", prefix, err)
-		}
+	err := objstore.ListAll(ctx, sink.Store, objstore.ListInput{Prefix: prefix}, func(page objstore.ListPage) error {
 		for _, o := range page.Objects {
 			if id, ok := strings.CutSuffix(strings.TrimPrefix(o.Key, prefix), ".manifest"); ok {
 				out = append(out, ManifestRef{RunID: id, Key: o.Key, LastModified: o.LastModified})
 			}
 		}
-		if page.NextToken == "" {
-			return out, nil
-		}
-		in.Token = page.NextToken
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", prefix, err)
 	}
+	return out, nil
 }
 
 // ReadManifest reads one commit manifest.
