@@ -255,7 +255,7 @@ func (r *runner) abortAll(ctx context.Context) {
 // upload writes data as a pending (invisible) upload.
 func (r *runner) upload(ctx context.Context, key string, data []byte) (objstore.PendingUpload, error) {
 	store := r.job.Sink.Loc.Store
-	up, err := store.NewUpload(ctx, key)
+	up, err := store.NewUpload(ctx, key, objstore.ObjectOptions{})
 	if err != nil {
 		return objstore.PendingUpload{}, err
 	}

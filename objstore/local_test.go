@@ -46,7 +46,7 @@ func TestLocalRootCreatedOnWrite(t *testing.T) {
 func TestLocalUploadAreaHidden(t *testing.T) {
 	ctx := context.Background()
 	s := objstore.NewLocal(t.TempDir())
-	if _, err := s.NewUpload(ctx, "x"); err != nil {
+	if _, err := s.NewUpload(ctx, "x", objstore.ObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Put(ctx, "y", []byte("1"), objstore.PutOptions{IfNoneMatch: true}); err != nil {
@@ -213,7 +213,7 @@ func TestOpen(t *testing.T) {
 func TestLocalUploadsSurviveTheWriter(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	u, err := objstore.NewLocal(root).NewUpload(ctx, "out/part-0")
+	u, err := objstore.NewLocal(root).NewUpload(ctx, "out/part-0", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestLocalUploadsSurviveTheWriter(t *testing.T) {
 		t.Fatalf("completed file: %q, %v", b, err)
 	}
 	// A pending upload of another key is not completed under a wrong key.
-	u2, _ := other.NewUpload(ctx, "a")
+	u2, _ := other.NewUpload(ctx, "a", objstore.ObjectOptions{})
 	u2.Write([]byte("x"))
 	p2, _ := u2.Finish(ctx)
 	p2.Key = "b"

@@ -179,6 +179,14 @@ func unquote(etag *string) string {
 	return strings.Trim(*etag, `"`)
 }
 
+// optString is nil for "": the SDK sends a header for every non-nil field.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 func quote(etag string) string {
 	if strings.HasPrefix(etag, `"`) || strings.HasPrefix(etag, `W/"`) {
 		return etag
@@ -302,9 +310,10 @@ func (s *S3Store) Put(ctx context.Context, key string, data []byte, opts PutOpti
 		Body:          bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data))),
 	}
-	if opts.ContentType != "" {
-		req.ContentType = aws.String(opts.ContentType)
-	}
+	o := opts.Object
+	req.ContentType, req.ContentEncoding = optString(o.ContentType), optString(o.ContentEncoding)
+	req.ServerSideEncryption, req.SSEKMSKeyId = types.ServerSideEncryption(o.SSE), optString(o.KMSKeyID)
+	req.StorageClass, req.ACL, req.Tagging = types.StorageClass(o.StorageClass), types.ObjectCannedACL(o.ACL), optString(o.Tagging())
 	if opts.IfNoneMatch {
 		req.IfNoneMatch = aws.String("*")
 	}
@@ -335,9 +344,16 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 // ---- multipart uploads ----
 
 // NewUpload implements Store with a multipart upload, created here so that
-// ListUploads and AbortUpload see it from the start.
-func (s *S3Store) NewUpload(ctx context.Context, key string) (Upload, error) {
-	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key})
+// ListUploads and AbortUpload see it from the start. opts go with
+// CreateMultipartUpload: S3 takes an object's metadata, encryption,
+// storage class, ACL and tags there, not at completion.
+func (s *S3Store) NewUpload(ctx context.Context, key string, opts ObjectOptions) (Upload, error) {
+	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: &s.bucket, Key: &key,
+		ContentType: optString(opts.ContentType), ContentEncoding: optString(opts.ContentEncoding),
+		ServerSideEncryption: types.ServerSideEncryption(opts.SSE), SSEKMSKeyId: optString(opts.KMSKeyID),
+		StorageClass: types.StorageClass(opts.StorageClass), ACL: types.ObjectCannedACL(opts.ACL), Tagging: optString(opts.Tagging()),
+	})
 	if err != nil {
 		return nil, s.wrap(key, err)
 	}

@@ -106,7 +106,7 @@ func (s *Bookmarks) WriteJournal(ctx context.Context, j *Journal) error {
 		return err
 	}
 	key := s.JournalKey(j.RunID)
-	if _, err := s.store.Put(ctx, key, body, objstore.PutOptions{ContentType: "application/json"}); err != nil {
+	if _, err := s.store.Put(ctx, key, body, objstore.PutOptions{Object: objstore.ObjectOptions{ContentType: "application/json"}}); err != nil {
 		return fmt.Errorf("state: journal %s %s: %w", key, j.Phase, err)
 	}
 	return nil

@@ -140,7 +140,7 @@ func finish(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink obj
 		KillPoint("after-delete")
 	}
 	if j.ManifestKey != "" {
-		if _, err := sink.Store.Put(ctx, j.ManifestKey, j.Manifest, objstore.PutOptions{ContentType: "application/json"}); err != nil {
+		if _, err := sink.Store.Put(ctx, j.ManifestKey, j.Manifest, objstore.PutOptions{Object: objstore.ObjectOptions{ContentType: "application/json"}}); err != nil {
 			return fmt.Errorf("writing commit manifest %s: %w", j.ManifestKey, err)
 		}
 		KillPoint("after-manifest")

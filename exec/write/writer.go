@@ -489,7 +489,7 @@ func (w *Writer) open(ctx context.Context, key string, vals []string) (*openFile
 	}
 	name := fmt.Sprintf("part-%s-%05d-%05d%s", w.o.RunID, w.o.Task, w.seq, w.ext)
 	objKey := w.o.Prefix + ppath + name
-	up, err := w.o.Store.NewUpload(ctx, objKey)
+	up, err := w.o.Store.NewUpload(ctx, objKey, objstore.ObjectOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", objKey, err)
 	}

@@ -65,7 +65,12 @@ type Request struct {
 	Bucket string
 	Key    string
 	Query  url.Values // e.g. Query.Get("prefix") of a ListObjectsV2
-	Fault  Fault      // what the proxy did to it
+	// Host is the Host header as sent; Header the request's headers as
+	// they arrived (e.g. Header.Get("x-amz-server-side-encryption")), so a
+	// test asserts what the server was sent, not what the client meant.
+	Host   string
+	Header http.Header
+	Fault  Fault // what the proxy did to it
 }
 
 // Classify names the S3 operation of a path-style request.
@@ -76,7 +81,7 @@ func Classify(r *http.Request) Request {
 	}
 	bucket, key, _ := strings.Cut(path, "/")
 	q := r.URL.Query()
-	req := Request{Method: r.Method, Bucket: bucket, Key: key, Query: q}
+	req := Request{Method: r.Method, Bucket: bucket, Key: key, Query: q, Host: r.Host, Header: r.Header.Clone()}
 	has := func(k string) bool { _, ok := q[k]; return ok }
 	switch {
 	case bucket == "":
@@ -286,6 +291,17 @@ func (p *Proxy) CountWhere(f func(Request) bool) int {
 		}
 	}
 	return n
+}
+
+// RequestsOf returns the requests of kind seen so far, in arrival order.
+func (p *Proxy) RequestsOf(kind Kind) []Request {
+	var out []Request
+	for _, r := range p.Requests() {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ListedPrefixes is the prefix parameter of every ListObjectsV2 call, in
