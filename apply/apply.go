@@ -447,7 +447,7 @@ func OutputsOf(er *exec.Result) *txn.Outputs {
 	job := er.Job
 	out := &txn.Outputs{
 		RunID: job.RunID, Pipeline: job.Pipeline, Source: job.Source.Name,
-		SinkName: job.Sink.Name, Sink: job.Sink.Loc, Mode: job.Sink.Mode.String(),
+		SinkName: job.Sink.Name, Sink: job.Sink.Loc, Object: job.Sink.Object, Mode: job.Sink.Mode.String(),
 		Quarantine: er.Quarantine, Metrics: er.Stats, Checks: er.Checks, Elapsed: er.Elapsed,
 	}
 	for _, f := range er.Files {
