@@ -114,6 +114,9 @@ type Result struct {
 	// Plan is the pipeline plan that ran (after a re-plan, the new one).
 	Plan  *planner.PipelinePlan
 	RunID string
+	// Retries counts the S3 requests of this pipeline's apply (lock,
+	// recovery, tasks, commit) that needed another attempt.
+	Retries int64
 	// Set when the executor finished (also when a check then failed).
 	Stats   exec.Stats
 	Checks  []exec.CheckResult
@@ -233,7 +236,9 @@ func (o Options) failure(ctx context.Context, err error) Outcome {
 func Pipeline(ctx context.Context, plan *planner.Plan, pp *planner.PipelinePlan, o Options) Result {
 	a := &pipelineApply{o: o, plan: plan, pp: pp}
 	a.res = Result{Pipeline: pp.Name, Plan: pp, RunID: plan.RunID}
-	a.run(ctx)
+	var retries objstore.RetryCounter
+	a.run(objstore.WithRetryCounter(ctx, &retries))
+	a.res.Retries = retries.Retries()
 	return a.res
 }
 

@@ -57,6 +57,10 @@ func (s *S3Store) cause(err error) error {
 	if errors.As(err, &me) {
 		attempts = fmt.Sprintf(" (after %d attempts)", me.Attempt)
 	}
+	var at *attemptTimeout
+	if errors.As(err, &at) {
+		return fmt.Errorf("no answer from endpoint %s within %s%s; %s raises the limit", s.endpointName(), at.after, attempts, TimeoutEnv)
+	}
 	status := 0
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {

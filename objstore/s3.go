@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -43,6 +41,8 @@ type S3Store struct {
 	client   *s3.Client
 	endpoint string // custom endpoint, "" for AWS itself (for error messages)
 	partSize int64
+	timeout  time.Duration // per-attempt deadline of a small request
+	retryer  aws.RetryerV2
 
 	bucketSeen atomic.Bool // HeadBucket succeeded once: a 404 is a missing key
 }
@@ -55,7 +55,8 @@ type S3Store struct {
 // WithEndpoint) select an S3-compatible server, addressed path-style. The
 // region defaults to us-east-1. Request checksums follow
 // AWS_REQUEST_CHECKSUM_CALCULATION (the SDK's default, when_supported,
-// works against versitygw).
+// works against versitygw). Retries follow the SDK's settings, and every
+// attempt has a deadline (retry.go).
 func NewS3(ctx context.Context, bucket string, opts ...Option) (*S3Store, error) {
 	return newS3(ctx, bucket, buildOptions(opts))
 }
@@ -63,6 +64,13 @@ func NewS3(ctx context.Context, bucket string, opts ...Option) (*S3Store, error)
 func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 	if o.partSize < MinPartSize {
 		return nil, fmt.Errorf("s3://%s: part size %d is below S3's minimum of 5 MiB", bucket, o.partSize)
+	}
+	timeout := o.timeout
+	if timeout == 0 {
+		var err error
+		if timeout, err = timeoutFromEnv(); err != nil {
+			return nil, fmt.Errorf("s3://%s: %v", bucket, err)
+		}
 	}
 	httpClient := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
@@ -77,23 +85,16 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 			t.IdleConnTimeout = 90 * time.Second
 			t.TLSHandshakeTimeout = 10 * time.Second
 			t.ExpectContinueTimeout = time.Second
-			// Long enough for a CompleteMultipartUpload of a large object.
-			t.ResponseHeaderTimeout = 2 * time.Minute
+			// Each attempt has a deadline of its own (s.attempt), scaled
+			// to what it sends; the transport adds none.
+			t.ResponseHeaderTimeout = 0
 		})
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithDefaultRegion("us-east-1"),
 		config.WithHTTPClient(httpClient),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = o.maxAttempts
-				so.MaxBackoff = o.maxBackoff
-				so.Backoff = retry.NewExponentialJitterBackoff(o.maxBackoff)
-				// A run is one client doing many requests; the SDK's retry
-				// quota would turn a burst of 503s into hard failures.
-				so.RateLimiter = ratelimit.None
-				so.Retryables = append([]retry.IsErrorRetryable{noRetry{}}, so.Retryables...)
-			})
-		}),
+		// No WithRetryer: the SDK then reads AWS_MAX_ATTEMPTS,
+		// AWS_RETRY_MODE and the profile's max_attempts and retry_mode
+		// into cfg, which the retryer below honours.
 	}
 	if o.region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.region))
@@ -102,8 +103,24 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3://%s: loading AWS configuration: %v", bucket, err)
 	}
-	s := &S3Store{bucket: bucket, partSize: o.partSize}
+	attempts := o.maxAttempts
+	if attempts == 0 {
+		attempts = cfg.RetryMaxAttempts
+	}
+	if attempts == 0 {
+		attempts = DefaultMaxAttempts
+	}
+	mode := cfg.RetryMode
+	if mode == "" {
+		mode = aws.RetryModeStandard
+	}
+	s := &S3Store{bucket: bucket, partSize: o.partSize, timeout: timeout}
+	s.retryer = s.newRetryer(mode, attempts, o.maxBackoff)
 	s.client = s3.NewFromConfig(cfg, func(so *s3.Options) {
+		so.Retryer = s.retryer
+		// Already applied above; non-zero would wrap the retryer again.
+		so.RetryMaxAttempts, so.RetryMode = 0, mode
+		so.APIOptions = append(so.APIOptions, s.observe)
 		// S3-compatible servers often return no checksum; that is not
 		// worth a line on stderr per GET.
 		so.DisableLogOutputChecksumValidationSkipped = true
@@ -119,6 +136,9 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 	})
 	return s, nil
 }
+
+// MaxAttempts is the attempts (first included) the store makes per request.
+func (s *S3Store) MaxAttempts() int { return s.retryer.MaxAttempts() }
 
 // noRetry vetoes retries the SDK would otherwise consider: a failed
 // condition or a missing key is an answer, not a fault; a refused

@@ -236,7 +236,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	}
 	pp, s, m := r.Plan, r.Stats, r.Manifest
 	ev.emit("committed", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey})
-	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "elapsed_ms": r.Elapsed.Milliseconds()})
+	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "retries": r.Retries, "elapsed_ms": r.Elapsed.Milliseconds()})
 	if !inv.Common.JSON {
 		secs := r.Elapsed.Seconds()
 		rate := ""
@@ -247,9 +247,15 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		if s.BadRecords > 0 || s.BadFiles > 0 {
 			bad = fmt.Sprintf(" %d bad records and %d unreadable files were %s.", s.BadRecords, s.BadFiles, policyVerb(pp))
 		}
-		fmt.Fprintf(inv.Stdout, "\n%s: read %d files (%s) in %.1fs%s, %d rows in, %d rows out; wrote %d files (%s) to %s, committed as run %s.%s\n",
+		retried := ""
+		if r.Retries > 0 {
+			// Retries are logged one by one at info level; the count says
+			// whether they are worth a look.
+			retried = " Retried " + plural(int(r.Retries), "S3 request") + "."
+		}
+		fmt.Fprintf(inv.Stdout, "\n%s: read %d files (%s) in %.1fs%s, %d rows in, %d rows out; wrote %d files (%s) to %s, committed as run %s.%s%s\n",
 			pp.Name, s.FilesRead, planner.FormatBytes(s.BytesRead), secs, rate, s.RowsIn, s.RowsOut,
-			s.FilesWritten, planner.FormatBytes(s.BytesWritten), pp.Sink.URL, m.RunID, bad)
+			s.FilesWritten, planner.FormatBytes(s.BytesWritten), pp.Sink.URL, m.RunID, bad, retried)
 	}
 	return cli.ExitOK
 }

@@ -161,6 +161,10 @@ type Fault struct {
 	// DropResponse forwards the request, lets the server act on it, then
 	// closes the connection without an answer: the ambiguous outcome.
 	DropResponse bool
+	// BodyDelay forwards the request and sends the response's status and
+	// headers at once, then holds the body this long: a connection that
+	// stalls mid-response.
+	BodyDelay time.Duration
 }
 
 // Common faults.
@@ -397,6 +401,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = vs
 	}
 	w.WriteHeader(resp.StatusCode)
+	if f.BodyDelay > 0 {
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		select {
+		case <-time.After(f.BodyDelay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	io.Copy(w, resp.Body)
 }
 
