@@ -150,7 +150,7 @@ type s3CacheKey struct {
 // awsEnvKeys are the variables whose change must not reuse a cached client.
 var awsEnvKeys = []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE",
 	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REQUEST_CHECKSUM_CALCULATION",
-	"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CA_BUNDLE", TimeoutEnv}
+	"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CA_BUNDLE", TimeoutEnv, AddressingEnv}
 
 func awsEnv() string {
 	var b strings.Builder

@@ -3,11 +3,13 @@ package objstore
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +22,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
+
+// AddressingEnv chooses how buckets are addressed: "path"
+// (https://host/bucket/key) or "virtual" (https://bucket.host/key). Unset:
+// path-style with a custom endpoint (AWS_ENDPOINT_URL_S3), virtual-hosted
+// on AWS.
+const AddressingEnv = "SLUICE_S3_ADDRESSING"
 
 const (
 	// DefaultPartSize is the multipart part size of S3 uploads.
@@ -41,6 +49,7 @@ type S3Store struct {
 	client   *s3.Client
 	endpoint string // custom endpoint, "" for AWS itself (for error messages)
 	partSize int64
+	region   string        // the region requests are signed for (for error messages)
 	timeout  time.Duration // per-attempt deadline of a small request
 	retryer  aws.RetryerV2
 
@@ -64,6 +73,12 @@ func NewS3(ctx context.Context, bucket string, opts ...Option) (*S3Store, error)
 func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 	if o.partSize < MinPartSize {
 		return nil, fmt.Errorf("s3://%s: part size %d is below S3's minimum of 5 MiB", bucket, o.partSize)
+	}
+	addressing := os.Getenv(AddressingEnv)
+	switch addressing {
+	case "", "path", "virtual":
+	default:
+		return nil, fmt.Errorf("s3://%s: %s=%q: use \"path\" or \"virtual\" (unset: path with a custom endpoint, virtual on AWS)", bucket, AddressingEnv, addressing)
 	}
 	timeout := o.timeout
 	if timeout == 0 {
@@ -114,7 +129,7 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 	if mode == "" {
 		mode = aws.RetryModeStandard
 	}
-	s := &S3Store{bucket: bucket, partSize: o.partSize, timeout: timeout}
+	s := &S3Store{bucket: bucket, partSize: o.partSize, timeout: timeout, region: cfg.Region}
 	s.retryer = s.newRetryer(mode, attempts, o.maxBackoff)
 	s.client = s3.NewFromConfig(cfg, func(so *s3.Options) {
 		so.Retryer = s.retryer
@@ -128,10 +143,18 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 			so.BaseEndpoint = aws.String(o.endpoint)
 		}
 		if so.BaseEndpoint != nil {
-			// S3-compatible servers rarely have wildcard DNS for
-			// virtual-hosted buckets.
-			so.UsePathStyle = true
 			s.endpoint = *so.BaseEndpoint
+		}
+		// Virtual-hosted addressing (bucket.host) is AWS's way; S3-compatible
+		// servers rarely have the wildcard DNS it needs, so a custom
+		// endpoint is addressed path-style (host/bucket) unless told.
+		switch addressing {
+		case "path":
+			so.UsePathStyle = true
+		case "virtual":
+			so.UsePathStyle = false
+		default:
+			so.UsePathStyle = so.BaseEndpoint != nil
 		}
 	})
 	return s, nil
@@ -142,8 +165,8 @@ func (s *S3Store) MaxAttempts() int { return s.retryer.MaxAttempts() }
 
 // noRetry vetoes retries the SDK would otherwise consider: a failed
 // condition or a missing key is an answer, not a fault; a refused
-// connection means a wrong or dead endpoint, and retrying it for minutes
-// only hides that.
+// connection means a wrong or dead endpoint, and an untrusted certificate
+// a missing CA bundle, and retrying them for minutes only hides that.
 type noRetry struct{}
 
 func (noRetry) IsErrorRetryable(err error) aws.Ternary {
@@ -155,10 +178,19 @@ func (noRetry) IsErrorRetryable(err error) aws.Ternary {
 			return aws.FalseTernary
 		}
 	}
-	if isConnRefused(err) {
+	if isConnRefused(err) || isCertificateError(err) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
+}
+
+// isCertificateError reports a TLS certificate the client does not trust:
+// a configuration problem (AWS_CA_BUNDLE), which no retry fixes.
+func isCertificateError(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &unknownCA) || errors.As(err, &badHost) || errors.As(err, &invalid)
 }
 
 // checkBucket tells a missing bucket (or an unknown identity, which some
@@ -263,10 +295,18 @@ func (s *S3Store) List(ctx context.Context, in ListInput) (ListPage, error) {
 func (s *S3Store) Head(ctx context.Context, key string) (ObjectInfo, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
+		raw := err
 		err = s.wrap(key, err)
-		if errors.Is(err, ErrNotExist) {
+		var rerr *RegionError
+		switch {
+		case errors.Is(err, ErrNotExist):
 			if berr := s.checkBucket(ctx, key); berr != nil {
 				return ObjectInfo{}, berr
+			}
+		case bodyless(raw) && !errors.As(err, &rerr):
+			// The answer to a HEAD has no body; a listing's error says why.
+			if _, lerr := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &key, MaxKeys: aws.Int32(1)}); lerr != nil {
+				return ObjectInfo{}, s.wrap(key, lerr)
 			}
 		}
 		return ObjectInfo{}, err

@@ -446,3 +446,49 @@ func TestS3ObjectOptionsAtServer(t *testing.T) {
 		}
 	}
 }
+
+// A request signed for another region than the bucket's fails with a hint
+// that names the bucket's region and the variable to set — whether the
+// server says so in an error body (AuthorizationHeaderMalformed, as
+// versitygw and S3 do) or only in the x-amz-bucket-region header (S3's 301
+// to a HEAD).
+func TestS3RegionMismatch(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "regional")
+	srv.SetEnv(t)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	s := openS3(t, "regional", objstore.WithRetries(2, 10*time.Millisecond))
+	ctx := context.Background()
+	want := "s3://regional/k: the bucket is in us-east-1, but requests are signed for eu-west-1: set AWS_REGION=us-east-1 (or region in the AWS profile)"
+	for name, op := range map[string]func() error{
+		"Put":  func() error { _, err := s.Put(ctx, "k", []byte("x"), objstore.PutOptions{}); return err },
+		"Get":  func() error { _, _, err := s.Get(ctx, "k"); return err },
+		"Head": func() error { _, err := s.Head(ctx, "k"); return err },
+		"List": func() error { _, err := s.List(ctx, objstore.ListInput{Prefix: "k"}); return err },
+	} {
+		err := op()
+		if err == nil || objstore.Describe(err) != want {
+			t.Errorf("%s signed for the wrong region: %v\nwant %s", name, err, want)
+		}
+		var re *objstore.RegionError
+		if !errors.As(err, &re) || re.Region != "us-east-1" {
+			t.Errorf("%s: not a RegionError: %v", name, err)
+		}
+	}
+
+	// AWS answers a HEAD in the wrong region with a bodiless 301 that
+	// names the bucket's region in a header.
+	p := srv.Proxy(t)
+	p.SetEnv(t)
+	p.SetFault(func(r *http.Request) s3test.Fault {
+		if s3test.Classify(r).Kind == s3test.KindHeadObject {
+			return s3test.Fault{Status: http.StatusMovedPermanently, Code: "PermanentRedirect", Header: http.Header{"X-Amz-Bucket-Region": {"eu-central-1"}}}
+		}
+		return s3test.Fault{}
+	})
+	s = openS3(t, "regional")
+	_, err := s.Head(ctx, "k")
+	if want := "s3://regional/k: the bucket is in eu-central-1, but requests are signed for us-east-1: set AWS_REGION=eu-central-1"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Head answered 301 with x-amz-bucket-region: %v\nwant %s", err, want)
+	}
+}

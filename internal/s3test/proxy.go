@@ -73,13 +73,22 @@ type Request struct {
 	Fault  Fault // what the proxy did to it
 }
 
-// Classify names the S3 operation of a path-style request.
+// Classify names the S3 operation of a request: path-style, or
+// virtual-hosted under localhost (bucket b at b.localhost:PORT, the one
+// virtual domain a test can use without DNS: see StartWith).
 func Classify(r *http.Request) Request {
 	path := strings.TrimPrefix(r.URL.EscapedPath(), "/")
 	if p, err := url.PathUnescape(path); err == nil {
 		path = p
 	}
 	bucket, key, _ := strings.Cut(path, "/")
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	if b, ok := strings.CutSuffix(host, ".localhost"); ok && b != "" {
+		bucket, key = b, path
+	}
 	q := r.URL.Query()
 	req := Request{Method: r.Method, Bucket: bucket, Key: key, Query: q, Host: r.Host, Header: r.Header.Clone()}
 	has := func(k string) bool { _, ok := q[k]; return ok }
@@ -156,6 +165,9 @@ type Fault struct {
 	// of Code without forwarding (e.g. 500 InternalError, 503 SlowDown).
 	Status int
 	Code   string
+	// Header is added to the injected answer (e.g. x-amz-bucket-region
+	// on a 301, as AWS sends).
+	Header http.Header
 	// Drop closes the connection without an answer, before forwarding.
 	Drop bool
 	// DropResponse forwards the request, lets the server act on it, then
@@ -366,6 +378,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusText(f.Status)
 		}
 		w.Header().Set("Content-Type", "application/xml")
+		for k, vs := range f.Header {
+			w.Header()[http.CanonicalHeaderKey(k)] = vs
+		}
 		w.WriteHeader(f.Status)
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>injected by s3test proxy</Message><RequestId>s3test</RequestId></Error>`, code)
 		return
