@@ -41,9 +41,10 @@ import (
 const (
 	// DefaultMaxAttempts is the attempts per request (first included)
 	// when neither AWS_MAX_ATTEMPTS nor the profile's max_attempts says.
-	// Enough to ride out a burst of 503 SlowDown (about 15 s of backoff at
-	// most), short enough that a dead server fails a run in well under a
-	// minute.
+	// Enough to ride out a burst of 503 SlowDown (four backoffs of up to
+	// 2, 4, 8 and 16 s: about 15 s on average, 30 s at most), short enough
+	// that a server that keeps failing fails the run within a minute, not
+	// after the two minutes the former fixed 10 attempts could take.
 	DefaultMaxAttempts = 5
 	// DefaultMaxBackoff caps the jittered exponential backoff between two
 	// attempts.
