@@ -18,12 +18,22 @@ export AWS_EC2_METADATA_DISABLED := true
 export SLUICE_VERSITYGW := $(VERSITYGW)
 export SLUICE_PUSHGATEWAY := $(PUSHGATEWAY)
 
-.PHONY: all build tools testdata test test-unit test-interop lint demo bench clean fuzz
+.PHONY: all build install tools testdata test test-unit test-interop lint demo bench clean fuzz
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(SLUICE) ./cmd/sluice
+
+# make install: sluice into $(go env GOBIN), else the first entry of
+# $(go env GOPATH) plus /bin — where go install puts binaries — with the
+# version stamped as make build does. No release is published yet, so
+# `go install github.com/sluicedata/sluice/cmd/sluice@latest` does not resolve.
+install:
+	$(GO) install -ldflags '$(LDFLAGS)' ./cmd/sluice
+	@dir=$$($(GO) env GOBIN); [ -n "$$dir" ] || dir=$$($(GO) env GOPATH | cut -d: -f1)/bin; \
+	  echo "installed $$dir/sluice"; \
+	  case ":$$PATH:" in *":$$dir:"*) ;; *) echo "note: $$dir is not on your PATH";; esac
 
 # The Versity S3 gateway (a real S3-compatible server the tests start on loopback), staticcheck,
 # and the Prometheus Pushgateway (apply -metrics-push is tested against it).

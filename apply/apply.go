@@ -122,6 +122,9 @@ type Result struct {
 	// Plan is the pipeline plan that ran (after a re-plan, the new one).
 	Plan  *planner.PipelinePlan
 	RunID string
+	// Retries counts the S3 requests of this pipeline's apply (lock,
+	// recovery, tasks, commit) that needed another attempt.
+	Retries int64
 	// Set when the executor finished (also when a check then failed).
 	Stats   exec.Stats
 	Checks  []exec.CheckResult
@@ -241,9 +244,10 @@ func (o Options) failure(ctx context.Context, err error) Outcome {
 // tasks; evaluate the checks; commit; compact; release
 // (docs/commit-protocol.md).
 func Pipeline(ctx context.Context, plan *planner.Plan, pp *planner.PipelinePlan, o Options) Result {
-	a := &pipelineApply{o: o, plan: plan, pp: pp}
+	a := &pipelineApply{o: o, plan: plan, pp: pp, retries: &objstore.RetryCounter{}}
 	a.res = Result{Pipeline: pp.Name, Plan: pp, RunID: plan.RunID}
-	a.run(ctx)
+	a.run(objstore.WithRetryCounter(ctx, a.retries))
+	a.res.Retries = a.retries.Retries()
 	return a.res
 }
 
@@ -252,6 +256,8 @@ type pipelineApply struct {
 	plan *planner.Plan
 	pp   *planner.PipelinePlan
 	res  Result
+	// retries counts the S3 requests retried so far (lock, tasks, commit).
+	retries *objstore.RetryCounter
 }
 
 // end records the outcome.
@@ -401,6 +407,7 @@ func (a *pipelineApply) run(ctx context.Context) {
 	out := OutputsOf(er)
 	out.CleanSource = sourceCleanup(pp)
 	metrics := metricsOf(a.plan, pp, er)
+	metrics.setRetries("s3_requests", a.retries.Retries())
 	out.Metrics = metrics
 	commitStart := time.Now()
 	m, err := run.Commit(cctx, out, copts)
@@ -423,6 +430,7 @@ func (a *pipelineApply) run(ctx context.Context) {
 	}
 	metrics.PhasesMS["commit"] = time.Since(commitStart).Milliseconds()
 	metrics.PeakRSSBytes = peakRSS()
+	metrics.setRetries("s3_requests", a.retries.Retries()) // the commit's too
 	a.res.Manifest, a.res.ManifestKey, a.res.Metrics = m, txn.ManifestKey(job.Sink.Loc.Prefix, m.RunID), metrics
 	a.end(Done, nil)
 }
@@ -471,7 +479,7 @@ func OutputsOf(er *exec.Result) *txn.Outputs {
 	job := er.Job
 	out := &txn.Outputs{
 		RunID: job.RunID, Pipeline: job.Pipeline, Source: job.Source.Name,
-		SinkName: job.Sink.Name, Sink: job.Sink.Loc, Mode: job.Sink.Mode.String(),
+		SinkName: job.Sink.Name, Sink: job.Sink.Loc, Object: job.Sink.Object, Mode: job.Sink.Mode.String(),
 		Quarantine: er.Quarantine, Metrics: er.Stats, Checks: er.Checks, Elapsed: er.Elapsed,
 	}
 	for _, f := range er.Files {

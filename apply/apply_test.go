@@ -236,7 +236,7 @@ type failing struct{ calls int }
 
 func (f *failing) Run(ctx context.Context, job *exec.Job, o exec.Options) (*exec.Result, error) {
 	f.calls++
-	up, err := job.Sink.Loc.Store.NewUpload(ctx, job.Sink.Loc.Prefix+"dt=x/part-"+job.RunID+"-00000-00001.json")
+	up, err := job.Sink.Loc.Store.NewUpload(ctx, job.Sink.Loc.Prefix+"dt=x/part-"+job.RunID+"-00000-00001.json", objstore.ObjectOptions{})
 	if err != nil {
 		return nil, err
 	}

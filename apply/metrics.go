@@ -71,3 +71,16 @@ func metricsOf(plan *planner.Plan, pp *planner.PipelinePlan, er *exec.Result) *M
 	}
 	return m
 }
+
+// setRetries records that n requests or tasks of kind were retried (0:
+// the kind is left out).
+func (m *Metrics) setRetries(kind string, n int64) {
+	if n == 0 {
+		delete(m.Retries, kind)
+		return
+	}
+	if m.Retries == nil {
+		m.Retries = map[string]int64{}
+	}
+	m.Retries[kind] = n
+}

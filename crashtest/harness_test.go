@@ -74,6 +74,8 @@ type lakeOptions struct {
 	// cleanSource is the source's clean_source ("" = off); archive is
 	// set by newLake for "archive".
 	cleanSource string
+	// sinkS3 is the body of an s3 block for the sink ("" = no block).
+	sinkS3 string
 }
 
 func newLake(t testing.TB, o lakeOptions) *lake {
@@ -102,6 +104,10 @@ func newLake(t testing.TB, o lakeOptions) *lake {
   }
 }
 `), 0o644))
+	s3Block := ""
+	if o.sinkS3 != "" {
+		s3Block = "\n    s3 {\n" + o.sinkS3 + "\n    }"
+	}
 	bounded := ""
 	if o.bounded > 0 {
 		bounded = fmt.Sprintf("\n    bounded {\n      files = %d\n    }\n", o.bounded)
@@ -129,10 +135,10 @@ pipeline "events" {
     url          = %q
     format       = "parquet"
     partition_by = ["dt"]
-    mode         = %q
+    mode         = %q%s
   }
 }
-`, o.stateURL, o.srcURL, bounded, o.sinkURL, o.mode)
+`, o.stateURL, o.srcURL, bounded, o.sinkURL, o.mode, s3Block)
 	must(t, os.WriteFile(filepath.Join(l.dir, "main.hcl"), []byte(cfg), 0o644))
 	var err error
 	ctx := context.Background()

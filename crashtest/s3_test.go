@@ -3,6 +3,7 @@ package crashtest
 import (
 	"math/rand/v2"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,5 +120,59 @@ func TestS3AmbiguousWrites(t *testing.T) {
 			l.drain(t)
 			l.verify(t)
 		})
+	}
+}
+
+// A run killed after journaling COMMITTING is rolled forward by the next
+// apply, and the manifest that apply writes for it carries the sink's
+// encryption, ACL and tags (recorded in the journal), as the server sees
+// the PUT: a roll-forward writes what the run would have.
+func TestS3RollForwardKeepsSinkSettings(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.SetEnv(t)
+	proxy := srv.Proxy(t)
+	srv.CreateBucket(t, "settings")
+	l := smallLake(t, lakeOptions{
+		srcURL: "s3://settings/raw/", sinkURL: "s3://settings/out/", stateURL: "s3://settings/state/",
+		env: proxy.Env(),
+		sinkS3: `      sse        = "aws:kms"
+      kms_key_id = "alias/lake"
+      acl        = "bucket-owner-full-control"
+      tags       = { team = "data" }`,
+	})
+	if r := l.apply(txn.KillEnv + "=after-committing"); r.code != 137 {
+		t.Fatalf("apply: want 137, got %s", r)
+	}
+	killed := proxy.RequestsOf(s3test.KindCreateMultipartUpload)
+	if len(killed) == 0 {
+		t.Fatal("the killed run wrote no output")
+	}
+	// part-<run id>-<task>-<seq>.parquet
+	fields := strings.Split(strings.TrimPrefix(path.Base(killed[0].Key), "part-"), "-")
+	runID := strings.Join(fields[:len(fields)-2], "-")
+	proxy.Reset()
+	l.drain(t)
+	l.verify(t)
+	want := map[string]string{
+		"X-Amz-Server-Side-Encryption":                "aws:kms",
+		"X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id": "alias/lake",
+		"X-Amz-Acl":     "bucket-owner-full-control",
+		"X-Amz-Tagging": "team=data",
+		"Content-Type":  "application/json",
+	}
+	found := false
+	for _, r := range proxy.RequestsOf(s3test.KindPutObject) {
+		if !strings.HasPrefix(r.Key, "out/_sluice/commits/") {
+			continue
+		}
+		found = found || r.Key == "out/_sluice/commits/"+runID+".manifest"
+		for h, v := range want {
+			if got := r.Header.Get(h); got != v {
+				t.Errorf("manifest PUT %s: %s = %q, want %q", r.Key, h, got, v)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the roll-forward wrote no manifest for the killed run %s", runID)
 	}
 }

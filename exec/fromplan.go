@@ -9,6 +9,7 @@ import (
 	"github.com/sluicedata/sluice/exec/arrowtype"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
+	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
 )
 
@@ -45,6 +46,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 			Name: pp.Sink.Name, Loc: sink, Format: pp.Sink.Format, Compression: pp.Sink.Compression,
 			PartitionBy: pp.Sink.PartitionBy, Mode: pp.Sink.Mode, Committer: pp.Sink.Committer,
 			TargetFileSize: pp.Sink.TargetFileSize, RowGroupSize: pp.Sink.RowGroupSize, CSV: pp.Sink.CSV,
+			Object: SinkObjectOptions(pp.Sink.S3),
 		},
 	}
 	for _, c := range fileCols {
@@ -108,4 +110,14 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 		job.Tasks = append(job.Tasks, task)
 	}
 	return job, nil
+}
+
+// SinkObjectOptions are the object settings of a sink's s3 block: none
+// unless the block was written (spec.S3Options.Declared), so that a sink
+// without one gets the bucket's defaults.
+func SinkObjectOptions(o spec.S3Options) objstore.ObjectOptions {
+	if !o.Declared {
+		return objstore.ObjectOptions{}
+	}
+	return objstore.ObjectOptions{SSE: o.SSE, KMSKeyID: o.KMSKeyID, StorageClass: o.StorageClass, ACL: o.ACL, Tags: o.Tags}
 }

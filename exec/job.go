@@ -59,6 +59,11 @@ type SinkSpec struct {
 	TargetFileSize int64
 	RowGroupSize   int64
 	CSV            spec.CSVOptions
+	// Object holds the server-side settings every object written under the
+	// sink is created with (outputs, quarantine files; the commit gives
+	// the manifest the same): the s3 block's, or none without one. Content
+	// types are added per object.
+	Object objstore.ObjectOptions
 }
 
 // CheckSpec is one check evaluated on the output rows before commit.

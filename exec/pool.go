@@ -265,10 +265,13 @@ func (r *runner) abortAll(ctx context.Context) {
 	}
 }
 
-// upload writes data as a pending (invisible) upload.
+// upload writes data, JSON lines, as a pending (invisible) upload under
+// the sink, with the sink's object settings.
 func (r *runner) upload(ctx context.Context, key string, data []byte) (objstore.PendingUpload, error) {
 	store := r.job.Sink.Loc.Store
-	up, err := store.NewUpload(ctx, key)
+	obj := r.job.Sink.Object
+	obj.ContentType, obj.ContentEncoding = "application/x-ndjson", ""
+	up, err := store.NewUpload(ctx, key, obj)
 	if err != nil {
 		return objstore.PendingUpload{}, err
 	}

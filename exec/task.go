@@ -51,7 +51,7 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		Format: job.Sink.Format, Compression: job.Sink.Compression,
 		PartitionBy: job.Sink.PartitionBy, TargetFileSize: job.Sink.TargetFileSize,
 		RowGroupSize: job.Sink.RowGroupSize, CSV: job.Sink.CSV,
-		RunID: job.RunID, Task: t.Index, Version: r.o.Version,
+		RunID: job.RunID, Task: t.Index, Version: r.o.Version, Object: job.Sink.Object,
 		Alloc: r.alloc, Budget: r.writeMem,
 	})
 	if err != nil {

@@ -2,9 +2,11 @@ package objstore
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -57,10 +59,17 @@ func (s *S3Store) cause(err error) error {
 	if errors.As(err, &me) {
 		attempts = fmt.Sprintf(" (after %d attempts)", me.Attempt)
 	}
+	var at *attemptTimeout
+	if errors.As(err, &at) {
+		return fmt.Errorf("no answer from endpoint %s within %s%s; %s raises the limit", s.endpointName(), at.after, attempts, TimeoutEnv)
+	}
 	status := 0
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
 		status = re.HTTPStatusCode()
+	}
+	if r := bucketRegion(err); r != "" && r != s.region {
+		return &RegionError{Bucket: s.bucket, Region: r, Signed: s.region}
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -103,6 +112,14 @@ func (s *S3Store) cause(err error) error {
 		strings.Contains(msg, "no EC2 IMDS role") || strings.Contains(msg, "static credentials are empty"):
 		return errors.New("no usable AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)")
 	}
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	switch {
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("the TLS certificate of endpoint %s is signed by an authority this machine does not trust: set AWS_CA_BUNDLE to that CA's PEM file", s.endpointName())
+	case errors.As(err, &badHost):
+		return fmt.Errorf("the TLS certificate of endpoint %s is not valid for %s", s.endpointName(), badHost.Host)
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return fmt.Errorf("cannot resolve endpoint host %s", dnsErr.Name)
@@ -124,6 +141,55 @@ func (s *S3Store) cause(err error) error {
 		inner = u
 	}
 	return fmt.Errorf("%s%s", Describe(inner), attempts)
+}
+
+// RegionError is a request signed for another region than the bucket's:
+// S3 refuses it (400 AuthorizationHeaderMalformed, or 301 with the bucket's
+// region in a header), and the fix is the user's configuration.
+type RegionError struct {
+	Bucket, Region string // the bucket and the region it is in
+	Signed         string // the region the request was signed for
+}
+
+func (e *RegionError) Error() string {
+	return fmt.Sprintf("the bucket is in %s, but requests are signed for %s: set AWS_REGION=%s (or region in the AWS profile)", e.Region, e.Signed, e.Region)
+}
+
+// expectingRegion finds the region S3 (or versitygw) names in an
+// AuthorizationHeaderMalformed message: "the region 'us-east-1' is wrong;
+// expecting 'eu-west-1'".
+var expectingRegion = regexp.MustCompile(`expecting ['"]([a-z0-9-]+)['"]`)
+
+// bucketRegion is the bucket's region as an S3 error states it: the
+// x-amz-bucket-region header (301 and most 400/403 answers from AWS), or
+// the expected region of a malformed-authorization message; "" if the
+// error says nothing about regions.
+func bucketRegion(err error) string {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" && (re.HTTPStatusCode() == 301 || re.HTTPStatusCode() == 400 || re.HTTPStatusCode() == 403) {
+			return r
+		}
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && (ae.ErrorCode() == "AuthorizationHeaderMalformed" || ae.ErrorCode() == "PermanentRedirect") {
+		if m := expectingRegion.FindStringSubmatch(ae.ErrorMessage()); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// bodyless reports an error answer to a HEAD, which has no body to say
+// what is wrong (a wrong region, a malformed request): a listing, whose
+// error has one, can tell.
+func bodyless(err error) bool {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return false
+	}
+	st := re.HTTPStatusCode()
+	return st == 301 || st == 400
 }
 
 func isConnRefused(err error) bool {

@@ -35,6 +35,9 @@ const uploadDir = ".sluice-uploads"
 //
 // A key cannot be both an object and a prefix of other objects ("a" and
 // "a/b"), since a path cannot be both a file and a directory; S3 allows it.
+//
+// ObjectOptions are accepted and ignored: a file has no content type,
+// encryption setting, storage class, ACL or tags to keep them in.
 type LocalStore struct {
 	root  string
 	sweep sync.Once // removes temp files of Puts killed half-way, once per store
@@ -398,7 +401,7 @@ type localUpload struct {
 
 // NewUpload implements Store: the data goes to a hidden file in the upload
 // area, renamed into place by CompleteUpload.
-func (s *LocalStore) NewUpload(ctx context.Context, key string) (Upload, error) {
+func (s *LocalStore) NewUpload(ctx context.Context, key string, _ ObjectOptions) (Upload, error) {
 	if _, err := s.path(key); err != nil {
 		return nil, err
 	}

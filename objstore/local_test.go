@@ -47,7 +47,7 @@ func TestLocalRootCreatedOnWrite(t *testing.T) {
 func TestLocalUploadAreaHidden(t *testing.T) {
 	ctx := context.Background()
 	s := objstore.NewLocal(t.TempDir())
-	if _, err := s.NewUpload(ctx, "x"); err != nil {
+	if _, err := s.NewUpload(ctx, "x", objstore.ObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Put(ctx, "y", []byte("1"), objstore.PutOptions{IfNoneMatch: true}); err != nil {
@@ -214,7 +214,7 @@ func TestOpen(t *testing.T) {
 func TestLocalUploadsSurviveTheWriter(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	u, err := objstore.NewLocal(root).NewUpload(ctx, "out/part-0")
+	u, err := objstore.NewLocal(root).NewUpload(ctx, "out/part-0", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestLocalUploadsSurviveTheWriter(t *testing.T) {
 		t.Fatalf("completed file: %q, %v", b, err)
 	}
 	// A pending upload of another key is not completed under a wrong key.
-	u2, _ := other.NewUpload(ctx, "a")
+	u2, _ := other.NewUpload(ctx, "a", objstore.ObjectOptions{})
 	u2.Write([]byte("x"))
 	p2, _ := u2.Finish(ctx)
 	p2.Key = "b"
@@ -251,7 +251,7 @@ func TestLocalUploadAreaTidied(t *testing.T) {
 	root := t.TempDir()
 	s := objstore.NewLocal(root)
 	area := filepath.Join(root, ".sluice-uploads")
-	up, err := s.NewUpload(ctx, "a/x")
+	up, err := s.NewUpload(ctx, "a/x", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestLocalUploadAreaTidied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up2, err := s.NewUpload(ctx, "a/y")
+	up2, err := s.NewUpload(ctx, "a/y", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,11 +49,61 @@ type ListPage struct {
 	NextToken      string
 }
 
-// PutOptions are the conditions of a conditional write.
+// PutOptions are the conditions of a conditional write, and what the store
+// keeps with the object.
 type PutOptions struct {
 	IfNoneMatch bool   // create only: fail with ErrPrecondition if the key exists
 	IfMatch     string // replace only the object whose ETag is this
-	ContentType string
+	Object      ObjectOptions
+}
+
+// ObjectOptions are what a store keeps with an object it creates: its
+// content type and encoding, and S3's server-side settings (encryption,
+// storage class, canned ACL, tags). S3 takes them only when an object is
+// created — with PutObject, or with CreateMultipartUpload for an upload,
+// never at completion — so they are an argument of Put and NewUpload.
+//
+// A store keeps what it can represent and ignores the rest: the S3 store
+// sends every field that is set, the local store keeps none (a file has no
+// such metadata). The zero value sends nothing, and the bucket's defaults
+// apply (its default encryption, STANDARD, the bucket owner's ACL, no
+// tags). The JSON form is what a journal records, so that a commit rolled
+// forward by another process writes the same object.
+type ObjectOptions struct {
+	ContentType     string `json:"content_type,omitempty"`
+	ContentEncoding string `json:"content_encoding,omitempty"` // "gzip", "zstd", "" for none
+	// SSE is the server-side encryption: "AES256", "aws:kms" or
+	// "aws:kms:dsse"; KMSKeyID names the KMS key of the last two ("" with
+	// aws:kms: the account's aws/s3 key).
+	SSE          string `json:"sse,omitempty"`
+	KMSKeyID     string `json:"kms_key_id,omitempty"`
+	StorageClass string `json:"storage_class,omitempty"` // e.g. "STANDARD_IA"
+	ACL          string `json:"acl,omitempty"`           // a canned ACL, e.g. "bucket-owner-full-control"
+	// Tags are sent as the x-amz-tagging header, in key order.
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// Tagging is Tags as the x-amz-tagging header holds them: URL query
+// encoding in key order ("env=prod&team=data"), spaces as %20 rather than
+// '+' (which a server may take literally). "" without tags.
+func (o ObjectOptions) Tagging() string {
+	if len(o.Tags) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(o.Tags))
+	for k := range o.Tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	esc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(esc(k) + "=" + esc(o.Tags[k]))
+	}
+	return b.String()
 }
 
 // Part is one uploaded part of a multipart upload.
@@ -94,6 +147,8 @@ type Upload interface {
 //   - An Upload is invisible to List/Get until CompleteUpload; CompleteUpload
 //     of an already completed upload whose key holds the same data succeeds
 //     (an ambiguous retry is recognised, not failed).
+//   - ObjectOptions never change what is read back: a store that cannot
+//     represent one ignores it rather than failing the write.
 type Store interface {
 	// URL is the store's root, e.g. "s3://bucket" or "file:///data/lake".
 	URL() string
@@ -105,10 +160,10 @@ type Store interface {
 	Put(ctx context.Context, key string, data []byte, opts PutOptions) (ObjectInfo, error)
 	Delete(ctx context.Context, key string) error
 
-	// NewUpload starts an upload of key. ctx bounds the whole upload (parts
-	// may be sent in the background while Write is called), not just this
-	// call.
-	NewUpload(ctx context.Context, key string) (Upload, error)
+	// NewUpload starts an upload of key, whose object is created with opts
+	// when the upload completes. ctx bounds the whole upload (parts may be
+	// sent in the background while Write is called), not just this call.
+	NewUpload(ctx context.Context, key string, opts ObjectOptions) (Upload, error)
 	CompleteUpload(ctx context.Context, u PendingUpload) (ObjectInfo, error)
 	AbortUpload(ctx context.Context, u PendingUpload) error
 	// ListUploads lists the pending (started, not completed or aborted)

@@ -38,8 +38,9 @@ type options struct {
 	partSize    int64
 	endpoint    string
 	region      string
-	maxAttempts int
+	maxAttempts int // 0: the AWS configuration's, else DefaultMaxAttempts
 	maxBackoff  time.Duration
+	timeout     time.Duration // 0: TimeoutEnv, else DefaultTimeout
 }
 
 // Option changes how Open builds a store.
@@ -58,17 +59,21 @@ func WithEndpoint(u string) Option { return func(o *options) { o.endpoint = u } 
 func WithRegion(r string) Option { return func(o *options) { o.region = r } }
 
 // WithRetries sets how many attempts (first try included) the S3 client
-// makes on retryable failures and the ceiling of its jittered exponential
-// backoff. Defaults: 10 attempts, 20s.
+// makes on retryable failures, overriding AWS_MAX_ATTEMPTS and the
+// profile's max_attempts (0 keeps them), and the ceiling of its jittered
+// exponential backoff (DefaultMaxBackoff otherwise).
 func WithRetries(maxAttempts int, maxBackoff time.Duration) Option {
 	return func(o *options) { o.maxAttempts, o.maxBackoff = maxAttempts, maxBackoff }
 }
 
+// WithTimeout sets the per-attempt deadline of a small request, overriding
+// SLUICE_S3_TIMEOUT (larger requests scale from it: see retry.go).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
 func buildOptions(opts []Option) options {
 	o := options{
-		partSize:    DefaultPartSize,
-		maxAttempts: 10,
-		maxBackoff:  20 * time.Second,
+		partSize:   DefaultPartSize,
+		maxBackoff: DefaultMaxBackoff,
 	}
 	for _, f := range opts {
 		f(&o)
@@ -144,7 +149,8 @@ type s3CacheKey struct {
 
 // awsEnvKeys are the variables whose change must not reuse a cached client.
 var awsEnvKeys = []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE",
-	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REQUEST_CHECKSUM_CALCULATION"}
+	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REQUEST_CHECKSUM_CALCULATION",
+	"AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CA_BUNDLE", TimeoutEnv, AddressingEnv}
 
 func awsEnv() string {
 	var b strings.Builder

@@ -3,11 +3,13 @@ package objstore
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,13 +17,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
+
+// AddressingEnv chooses how buckets are addressed: "path"
+// (https://host/bucket/key) or "virtual" (https://bucket.host/key). Unset:
+// path-style with a custom endpoint (AWS_ENDPOINT_URL_S3), virtual-hosted
+// on AWS.
+const AddressingEnv = "SLUICE_S3_ADDRESSING"
 
 const (
 	// DefaultPartSize is the multipart part size of S3 uploads.
@@ -43,6 +49,9 @@ type S3Store struct {
 	client   *s3.Client
 	endpoint string // custom endpoint, "" for AWS itself (for error messages)
 	partSize int64
+	region   string        // the region requests are signed for (for error messages)
+	timeout  time.Duration // per-attempt deadline of a small request
+	retryer  aws.RetryerV2
 
 	bucketSeen atomic.Bool // HeadBucket succeeded once: a 404 is a missing key
 }
@@ -55,7 +64,8 @@ type S3Store struct {
 // WithEndpoint) select an S3-compatible server, addressed path-style. The
 // region defaults to us-east-1. Request checksums follow
 // AWS_REQUEST_CHECKSUM_CALCULATION (the SDK's default, when_supported,
-// works against versitygw).
+// works against versitygw). Retries follow the SDK's settings, and every
+// attempt has a deadline (retry.go).
 func NewS3(ctx context.Context, bucket string, opts ...Option) (*S3Store, error) {
 	return newS3(ctx, bucket, buildOptions(opts))
 }
@@ -63,6 +73,19 @@ func NewS3(ctx context.Context, bucket string, opts ...Option) (*S3Store, error)
 func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 	if o.partSize < MinPartSize {
 		return nil, fmt.Errorf("s3://%s: part size %d is below S3's minimum of 5 MiB", bucket, o.partSize)
+	}
+	addressing := os.Getenv(AddressingEnv)
+	switch addressing {
+	case "", "path", "virtual":
+	default:
+		return nil, fmt.Errorf("s3://%s: %s=%q: use \"path\" or \"virtual\" (unset: path with a custom endpoint, virtual on AWS)", bucket, AddressingEnv, addressing)
+	}
+	timeout := o.timeout
+	if timeout == 0 {
+		var err error
+		if timeout, err = timeoutFromEnv(); err != nil {
+			return nil, fmt.Errorf("s3://%s: %v", bucket, err)
+		}
 	}
 	httpClient := awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) {
@@ -77,23 +100,16 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 			t.IdleConnTimeout = 90 * time.Second
 			t.TLSHandshakeTimeout = 10 * time.Second
 			t.ExpectContinueTimeout = time.Second
-			// Long enough for a CompleteMultipartUpload of a large object.
-			t.ResponseHeaderTimeout = 2 * time.Minute
+			// Each attempt has a deadline of its own (s.attempt), scaled
+			// to what it sends; the transport adds none.
+			t.ResponseHeaderTimeout = 0
 		})
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithDefaultRegion("us-east-1"),
 		config.WithHTTPClient(httpClient),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = o.maxAttempts
-				so.MaxBackoff = o.maxBackoff
-				so.Backoff = retry.NewExponentialJitterBackoff(o.maxBackoff)
-				// A run is one client doing many requests; the SDK's retry
-				// quota would turn a burst of 503s into hard failures.
-				so.RateLimiter = ratelimit.None
-				so.Retryables = append([]retry.IsErrorRetryable{noRetry{}}, so.Retryables...)
-			})
-		}),
+		// No WithRetryer: the SDK then reads AWS_MAX_ATTEMPTS,
+		// AWS_RETRY_MODE and the profile's max_attempts and retry_mode
+		// into cfg, which the retryer below honours.
 	}
 	if o.region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.region))
@@ -102,8 +118,24 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3://%s: loading AWS configuration: %v", bucket, err)
 	}
-	s := &S3Store{bucket: bucket, partSize: o.partSize}
+	attempts := o.maxAttempts
+	if attempts == 0 {
+		attempts = cfg.RetryMaxAttempts
+	}
+	if attempts == 0 {
+		attempts = DefaultMaxAttempts
+	}
+	mode := cfg.RetryMode
+	if mode == "" {
+		mode = aws.RetryModeStandard
+	}
+	s := &S3Store{bucket: bucket, partSize: o.partSize, timeout: timeout, region: cfg.Region}
+	s.retryer = s.newRetryer(mode, attempts, o.maxBackoff)
 	s.client = s3.NewFromConfig(cfg, func(so *s3.Options) {
+		so.Retryer = s.retryer
+		// Already applied above; non-zero would wrap the retryer again.
+		so.RetryMaxAttempts, so.RetryMode = 0, mode
+		so.APIOptions = append(so.APIOptions, s.observe)
 		// S3-compatible servers often return no checksum; that is not
 		// worth a line on stderr per GET.
 		so.DisableLogOutputChecksumValidationSkipped = true
@@ -111,19 +143,30 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 			so.BaseEndpoint = aws.String(o.endpoint)
 		}
 		if so.BaseEndpoint != nil {
-			// S3-compatible servers rarely have wildcard DNS for
-			// virtual-hosted buckets.
-			so.UsePathStyle = true
 			s.endpoint = *so.BaseEndpoint
+		}
+		// Virtual-hosted addressing (bucket.host) is AWS's way; S3-compatible
+		// servers rarely have the wildcard DNS it needs, so a custom
+		// endpoint is addressed path-style (host/bucket) unless told.
+		switch addressing {
+		case "path":
+			so.UsePathStyle = true
+		case "virtual":
+			so.UsePathStyle = false
+		default:
+			so.UsePathStyle = so.BaseEndpoint != nil
 		}
 	})
 	return s, nil
 }
 
+// MaxAttempts is the attempts (first included) the store makes per request.
+func (s *S3Store) MaxAttempts() int { return s.retryer.MaxAttempts() }
+
 // noRetry vetoes retries the SDK would otherwise consider: a failed
 // condition or a missing key is an answer, not a fault; a refused
-// connection means a wrong or dead endpoint, and retrying it for minutes
-// only hides that.
+// connection means a wrong or dead endpoint, and an untrusted certificate
+// a missing CA bundle, and retrying them for minutes only hides that.
 type noRetry struct{}
 
 func (noRetry) IsErrorRetryable(err error) aws.Ternary {
@@ -135,10 +178,19 @@ func (noRetry) IsErrorRetryable(err error) aws.Ternary {
 			return aws.FalseTernary
 		}
 	}
-	if isConnRefused(err) {
+	if isConnRefused(err) || isCertificateError(err) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
+}
+
+// isCertificateError reports a TLS certificate the client does not trust:
+// a configuration problem (AWS_CA_BUNDLE), which no retry fixes.
+func isCertificateError(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &unknownCA) || errors.As(err, &badHost) || errors.As(err, &invalid)
 }
 
 // checkBucket tells a missing bucket (or an unknown identity, which some
@@ -177,6 +229,14 @@ func unquote(etag *string) string {
 		return ""
 	}
 	return strings.Trim(*etag, `"`)
+}
+
+// optString is nil for "": the SDK sends a header for every non-nil field.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func quote(etag string) string {
@@ -235,10 +295,18 @@ func (s *S3Store) List(ctx context.Context, in ListInput) (ListPage, error) {
 func (s *S3Store) Head(ctx context.Context, key string) (ObjectInfo, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
+		raw := err
 		err = s.wrap(key, err)
-		if errors.Is(err, ErrNotExist) {
+		var rerr *RegionError
+		switch {
+		case errors.Is(err, ErrNotExist):
 			if berr := s.checkBucket(ctx, key); berr != nil {
 				return ObjectInfo{}, berr
+			}
+		case bodyless(raw) && !errors.As(err, &rerr):
+			// The answer to a HEAD has no body; a listing's error says why.
+			if _, lerr := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &key, MaxKeys: aws.Int32(1)}); lerr != nil {
+				return ObjectInfo{}, s.wrap(key, lerr)
 			}
 		}
 		return ObjectInfo{}, err
@@ -302,9 +370,10 @@ func (s *S3Store) Put(ctx context.Context, key string, data []byte, opts PutOpti
 		Body:          bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data))),
 	}
-	if opts.ContentType != "" {
-		req.ContentType = aws.String(opts.ContentType)
-	}
+	o := opts.Object
+	req.ContentType, req.ContentEncoding = optString(o.ContentType), optString(o.ContentEncoding)
+	req.ServerSideEncryption, req.SSEKMSKeyId = types.ServerSideEncryption(o.SSE), optString(o.KMSKeyID)
+	req.StorageClass, req.ACL, req.Tagging = types.StorageClass(o.StorageClass), types.ObjectCannedACL(o.ACL), optString(o.Tagging())
 	if opts.IfNoneMatch {
 		req.IfNoneMatch = aws.String("*")
 	}
@@ -335,9 +404,16 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 // ---- multipart uploads ----
 
 // NewUpload implements Store with a multipart upload, created here so that
-// ListUploads and AbortUpload see it from the start.
-func (s *S3Store) NewUpload(ctx context.Context, key string) (Upload, error) {
-	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key})
+// ListUploads and AbortUpload see it from the start. opts go with
+// CreateMultipartUpload: S3 takes an object's metadata, encryption,
+// storage class, ACL and tags there, not at completion.
+func (s *S3Store) NewUpload(ctx context.Context, key string, opts ObjectOptions) (Upload, error) {
+	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: &s.bucket, Key: &key,
+		ContentType: optString(opts.ContentType), ContentEncoding: optString(opts.ContentEncoding),
+		ServerSideEncryption: types.ServerSideEncryption(opts.SSE), SSEKMSKeyId: optString(opts.KMSKeyID),
+		StorageClass: types.StorageClass(opts.StorageClass), ACL: types.ObjectCannedACL(opts.ACL), Tagging: optString(opts.Tagging()),
+	})
 	if err != nil {
 		return nil, s.wrap(key, err)
 	}

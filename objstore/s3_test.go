@@ -5,12 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sluicedata/sluice/internal/s3test"
 	"github.com/sluicedata/sluice/objstore"
@@ -48,7 +52,7 @@ func TestS3MultipartParts(t *testing.T) {
 	s := openS3(t, "parts", objstore.WithPartSize(objstore.MinPartSize))
 	ctx := context.Background()
 
-	u, err := s.NewUpload(ctx, "big")
+	u, err := s.NewUpload(ctx, "big", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,7 @@ func TestS3MultipartParts(t *testing.T) {
 		}
 		return s3test.Fault{}
 	})
-	slow, err := s.NewUpload(ctx, "slow")
+	slow, err := s.NewUpload(ctx, "slow", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +109,7 @@ func TestS3MultipartParts(t *testing.T) {
 	}
 	p.SetFault(nil)
 
-	small, err := s.NewUpload(ctx, "small")
+	small, err := s.NewUpload(ctx, "small", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +132,7 @@ func TestS3CompleteAmbiguous(t *testing.T) {
 	p.SetEnv(t)
 	s := openS3(t, "amb")
 	ctx := context.Background()
-	u, err := s.NewUpload(ctx, "k")
+	u, err := s.NewUpload(ctx, "k", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +300,7 @@ func TestS3EnvVariants(t *testing.T) {
 			s := openS3(t, "env", append(tc.opts, objstore.WithPartSize(objstore.MinPartSize))...)
 			ctx := context.Background()
 			key := "k-" + tc.name
-			u, err := s.NewUpload(ctx, key)
+			u, err := s.NewUpload(ctx, key, objstore.ObjectOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -332,5 +336,159 @@ func TestS3NoCredentials(t *testing.T) {
 	want := "s3://any/k: no usable AWS credentials"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
+// ObjectOptions reach the server as S3's headers, on the requests that
+// create objects (PutObject, CreateMultipartUpload) and on no other, and
+// the gateway keeps what it stores (content type and encoding, tags). The
+// zero options send none of them: the bucket's defaults apply.
+func TestS3ObjectOptionsAtServer(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "opts")
+	p := srv.Proxy(t)
+	p.SetEnv(t)
+	s := openS3(t, "opts", objstore.WithPartSize(objstore.MinPartSize))
+	ctx := context.Background()
+	o := objstore.ObjectOptions{
+		ContentType: "text/csv", ContentEncoding: "gzip",
+		SSE: "aws:kms", KMSKeyID: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		StorageClass: "STANDARD_IA", ACL: "bucket-owner-full-control",
+		Tags: map[string]string{"team": "data eng", "cost-center": "a+b=c"},
+	}
+	want := map[string]string{
+		"Content-Type":                                "text/csv",
+		"Content-Encoding":                            "gzip",
+		"X-Amz-Server-Side-Encryption":                "aws:kms",
+		"X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id": o.KMSKeyID,
+		"X-Amz-Storage-Class":                         "STANDARD_IA",
+		"X-Amz-Acl":                                   "bucket-owner-full-control",
+		"X-Amz-Tagging":                               "cost-center=a%2Bb%3Dc&team=data%20eng",
+	}
+	if _, err := s.Put(ctx, "put.csv.gz", []byte("x"), objstore.PutOptions{Object: o}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.NewUpload(ctx, "up.csv.gz", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write(bytes.Repeat([]byte("z"), objstore.MinPartSize+1))
+	pu, err := u.Finish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CompleteUpload(ctx, pu); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []s3test.Kind{s3test.KindPutObject, s3test.KindCreateMultipartUpload} {
+		reqs := p.RequestsOf(kind)
+		if len(reqs) != 1 {
+			t.Fatalf("%v: %d requests, want 1", kind, len(reqs))
+		}
+		for h, v := range want {
+			if got := reqs[0].Header.Get(h); got != v {
+				t.Errorf("%v at the server: %s = %q, want %q", kind, h, got, v)
+			}
+		}
+	}
+	// Parts and the completion carry none of them (S3 rejects encryption
+	// headers on UploadPart of an SSE-S3/KMS upload).
+	for _, kind := range []s3test.Kind{s3test.KindUploadPart, s3test.KindCompleteMultipartUpload} {
+		for _, r := range p.RequestsOf(kind) {
+			for _, h := range []string{"X-Amz-Server-Side-Encryption", "X-Amz-Storage-Class", "X-Amz-Acl", "X-Amz-Tagging"} {
+				if v := r.Header.Get(h); v != "" {
+					t.Errorf("%v sent %s: %q", kind, h, v)
+				}
+			}
+		}
+	}
+	// What the gateway kept.
+	c := srv.Client()
+	for _, key := range []string{"put.csv.gz", "up.csv.gz"} {
+		h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("opts"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(h.ContentType) != "text/csv" || aws.ToString(h.ContentEncoding) != "gzip" {
+			t.Errorf("%s stored as Content-Type %q, Content-Encoding %q", key, aws.ToString(h.ContentType), aws.ToString(h.ContentEncoding))
+		}
+		tg, err := c.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("opts"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, tag := range tg.TagSet {
+			got[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+		if !maps.Equal(got, o.Tags) {
+			t.Errorf("%s stored tags %v, want %v", key, got, o.Tags)
+		}
+	}
+
+	// No options: no such header at all.
+	p.Reset()
+	if _, err := s.Put(ctx, "plain", []byte("x"), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = s.NewUpload(ctx, "plain-up", objstore.ObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u.Abort(ctx)
+	for _, kind := range []s3test.Kind{s3test.KindPutObject, s3test.KindCreateMultipartUpload} {
+		r := p.RequestsOf(kind)[0]
+		for h := range want {
+			if h == "Content-Type" && kind == s3test.KindPutObject {
+				continue // a body always has a type (the SDK's default)
+			}
+			if v := r.Header.Get(h); v != "" {
+				t.Errorf("%v without options sent %s: %q", kind, h, v)
+			}
+		}
+	}
+}
+
+// A request signed for another region than the bucket's fails with a hint
+// that names the bucket's region and the variable to set — whether the
+// server says so in an error body (AuthorizationHeaderMalformed, as
+// versitygw and S3 do) or only in the x-amz-bucket-region header (S3's 301
+// to a HEAD).
+func TestS3RegionMismatch(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "regional")
+	srv.SetEnv(t)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	s := openS3(t, "regional", objstore.WithRetries(2, 10*time.Millisecond))
+	ctx := context.Background()
+	want := "s3://regional/k: the bucket is in us-east-1, but requests are signed for eu-west-1: set AWS_REGION=us-east-1 (or region in the AWS profile)"
+	for name, op := range map[string]func() error{
+		"Put":  func() error { _, err := s.Put(ctx, "k", []byte("x"), objstore.PutOptions{}); return err },
+		"Get":  func() error { _, _, err := s.Get(ctx, "k"); return err },
+		"Head": func() error { _, err := s.Head(ctx, "k"); return err },
+		"List": func() error { _, err := s.List(ctx, objstore.ListInput{Prefix: "k"}); return err },
+	} {
+		err := op()
+		if err == nil || objstore.Describe(err) != want {
+			t.Errorf("%s signed for the wrong region: %v\nwant %s", name, err, want)
+		}
+		var re *objstore.RegionError
+		if !errors.As(err, &re) || re.Region != "us-east-1" {
+			t.Errorf("%s: not a RegionError: %v", name, err)
+		}
+	}
+
+	// AWS answers a HEAD in the wrong region with a bodiless 301 that
+	// names the bucket's region in a header.
+	p := srv.Proxy(t)
+	p.SetEnv(t)
+	p.SetFault(func(r *http.Request) s3test.Fault {
+		if s3test.Classify(r).Kind == s3test.KindHeadObject {
+			return s3test.Fault{Status: http.StatusMovedPermanently, Code: "PermanentRedirect", Header: http.Header{"X-Amz-Bucket-Region": {"eu-central-1"}}}
+		}
+		return s3test.Fault{}
+	})
+	s = openS3(t, "regional")
+	_, err := s.Head(ctx, "k")
+	if want := "s3://regional/k: the bucket is in eu-central-1, but requests are signed for us-east-1: set AWS_REGION=eu-central-1"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Head answered 301 with x-amz-bucket-region: %v\nwant %s", err, want)
 	}
 }

@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -258,7 +260,35 @@ func (w *Write) Detail() string {
 	if len(w.PartitionBy) > 0 {
 		d += ", partition_by " + strings.Join(w.PartitionBy, ", ")
 	}
+	if w.Decl != nil && w.Decl.S3.Declared {
+		d += ", " + s3Detail(w.Decl.S3)
+	}
 	return d
+}
+
+// s3Detail shows what an s3 block sends with every object, so a reviewer
+// of the plan sees the encryption and tags the outputs will carry. A sink
+// without the block shows nothing: it sends nothing.
+func s3Detail(o spec.S3Options) string {
+	parts := []string{"sse " + o.SSE}
+	if o.KMSKeyID != "" {
+		parts[0] += " key " + o.KMSKeyID
+	}
+	if o.StorageClass != "" {
+		parts = append(parts, "storage_class "+o.StorageClass)
+	}
+	if o.ACL != "" {
+		parts = append(parts, "acl "+o.ACL)
+	}
+	if len(o.Tags) > 0 {
+		keys := slices.Sorted(maps.Keys(o.Tags))
+		tags := make([]string, len(keys))
+		for i, k := range keys {
+			tags[i] = fmt.Sprintf("%s=%q", k, o.Tags[k])
+		}
+		parts = append(parts, "tags "+strings.Join(tags, " "))
+	}
+	return "s3: " + strings.Join(parts, ", ")
 }
 
 // Walk visits n and its descendants, parents first.

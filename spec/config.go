@@ -234,10 +234,21 @@ type Sink struct {
 	DeclRange      hcl.Range
 }
 
-// S3Options are server-side settings for objects written to S3.
+// S3Options are the server-side settings of the objects a sink writes to
+// S3: its s3 block.
+//
+// Declared says the sink has an s3 block. Only then are the settings sent:
+// without one sluice sends no encryption, storage-class, ACL or tagging
+// header, so the bucket's own defaults apply (on AWS, every bucket encrypts
+// new objects, with SSE-S3 unless its default encryption names a KMS key)
+// and S3-compatible servers that reject such headers keep working. Inside a
+// block, SSE defaults to "AES256" and is always sent.
 type S3Options struct {
 	SSE          string // default "AES256"
 	KMSKeyID     string
 	StorageClass string
 	ACL          string
+	// Tags are sent as x-amz-tagging (at most 10, S3's limit per object).
+	Tags     map[string]string `json:",omitempty"`
+	Declared bool              `json:",omitempty"`
 }

@@ -1,15 +1,18 @@
 package spec
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -659,7 +662,7 @@ func (l *loader) decodeSink(b *hcl.Block, src *Source) *Sink {
 }
 
 func (l *loader) decodeS3(b *hcl.Block, sinkURL string) S3Options {
-	o := S3Options{SSE: "AES256"}
+	o := S3Options{SSE: "AES256", Declared: true}
 	content, d := b.Body.Content(s3Schema)
 	l.diags = append(l.diags, d...)
 	a := attrs{l, content.Attributes}
@@ -684,18 +687,121 @@ func (l *loader) decodeS3(b *hcl.Block, sinkURL string) S3Options {
 	oneOf("sse", s3SSE, &o.SSE)
 	oneOf("storage_class", s3StorageClasses, &o.StorageClass)
 	oneOf("acl", s3ACLs, &o.ACL)
-	if s, _, ok := a.str("kms_key_id"); ok {
+	if s, sens, ok := a.str("kms_key_id"); ok {
 		o.KMSKeyID = s
 		if !strings.HasPrefix(o.SSE, "aws:kms") {
 			l.errorf(a.get("kms_key_id").NameRange.Ptr(), "kms_key_id without KMS encryption",
 				"kms_key_id applies only with sse = \"aws:kms\" or \"aws:kms:dsse\", but sse is %q. Set sse = \"aws:kms\".", o.SSE)
+		} else if !kmsKeyID.MatchString(s) {
+			l.errorf(a.get("kms_key_id").Expr.Range().Ptr(), "Invalid kms_key_id",
+				"kms_key_id is %s, which names no KMS key. Write a key ID (\"1234abcd-12ab-34cd-56ef-1234567890ab\"), a key ARN (\"arn:aws:kms:REGION:ACCOUNT:key/ID\"), an alias (\"alias/NAME\") or an alias ARN.", show(s, sens))
 		}
+	}
+	if at := a.get("tags"); at != nil {
+		o.Tags = l.decodeTags(at)
 	}
 	if sinkURL != "" && !strings.HasPrefix(sinkURL, "s3://") {
 		l.warnf(b.DefRange.Ptr(), "s3 block on a local sink",
 			"The sink writes to a local path, so its s3 settings have no effect.")
 	}
 	return o
+}
+
+// kmsKeyID matches the ways S3 accepts to name a KMS key: a key ID (a
+// UUID, or "mrk-" and 32 hex digits for a multi-region key), a key or
+// alias ARN, or an alias name. It catches a key's bare name or an ARN of
+// another service before a run gets as far as S3's refusal.
+var kmsKeyID = regexp.MustCompile(`^(arn:aws[a-z-]*:kms:[^:\s]*:[^:\s]*:(key|alias)/\S+|alias/[A-Za-z0-9/_-]+|mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+
+// S3's limits on the tags of one object (the Object tagging page of the
+// S3 user guide): at most 10; keys of 1 to 128 characters and values of up
+// to 256, counted in Unicode characters, of letters, digits, white space
+// and _ . : / = + - @; keys starting "aws:" are AWS's own. S3 refuses the
+// whole write otherwise, so validate checks them offline.
+const (
+	maxS3Tags     = 10
+	maxS3TagKey   = 128
+	maxS3TagValue = 256
+)
+
+var s3TagChar = regexp.MustCompile(`[^\p{L}\p{Z}\p{N}_.:/=+\-@]`)
+
+// decodeTags decodes an s3 block's tags: a map of strings, checked
+// against S3's limits. A diagnostic about one tag points at its key or
+// value when the map is written out in place.
+func (l *loader) decodeTags(at *hcl.Attribute) map[string]string {
+	v, sens, ok := l.eval(at.Expr)
+	if !ok || v.IsNull() {
+		return nil
+	}
+	rng := at.Expr.Range()
+	mv, err := convert.Convert(v, cty.Map(cty.String))
+	if err != nil || !mv.IsWhollyKnown() {
+		l.errorf(&rng, "Invalid value for tags",
+			"tags must be a map of strings, such as { team = \"data\", env = \"prod\" }, not %s.", v.Type().FriendlyName())
+		return nil
+	}
+	keyRng, valRng := map[string]hcl.Range{}, map[string]hcl.Range{}
+	if oc, ok := at.Expr.(*hclsyntax.ObjectConsExpr); ok {
+		for _, it := range oc.Items {
+			if kv, diags := it.KeyExpr.Value(nil); !diags.HasErrors() && kv.Type() == cty.String && kv.IsKnown() && !kv.IsNull() {
+				keyRng[kv.AsString()], valRng[kv.AsString()] = it.KeyExpr.Range(), it.ValueExpr.Range()
+			}
+		}
+	}
+	at2 := func(m map[string]hcl.Range, k string) *hcl.Range {
+		if r, ok := m[k]; ok {
+			return &r
+		}
+		return &rng
+	}
+	tags := map[string]string{}
+	good := true
+	bad := func(subject *hcl.Range, summary, format string, args ...any) {
+		l.errorf(subject, summary, format, args...)
+		good = false
+	}
+	for it := mv.ElementIterator(); it.Next(); {
+		kv, ev := it.Element()
+		k := kv.AsString()
+		if ev.IsNull() {
+			bad(at2(valRng, k), "Invalid tag value", "The value of tag %s is null; write a string (it may be empty).", show(k, sens))
+			continue
+		}
+		val := ev.AsString()
+		switch n := utf8.RuneCountInString(k); {
+		case n == 0:
+			bad(at2(keyRng, k), "Invalid tag key", "A tag key cannot be empty.")
+		case n > maxS3TagKey:
+			bad(at2(keyRng, k), "Invalid tag key", "Tag key %s is %d characters long; S3 allows at most %d.", show(k, sens), n, maxS3TagKey)
+		case s3TagChar.MatchString(k):
+			bad(at2(keyRng, k), "Invalid tag key", "Tag key %s holds %s, which S3 does not allow in tags. Use letters, digits, spaces and _ . : / = + - @.", show(k, sens), badChar(k, sens))
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			bad(at2(keyRng, k), "Invalid tag key", "Tag key %s starts with \"aws:\", a prefix reserved for AWS's own tags. Choose another key.", show(k, sens))
+		}
+		switch n := utf8.RuneCountInString(val); {
+		case n > maxS3TagValue:
+			bad(at2(valRng, k), "Invalid tag value", "The value of tag %s is %d characters long; S3 allows at most %d.", show(k, sens), n, maxS3TagValue)
+		case s3TagChar.MatchString(val):
+			bad(at2(valRng, k), "Invalid tag value", "The value of tag %s holds %s, which S3 does not allow in tags. Use letters, digits, spaces and _ . : / = + - @.", show(k, sens), badChar(val, sens))
+		}
+		tags[k] = val
+	}
+	if len(tags) > maxS3Tags {
+		bad(&rng, "Too many tags", "tags has %d entries; S3 keeps at most %d tags per object. Remove %d.", len(tags), maxS3Tags, len(tags)-maxS3Tags)
+	}
+	if !good {
+		return nil
+	}
+	return tags
+}
+
+// badChar quotes the first character S3 does not allow in a tag.
+func badChar(s string, sensitive bool) string {
+	if sensitive {
+		return "a character"
+	}
+	return fmt.Sprintf("%q", s3TagChar.FindString(s))
 }
 
 func (l *loader) decodeCheck(b *hcl.Block, src *Source) *Check {

@@ -3,6 +3,7 @@ package spec
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -154,6 +155,9 @@ func TestLoadFull(t *testing.T) {
 	}
 	if sk.S3.SSE != "AES256" {
 		t.Errorf("default sse = %q", sk.S3.SSE)
+	}
+	if sk.S3.Declared || sk.S3.Tags != nil {
+		t.Errorf("a sink without an s3 block has S3 = %+v; nothing may be sent", sk.S3)
 	}
 
 	if v := cfg.Variables["env"]; v.Value.AsString() != "dev" || v.Type != cty.String {
@@ -493,6 +497,10 @@ pipeline "new_name" {
       kms_key_id    = "arn:aws:kms:eu-west-1:1:key/k"
       storage_class = "STANDARD_IA"
       acl           = "bucket-owner-full-control"
+      tags = {
+        team          = "data"
+        "cost-center" = "42 / eu"
+      }
     }
   }
 }
@@ -520,8 +528,9 @@ moved {
 		t.Errorf("moved = %+v %+v", cfg.Moved[0], cfg.Moved[1])
 	}
 	sk := cfg.Pipelines[0].Sink
-	want := S3Options{SSE: "aws:kms", KMSKeyID: "arn:aws:kms:eu-west-1:1:key/k", StorageClass: "STANDARD_IA", ACL: "bucket-owner-full-control"}
-	if sk.S3 != want || sk.Compression != CompressionZstd || sk.Committer != CommitterDirect {
+	want := S3Options{SSE: "aws:kms", KMSKeyID: "arn:aws:kms:eu-west-1:1:key/k", StorageClass: "STANDARD_IA", ACL: "bucket-owner-full-control",
+		Tags: map[string]string{"team": "data", "cost-center": "42 / eu"}, Declared: true}
+	if !reflect.DeepEqual(sk.S3, want) || sk.Compression != CompressionZstd || sk.Committer != CommitterDirect {
 		t.Errorf("sink = %+v", sk)
 	}
 	// s3://out/x/ and s3://out/xy/ share a string prefix but not a path segment.

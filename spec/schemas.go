@@ -133,6 +133,7 @@ var s3Schema = &hcl.BodySchema{
 		{Name: "kms_key_id"},
 		{Name: "storage_class"},
 		{Name: "acl"},
+		{Name: "tags"},
 	},
 }
 

@@ -46,7 +46,7 @@ func (s *Bookmarks) Adopt(ctx context.Context, from *Bookmarks) (Head, string, e
 	if err != nil {
 		return Head{}, "", err
 	}
-	info, err := s.store.Put(ctx, s.headKey(), body, objstore.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
+	info, err := s.store.Put(ctx, s.headKey(), body, objstore.PutOptions{IfNoneMatch: true, Object: objstore.ObjectOptions{ContentType: "application/json"}})
 	if err != nil {
 		return Head{}, "", fmt.Errorf("state: adopt into %s: %w", s.headKey(), err)
 	}
@@ -66,7 +66,7 @@ func copyObject(ctx context.Context, src objstore.Store, from string, dst objsto
 	if err != nil {
 		return fmt.Errorf("state: read %s: %w", from, err)
 	}
-	if _, err := dst.Put(ctx, to, data, objstore.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
+	if _, err := dst.Put(ctx, to, data, objstore.PutOptions{Object: objstore.ObjectOptions{ContentType: "application/x-ndjson"}}); err != nil {
 		return fmt.Errorf("state: write %s: %w", to, err)
 	}
 	return nil

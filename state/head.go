@@ -92,7 +92,7 @@ func (s *Bookmarks) SwapHead(ctx context.Context, runID, seg string, set []strin
 		if err != nil {
 			return Head{}, err
 		}
-		opts := objstore.PutOptions{IfMatch: etag, IfNoneMatch: etag == "", ContentType: "application/json"}
+		opts := objstore.PutOptions{IfMatch: etag, IfNoneMatch: etag == "", Object: objstore.ObjectOptions{ContentType: "application/json"}}
 		_, err = s.store.Put(ctx, s.headKey(), body, opts)
 		if err == nil {
 			return next, nil

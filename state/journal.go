@@ -75,9 +75,12 @@ type Journal struct {
 	// Set in COMMITTING.
 	Uploads []objstore.PendingUpload `json:"uploads,omitempty"`
 	Deletes []string                 `json:"deletes,omitempty"` // sink keys removed after the uploads complete
-	// ManifestKey and Manifest are the commit manifest to write (sink key).
-	ManifestKey string          `json:"manifest_key,omitempty"`
-	Manifest    json.RawMessage `json:"manifest,omitempty"`
+	// ManifestKey and Manifest are the commit manifest to write (sink key);
+	// ManifestObject what it is written with (content type, the sink's
+	// encryption, ACL and tags), so that a roll-forward writes it the same.
+	ManifestKey    string                  `json:"manifest_key,omitempty"`
+	Manifest       json.RawMessage         `json:"manifest,omitempty"`
+	ManifestObject *objstore.ObjectOptions `json:"manifest_object,omitempty"`
 	// Segment is the segment (already written) that the HEAD swap appends;
 	// with ReplaceSegments, HEAD's segment list becomes SetSegments instead
 	// (possibly empty: a flag, because JSON cannot tell an empty list from
@@ -110,7 +113,7 @@ func (s *Bookmarks) WriteJournal(ctx context.Context, j *Journal) error {
 		return err
 	}
 	key := s.JournalKey(j.RunID)
-	if _, err := s.store.Put(ctx, key, body, objstore.PutOptions{ContentType: "application/json"}); err != nil {
+	if _, err := s.store.Put(ctx, key, body, objstore.PutOptions{Object: objstore.ObjectOptions{ContentType: "application/json"}}); err != nil {
 		return fmt.Errorf("state: journal %s %s: %w", key, j.Phase, err)
 	}
 	return nil

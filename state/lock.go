@@ -185,7 +185,7 @@ func (s *Bookmarks) acquire(parent context.Context, o LockOptions) (*Lock, error
 	ctx := parent
 	var etag string
 	for attempt := 0; ; attempt++ {
-		oi, err := s.store.Put(ctx, s.LockKey(), body, objstore.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
+		oi, err := s.store.Put(ctx, s.LockKey(), body, objstore.PutOptions{IfNoneMatch: true, Object: objstore.ObjectOptions{ContentType: "application/json"}})
 		if err == nil {
 			etag = oi.ETag
 			break
@@ -205,7 +205,7 @@ func (s *Bookmarks) acquire(parent context.Context, o LockOptions) (*Lock, error
 			break
 		}
 		if why := takeable(cur, time.Now()); why != "" {
-			oi, err := s.store.Put(ctx, s.LockKey(), body, objstore.PutOptions{IfMatch: curETag, ContentType: "application/json"})
+			oi, err := s.store.Put(ctx, s.LockKey(), body, objstore.PutOptions{IfMatch: curETag, Object: objstore.ObjectOptions{ContentType: "application/json"}})
 			if err == nil {
 				etag = oi.ETag
 				break
@@ -255,7 +255,7 @@ func (l *Lock) renew(lease time.Duration) {
 		etag := l.etag
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), lease/3)
-		oi, err := l.src.store.Put(ctx, l.src.LockKey(), body, objstore.PutOptions{IfMatch: etag, ContentType: "application/json"})
+		oi, err := l.src.store.Put(ctx, l.src.LockKey(), body, objstore.PutOptions{IfMatch: etag, Object: objstore.ObjectOptions{ContentType: "application/json"}})
 		if err != nil && (errors.Is(err, objstore.ErrPrecondition) || errors.Is(err, objstore.ErrNotExist)) {
 			// Ambiguous: a retried PUT may have landed. Ours if it names us.
 			if cur, curETag, rerr := l.src.ReadLock(ctx); rerr == nil && cur.RunID == l.info.RunID && cur.PID == l.info.PID {

@@ -49,7 +49,7 @@ func (s *Bookmarks) putSegment(ctx context.Context, runID string, data []byte, n
 		return "", nil
 	}
 	seg := SegmentName(runID)
-	if _, err := s.store.Put(ctx, s.dir+seg, data, objstore.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
+	if _, err := s.store.Put(ctx, s.dir+seg, data, objstore.PutOptions{Object: objstore.ObjectOptions{ContentType: "application/x-ndjson"}}); err != nil {
 		return "", fmt.Errorf("state: write %s: %w", s.dir+seg, err)
 	}
 	return seg, nil

@@ -95,7 +95,7 @@ func copyObject(ctx context.Context, from objstore.Store, fromKey string, to obj
 		return err
 	}
 	defer rc.Close()
-	up, err := to.NewUpload(ctx, toKey)
+	up, err := to.NewUpload(ctx, toKey, objstore.ObjectOptions{}) // the archive is not the sink: its bucket's defaults apply
 	if err != nil {
 		return err
 	}

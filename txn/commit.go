@@ -25,6 +25,9 @@ type Outputs struct {
 	Source   string // the source's name, for the manifest
 	SinkName string
 	Sink     objstore.Location
+	// Object holds the sink's server-side object settings (its s3 block's
+	// encryption, ACL, tags), which the manifest is written with too.
+	Object objstore.ObjectOptions
 	// Mode is the sink's mode as written in the configuration, for the
 	// manifest; what the commit deletes is Replace.
 	Mode    string
@@ -119,6 +122,8 @@ func (r *Run) Commit(ctx context.Context, out *Outputs, o CommitOptions) (*Manif
 	j.Deletes = deletes
 	j.ManifestKey = ManifestKey(out.Sink.Prefix, out.RunID)
 	j.Manifest = append(body, '\n')
+	mo := manifestObject(out.Object)
+	j.ManifestObject = &mo
 	if o.MovedFrom != nil {
 		j.MovedFrom = o.MovedFrom.Dir()
 	}
@@ -178,6 +183,18 @@ func manifestOf(out *Outputs, deletes []string) (*Manifest, []byte, error) {
 	m.Inputs.Digest = hex.EncodeToString(h.Sum(nil))
 	body, err := json.MarshalIndent(m, "", "  ")
 	return m, body, err
+}
+
+// manifestObject is how a run's manifest is written: as JSON, with the
+// sink's encryption, ACL and tags, so that whoever may read the outputs
+// may read the manifest and a bucket policy that demands KMS accepts it.
+// The storage class is left to the bucket: sluice and manifest readers
+// GET the manifest (an archive class would make it unreadable until
+// restored), and an infrequent-access class bills a 1 KiB object as 128 KiB.
+func manifestObject(sink objstore.ObjectOptions) objstore.ObjectOptions {
+	o := sink
+	o.ContentType, o.ContentEncoding, o.StorageClass = "application/json", "", ""
+	return o
 }
 
 // rawJSON marshals v for the manifest; nil and empty lists stay absent.

@@ -142,7 +142,14 @@ func finish(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink obj
 		KillPoint("after-delete")
 	}
 	if j.ManifestKey != "" {
-		if _, err := sink.Store.Put(ctx, j.ManifestKey, j.Manifest, objstore.PutOptions{ContentType: "application/json"}); err != nil {
+		// The journal says how (a run rolled forward by another process
+		// writes the manifest as the run would have); one that predates
+		// ManifestObject, as a plain JSON object.
+		obj := objstore.ObjectOptions{ContentType: "application/json"}
+		if j.ManifestObject != nil {
+			obj = *j.ManifestObject
+		}
+		if _, err := sink.Store.Put(ctx, j.ManifestKey, j.Manifest, objstore.PutOptions{Object: obj}); err != nil {
 			return fmt.Errorf("writing commit manifest %s: %w", j.ManifestKey, err)
 		}
 		KillPoint("after-manifest")

@@ -62,7 +62,7 @@ func (l *lake) pending(runID, dt, row string, task int) File {
 	l.t.Helper()
 	ctx := context.Background()
 	key := "dt=" + dt + "/part-" + runID + "-0000" + string(rune('0'+task)) + "-00001.txt"
-	up, err := l.out.Store.NewUpload(ctx, key)
+	up, err := l.out.Store.NewUpload(ctx, key, objstore.ObjectOptions{})
 	if err != nil {
 		l.t.Fatal(err)
 	}

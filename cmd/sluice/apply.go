@@ -303,7 +303,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	}
 	pp, s, m := r.Plan, r.Stats, r.Manifest
 	ev.emit("committed", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey})
-	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "metrics": r.Metrics, "elapsed_ms": r.Elapsed.Milliseconds()})
+	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "metrics": r.Metrics, "retries": r.Retries, "elapsed_ms": r.Elapsed.Milliseconds()})
 	if !inv.Common.JSON {
 		secs := r.Elapsed.Seconds()
 		rate := ""
@@ -314,9 +314,15 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		if s.BadRecords > 0 || s.BadFiles > 0 {
 			bad = fmt.Sprintf(" %s and %s were %s.", plural(int(s.BadRecords), "bad record"), plural(int(s.BadFiles), "unreadable file"), policyVerb(pp))
 		}
-		fmt.Fprintf(inv.Stdout, "%s: read %s (%s) in %.1fs%s, %s in, %s out; wrote %s (%s) to %s, committed as run %s.%s\n",
+		retried := ""
+		if r.Retries > 0 {
+			// Retries are logged one by one at info level; the count says
+			// whether they are worth a look.
+			retried = " Retried " + plural(int(r.Retries), "S3 request") + "."
+		}
+		fmt.Fprintf(inv.Stdout, "%s: read %s (%s) in %.1fs%s, %s in, %s out; wrote %s (%s) to %s, committed as run %s.%s%s\n",
 			pp.Name, plural(int(s.FilesRead), "file"), planner.FormatBytes(s.BytesRead), secs, rate, plural(int(s.RowsIn), "row"), plural(int(s.RowsOut), "row"),
-			plural(int(s.FilesWritten), "file"), planner.FormatBytes(s.BytesWritten), planner.RelativePaths(pp.Sink.URL+"/", textOptions(false).Cwd), m.RunID, bad)
+			plural(int(s.FilesWritten), "file"), planner.FormatBytes(s.BytesWritten), planner.RelativePaths(pp.Sink.URL+"/", textOptions(false).Cwd), m.RunID, bad, retried)
 	}
 	return cli.ExitOK
 }

@@ -23,8 +23,8 @@ type failingUpload struct {
 	left int64
 }
 
-func (s failingStore) NewUpload(ctx context.Context, key string) (objstore.Upload, error) {
-	u, err := s.Store.NewUpload(ctx, key)
+func (s failingStore) NewUpload(ctx context.Context, key string, opts objstore.ObjectOptions) (objstore.Upload, error) {
+	u, err := s.Store.NewUpload(ctx, key, opts)
 	if err != nil {
 		return nil, err
 	}

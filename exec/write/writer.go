@@ -42,8 +42,12 @@ type Options struct {
 	Task  int
 	// Version is the sluice version recorded in Parquet key-value metadata.
 	Version string
-	Alloc   memory.Allocator // nil: memory.DefaultAllocator
-	Budget  *Budget          // shared across the writers of a process; nil: unbounded
+	// Object are the sink's object settings (S3 encryption, storage class,
+	// ACL, tags) each file is created with; the writer adds the content
+	// type and encoding of the format (ContentType).
+	Object objstore.ObjectOptions
+	Alloc  memory.Allocator // nil: memory.DefaultAllocator
+	Budget *Budget          // shared across the writers of a process; nil: unbounded
 }
 
 // File is one output file, written and Finished but not yet visible.
@@ -197,6 +201,33 @@ func New(ctx context.Context, schema *arrow.Schema, o Options) (*Writer, error) 
 		return nil, err
 	}
 	return w, nil
+}
+
+// ContentType is the Content-Type and Content-Encoding of an output file
+// of format written with codec. Parquet compresses inside the file, so its
+// objects have no encoding; a gzip or zstd CSV or NDJSON object is that
+// text with a content coding (HTTP's gzip and zstd), as "name.csv.gz"
+// says. A client that decodes content codings by itself (a browser, curl
+// --compressed) then reads the text; sluice and the AWS SDKs read the
+// bytes as stored.
+func ContentType(format spec.Format, codec spec.Compression) (contentType, encoding string) {
+	switch format {
+	case spec.FormatParquet:
+		return "application/vnd.apache.parquet", ""
+	case spec.FormatCSV:
+		contentType = "text/csv"
+	case spec.FormatJSON:
+		contentType = "application/x-ndjson"
+	default:
+		return "application/octet-stream", ""
+	}
+	switch codec {
+	case spec.CompressionGzip:
+		encoding = "gzip"
+	case spec.CompressionZstd:
+		encoding = "zstd"
+	}
+	return contentType, encoding
 }
 
 // OutputSchema is the schema of the files: the input without the partition columns.
@@ -489,7 +520,9 @@ func (w *Writer) open(ctx context.Context, key string, vals []string) (*openFile
 	}
 	name := fmt.Sprintf("part-%s-%05d-%05d%s", w.o.RunID, w.o.Task, w.seq, w.ext)
 	objKey := w.o.Prefix + ppath + name
-	up, err := w.o.Store.NewUpload(ctx, objKey)
+	obj := w.o.Object
+	obj.ContentType, obj.ContentEncoding = ContentType(w.o.Format, w.o.Compression)
+	up, err := w.o.Store.NewUpload(ctx, objKey, obj)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", objKey, err)
 	}

@@ -65,18 +65,32 @@ type Request struct {
 	Bucket string
 	Key    string
 	Query  url.Values // e.g. Query.Get("prefix") of a ListObjectsV2
-	Fault  Fault      // what the proxy did to it
+	// Host is the Host header as sent; Header the request's headers as
+	// they arrived (e.g. Header.Get("x-amz-server-side-encryption")), so a
+	// test asserts what the server was sent, not what the client meant.
+	Host   string
+	Header http.Header
+	Fault  Fault // what the proxy did to it
 }
 
-// Classify names the S3 operation of a path-style request.
+// Classify names the S3 operation of a request: path-style, or
+// virtual-hosted under localhost (bucket b at b.localhost:PORT, the one
+// virtual domain a test can use without DNS: see StartWith).
 func Classify(r *http.Request) Request {
 	path := strings.TrimPrefix(r.URL.EscapedPath(), "/")
 	if p, err := url.PathUnescape(path); err == nil {
 		path = p
 	}
 	bucket, key, _ := strings.Cut(path, "/")
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	if b, ok := strings.CutSuffix(host, ".localhost"); ok && b != "" {
+		bucket, key = b, path
+	}
 	q := r.URL.Query()
-	req := Request{Method: r.Method, Bucket: bucket, Key: key, Query: q}
+	req := Request{Method: r.Method, Bucket: bucket, Key: key, Query: q, Host: r.Host, Header: r.Header.Clone()}
 	has := func(k string) bool { _, ok := q[k]; return ok }
 	switch {
 	case bucket == "":
@@ -151,11 +165,18 @@ type Fault struct {
 	// of Code without forwarding (e.g. 500 InternalError, 503 SlowDown).
 	Status int
 	Code   string
+	// Header is added to the injected answer (e.g. x-amz-bucket-region
+	// on a 301, as AWS sends).
+	Header http.Header
 	// Drop closes the connection without an answer, before forwarding.
 	Drop bool
 	// DropResponse forwards the request, lets the server act on it, then
 	// closes the connection without an answer: the ambiguous outcome.
 	DropResponse bool
+	// BodyDelay forwards the request and sends the response's status and
+	// headers at once, then holds the body this long: a connection that
+	// stalls mid-response.
+	BodyDelay time.Duration
 }
 
 // Common faults.
@@ -288,6 +309,17 @@ func (p *Proxy) CountWhere(f func(Request) bool) int {
 	return n
 }
 
+// RequestsOf returns the requests of kind seen so far, in arrival order.
+func (p *Proxy) RequestsOf(kind Kind) []Request {
+	var out []Request
+	for _, r := range p.Requests() {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // ListedPrefixes is the prefix parameter of every ListObjectsV2 call, in
 // order.
 func (p *Proxy) ListedPrefixes() []string {
@@ -346,6 +378,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusText(f.Status)
 		}
 		w.Header().Set("Content-Type", "application/xml")
+		for k, vs := range f.Header {
+			w.Header()[http.CanonicalHeaderKey(k)] = vs
+		}
 		w.WriteHeader(f.Status)
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>injected by s3test proxy</Message><RequestId>s3test</RequestId></Error>`, code)
 		return
@@ -381,6 +416,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = vs
 	}
 	w.WriteHeader(resp.StatusCode)
+	if f.BodyDelay > 0 {
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		select {
+		case <-time.After(f.BodyDelay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	io.Copy(w, resp.Body)
 }
 

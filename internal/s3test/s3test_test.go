@@ -159,6 +159,11 @@ func TestClassify(t *testing.T) {
 	if got := s3test.Classify(r); got.Bucket != "b" || got.Key != "dir/e y" {
 		t.Errorf("Classify = %+v", got)
 	}
+	// Virtual-hosted under localhost: the bucket is in the host name.
+	r, _ = http.NewRequest("PUT", "http://b.localhost:9000/dir/k", nil)
+	if got := s3test.Classify(r); got.Kind != s3test.KindPutObject || got.Bucket != "b" || got.Key != "dir/k" || got.Host != "b.localhost:9000" {
+		t.Errorf("Classify(virtual-hosted) = %+v", got)
+	}
 }
 
 func TestBinaryMissing(t *testing.T) {

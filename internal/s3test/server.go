@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -32,10 +34,29 @@ type Server struct {
 	accessKey string
 	secretKey string
 	dataDir   string
+	caFile    string // PEM of the CA that signed the TLS certificate ("" without TLS)
 	cmd       *exec.Cmd
 	log       *syncBuffer
 	exited    chan struct{}
 }
+
+// Options change how StartWith runs the gateway. The zero Options are
+// Start's.
+type Options struct {
+	// AccessKey and SecretKey are the root credentials (default: random).
+	AccessKey, SecretKey string
+	// TLS serves https with a certificate for 127.0.0.1 and localhost,
+	// signed by a CA of the test's own (CAFile).
+	TLS bool
+	// VirtualDomain enables virtual-hosted addressing under this domain
+	// ("localhost": bucket b is b.localhost:PORT). Requests to the IP
+	// address stay path-style.
+	VirtualDomain string
+}
+
+// CAFile is the PEM file of the CA that signed a TLS server's certificate
+// (for AWS_CA_BUNDLE), "" for a plain http server.
+func (s *Server) CAFile() string { return s.caFile }
 
 // Endpoint is the gateway's base URL, e.g. "http://127.0.0.1:40123".
 func (s *Server) Endpoint() string { return s.endpoint }
@@ -80,18 +101,28 @@ func setEnv(t testing.TB, env []string) {
 	}
 }
 
-// Client is an S3 client for the server with static credentials, for test
-// setup that should not go through the code under test.
-func (s *Server) Client() *s3.Client {
-	return newClient(s.endpoint, s.accessKey, s.secretKey)
-}
-
 func newClient(endpoint, access, secret string) *s3.Client {
 	return s3.New(s3.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(endpoint),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
+	})
+}
+
+// Client is an S3 client for the server with static credentials, for test
+// setup that should not go through the code under test.
+func (s *Server) Client() *s3.Client {
+	c := newClient(s.endpoint, s.accessKey, s.secretKey)
+	if s.caFile == "" {
+		return c
+	}
+	pool := x509.NewCertPool()
+	if pem, err := os.ReadFile(s.caFile); err == nil {
+		pool.AppendCertsFromPEM(pem)
+	}
+	return s3.New(c.Options(), func(o *s3.Options) {
+		o.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	})
 }
 
@@ -156,7 +187,10 @@ func randomHex(n int) string {
 // Start runs a gateway for the test and stops it at cleanup. It fails the
 // test (never skips) if the binary is missing or the server does not come
 // up.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return StartWith(t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
@@ -166,7 +200,7 @@ func Start(t testing.TB) *Server {
 	// A free port can be taken between our probe and the gateway's bind;
 	// try again on a new one.
 	for range 3 {
-		s, err := start(t, bin)
+		s, err := start(t, bin, o)
 		if err == nil {
 			return s
 		}
@@ -185,7 +219,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func start(t testing.TB, bin string) (*Server, error) {
+func start(t testing.TB, bin string, o Options) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -203,9 +237,25 @@ func start(t testing.TB, bin string) (*Server, error) {
 		log:       &syncBuffer{},
 		exited:    make(chan struct{}),
 	}
+	if o.AccessKey != "" {
+		s.accessKey, s.secretKey = o.AccessKey, o.SecretKey
+	}
+	args := []string{"--quiet", "--port", fmt.Sprintf("127.0.0.1:%d", port)}
+	if o.TLS {
+		cert, key, ca, err := writeTLSFiles(dir)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--cert", cert, "--key", key)
+		s.caFile = ca
+		s.endpoint = fmt.Sprintf("https://127.0.0.1:%d", port)
+	}
+	if o.VirtualDomain != "" {
+		args = append(args, "--virtual-domain", o.VirtualDomain)
+	}
 	// The credentials go through the environment, not argv, so that they
 	// do not show in ps output or in a failure message quoting the command.
-	s.cmd = exec.Command(bin, "--quiet", "--port", fmt.Sprintf("127.0.0.1:%d", port), "posix", dataDir)
+	s.cmd = exec.Command(bin, append(args, "posix", dataDir)...)
 	s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s.accessKey, "ROOT_SECRET_ACCESS_KEY="+s.secretKey)
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
@@ -227,6 +277,14 @@ func start(t testing.TB, bin string) (*Server, error) {
 func (s *Server) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	c := &http.Client{Timeout: time.Second}
+	if s.caFile != "" {
+		pool := x509.NewCertPool()
+		pem, err := os.ReadFile(s.caFile)
+		if err != nil || !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("reading the test CA %s: %v", s.caFile, err)
+		}
+		c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	}
 	for {
 		select {
 		case <-s.exited:

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		{"UploadAbort", testUploadAbort},
 		{"ListUploads", testListUploads},
 		{"ReaderAt", testReaderAt},
+		{"ObjectOptions", testObjectOptions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -551,7 +552,7 @@ func randomBytes(t *testing.T, n int) []byte {
 // upload writes data in uneven chunks and finishes the upload.
 func upload(t *testing.T, s objstore.Store, key string, data []byte) objstore.PendingUpload {
 	t.Helper()
-	u, err := s.NewUpload(ctx(t), key)
+	u, err := s.NewUpload(ctx(t), key, objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatalf("NewUpload(%q): %v", key, err)
 	}
@@ -658,7 +659,7 @@ func testUploadAbort(t *testing.T, s objstore.Store) {
 		t.Fatalf("AbortUpload twice: %v", err)
 	}
 	// Abort of an upload still being written.
-	u, err := s.NewUpload(ctx(t), "ab/writing")
+	u, err := s.NewUpload(ctx(t), "ab/writing", objstore.ObjectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -733,4 +734,41 @@ func testReaderAt(t *testing.T, s objstore.Store) {
 	// A reader of a missing object fails with ErrNotExist.
 	_, err = objstore.NewReaderAt(ctx(t), s, "r/missing", 10).ReadAt(buf[:4], 0)
 	wantErr(t, "ReadAt of a missing key", err, objstore.ErrNotExist)
+}
+
+// everyOption sets every field of ObjectOptions, as a sink's s3 block can.
+var everyOption = objstore.ObjectOptions{
+	ContentType: "text/csv", ContentEncoding: "gzip",
+	SSE: "aws:kms", KMSKeyID: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+	StorageClass: "STANDARD_IA", ACL: "bucket-owner-full-control",
+	Tags: map[string]string{"team": "data", "note": "a b+c=d/e@f:g"},
+}
+
+// ObjectOptions are kept or ignored, never a reason to fail a write or to
+// read back something else: Put, and an upload completed, hold the bytes
+// written whatever the options.
+func testObjectOptions(t *testing.T, s objstore.Store) {
+	data := []byte("id,name\n1,one\n")
+	if _, err := s.Put(ctx(t), "opts/put.csv.gz", data, objstore.PutOptions{Object: everyOption}); err != nil {
+		t.Fatalf("Put with every option: %v", err)
+	}
+	if got, _ := get(t, s, "opts/put.csv.gz"); got != string(data) {
+		t.Fatalf("Put with every option: read back %q", got)
+	}
+	// A conditional Put with options is still conditional.
+	_, err := s.Put(ctx(t), "opts/put.csv.gz", data, objstore.PutOptions{IfNoneMatch: true, Object: everyOption})
+	wantErr(t, "IfNoneMatch with options on an existing key", err, objstore.ErrPrecondition)
+
+	u, err := s.NewUpload(ctx(t), "opts/upload.csv.gz", everyOption)
+	if err != nil {
+		t.Fatalf("NewUpload with every option: %v", err)
+	}
+	if _, err := u.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	p, err := u.Finish(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete(t, s, p, data)
 }
