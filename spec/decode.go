@@ -177,6 +177,8 @@ func (l *loader) decodeState(blocks []*hcl.Block) {
 		if s, sens, ok := a.str("url"); ok {
 			if u, ok := l.resolveURL(s, sens, a.get("url")); ok {
 				st.URL = u
+				rng := a.get("url").Expr.Range()
+				l.stateURLRange = &rng
 			}
 		}
 	}
@@ -312,6 +314,7 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 	if s, sens, ok := a.str("url"); ok {
 		if u, ok := l.resolveURL(s, sens, a.get("url")); ok {
 			src.URL = u
+			l.sourceURLRange[src] = a.get("url").Expr.Range()
 		}
 	}
 	src.Format, _ = enumAttr(a, "format", formatValues, Format(0))

@@ -561,3 +561,51 @@ func errorsOnly(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	return out
 }
+
+// The state may not overlap a source or a sink, except below a hidden
+// segment of one (never listed as input, never deleted by overwrite); a
+// sink inside another pipeline's source is how pipelines chain.
+func TestStateLocation(t *testing.T) {
+	pipe := func(name, src, sink, mode string) string {
+		return `pipeline "` + name + `" {
+  source "s" {
+    url    = "` + src + `"
+    format = "json"
+    column "id" { type = "int64" }
+  }
+  sink "k" {
+    url  = "` + sink + `"
+    mode = "` + mode + `"
+  }
+}
+`
+	}
+	cases := []struct {
+		name, hcl string
+		want      []string // summaries
+	}{
+		{"default state under the overwritten config dir", pipe("p", "in/", ".", "overwrite"), []string{"Overwrite would delete the source"}},
+		{"default state in a source reading the config dir", pipe("p", ".", "../out/", "append"), nil},
+		{"hidden state below a sink", `state { url = "out/_state" }` + "\n" + pipe("p", "in/", "out/", "overwrite"), nil},
+		{"chained pipelines", pipe("a", "raw/", "curated/", "overwrite") + pipe("b", "curated/", "marts/", "append"), nil},
+		{"default state is the sink", pipe("p", "in/", ".sluice/state", "append"), []string{"State inside a sink"}},
+		{"sink inside the state", `state { url = "st/" }` + "\n" + pipe("p", "in/", "st/p/out", "append"), []string{"State contains a sink"}},
+		{"source inside the state", `state { url = "st/" }` + "\n" + pipe("p", "st/in", "out/", "append"), []string{"State contains a source"}},
+		{"state in another pipeline's sink", `state { url = "b-out/state" }` + "\n" + pipe("a", "a-in/", "a-out/", "append") + pipe("b", "b-in/", "b-out/", "append"), []string{"State inside a sink"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"main.hcl": c.hcl})
+			_, diags := Load(dir, LoadOptions{})
+			var got []string
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					got = append(got, d.Summary)
+				}
+			}
+			if strings.Join(got, "|") != strings.Join(c.want, "|") {
+				t.Errorf("errors = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
