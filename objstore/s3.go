@@ -41,7 +41,10 @@ const (
 type S3Store struct {
 	bucket   string
 	client   *s3.Client
-	endpoint string // custom endpoint, "" for AWS itself (for error messages)
+	endpoint string // custom endpoint for error messages (userinfo redacted), "" for AWS itself
+	// secrets are the endpoint URL's userinfo (as written and unescaped),
+	// which no error message may hold.
+	secrets  []string
 	partSize int64
 
 	bucketSeen atomic.Bool // HeadBucket succeeded once: a 404 is a missing key
@@ -114,7 +117,7 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 			// S3-compatible servers rarely have wildcard DNS for
 			// virtual-hosted buckets.
 			so.UsePathStyle = true
-			s.endpoint = *so.BaseEndpoint
+			s.endpoint, s.secrets = redactEndpoint(*so.BaseEndpoint)
 		}
 	})
 	return s, nil
