@@ -15,10 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/sluicedata/sluice/apply"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/cmd/sluice/internal/diagview"
 	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
@@ -71,7 +73,9 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 		if fi, err := os.Stat(inv.Args[0]); err == nil && !fi.IsDir() {
 			p, err := readPlan(inv.Args[0])
 			if err != nil {
-				return inv.Errorf("reading plan %s: %v", inv.Args[0], err)
+				msg := fmt.Sprintf("reading plan %s: %v", inv.Args[0], err)
+				ev.emit("error", map[string]any{"pipeline": "", "message": msg})
+				return inv.Errorf("%s", msg)
 			}
 			plan, fromFile = p, true
 		}
@@ -81,15 +85,23 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 			return stale(inv, ev, "", msg)
 		}
 	} else {
+		dir := "."
+		if len(inv.Args) > 0 {
+			dir = inv.Args[0]
+		}
 		var code cli.ExitCode
-		if cfg, code = loadConfig(inv); cfg == nil {
+		var diags hcl.Diagnostics
+		if cfg, diags, code = loadConfigAt(inv, dir); cfg == nil {
+			cwd, _ := os.Getwd()
+			ev.emit("error", map[string]any{"pipeline": "", "message": "the configuration is invalid; run 'sluice validate' for details",
+				"diagnostics": diagview.ToJSON(diags, diagview.Options{Cwd: cwd})})
 			return code
 		}
 		listed, done := listingProgress(inv)
 		p, err := buildPlan(inv.Ctx, cfg, pipelines, listed)
 		done()
 		if err != nil {
-			return storageError(inv, err)
+			return planFailed(inv, ev, err)
 		}
 		plan = p
 	}
@@ -230,7 +242,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	case apply.Failed:
 		var pe *apply.PlanError
 		if errors.As(r.Err, &pe) {
-			return storageError(inv, pe.Err)
+			return planFailed(inv, ev, pe.Err)
 		}
 		return fail(inv, ev, r.Pipeline, r.Err)
 	}
@@ -276,6 +288,17 @@ func configChanged(inv *cli.Invocation, plan *planner.Plan) string {
 		return "the plan is stale: the configuration in the current directory (its files or variable values) changed since the plan was made; run 'sluice plan' again"
 	}
 	return ""
+}
+
+// planFailed reports a failure to plan: the error event with -json, and
+// the storage error's line on stderr.
+func planFailed(inv *cli.Invocation, ev *events, err error) cli.ExitCode {
+	if errors.Is(err, context.Canceled) && inv.Ctx.Err() != nil {
+		ev.emit("error", map[string]any{"pipeline": "", "message": "interrupted while planning; nothing was run"})
+	} else {
+		ev.emit("error", map[string]any{"pipeline": "", "message": objstore.Describe(err)})
+	}
+	return storageError(inv, err)
 }
 
 func stale(inv *cli.Invocation, ev *events, pipeline, msg string) cli.ExitCode {

@@ -120,6 +120,13 @@ func loadConfig(inv *cli.Invocation) (*spec.Config, cli.ExitCode) {
 	if len(inv.Args) > 0 {
 		dir = inv.Args[0]
 	}
+	cfg, _, code := loadConfigAt(inv, dir)
+	return cfg, code
+}
+
+// loadConfigAt loads the configuration in dir, printing its diagnostics
+// on stderr; it returns them too (for apply -json's error event).
+func loadConfigAt(inv *cli.Invocation, dir string) (*spec.Config, hcl.Diagnostics, cli.ExitCode) {
 	cfg, diags := spec.Load(dir, spec.LoadOptions{Vars: inv.Common.Vars, VarFiles: inv.Common.VarFiles, Environ: inv.Environ})
 	if len(diags) > 0 {
 		cwd, _ := os.Getwd()
@@ -127,9 +134,9 @@ func loadConfig(inv *cli.Invocation) (*spec.Config, cli.ExitCode) {
 	}
 	if diags.HasErrors() {
 		fmt.Fprintln(inv.Stderr, "\nThe configuration is invalid; run 'sluice validate' for details.")
-		return nil, cli.ExitInvalid
+		return nil, diags, cli.ExitInvalid
 	}
-	return cfg, cli.ExitOK
+	return cfg, diags, cli.ExitOK
 }
 
 func buildPlan(ctx context.Context, cfg *spec.Config, pipelines []string, onListed func(string, int64)) (*planner.Plan, error) {
