@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sluicedata/sluice/spec"
@@ -61,5 +62,23 @@ pipeline "orders" {
 	}
 	if _, err := os.Stat(filepath.Join(root, "out-overwrite", "stray\xfe.json")); !os.IsNotExist(err) {
 		t.Errorf("overwrite left the sink object whose name is not UTF-8: %v", err)
+	}
+}
+
+// An executor error names the task, not the pipeline: the command prints
+// "pipeline NAME: " before it once (it used to read "pipeline p: pipeline
+// p: task 0: …").
+func TestExecutorErrorsDoNotRepeatThePipeline(t *testing.T) {
+	l := newLake(t, "")
+	plan := l.plan()
+	pp := plan.Pipelines[0]
+	pp.Source.Format = spec.FormatCSV
+	pp.Source.CSV.Delimiter = 'é'
+	r := only(t, Run(context.Background(), plan, l.opts(false)))
+	if r.Outcome != Failed || r.Err == nil {
+		t.Fatalf("%v %v", r.Outcome, r.Err)
+	}
+	if msg := r.Err.Error(); strings.Contains(msg, "pipeline") || !strings.HasPrefix(msg, "task 0: ") {
+		t.Errorf("error %q: want it to start with the task and not name the pipeline", msg)
 	}
 }

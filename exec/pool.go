@@ -49,7 +49,9 @@ const DefaultMemoryLimit = 1 << 30
 const coalesceRows = 8 << 10
 
 // Run executes every task of job and returns the pending outputs. On error
-// every upload it started is aborted, so nothing of the run remains.
+// every upload it started is aborted, so nothing of the run remains. Errors
+// name the task, object or operator that failed but not the pipeline: the
+// caller knows which job it ran, and names it once (apply's views do).
 func Run(ctx context.Context, job *Job, o Options) (*Result, error) {
 	start := time.Now()
 	r, err := newRunner(job, o)
@@ -114,7 +116,7 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	for _, name := range job.Sink.Columns {
 		idx := r.evalSchema.FieldIndices(name)
 		if len(idx) == 0 {
-			return nil, fmt.Errorf("pipeline %s: output column %q is neither decoded nor a partition key", job.Pipeline, name)
+			return nil, fmt.Errorf("output column %q is neither decoded nor a partition key", name)
 		}
 		r.outIdx = append(r.outIdx, idx[0])
 		outFields = append(outFields, r.evalSchema.Field(idx[0]))
@@ -123,7 +125,7 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	if job.Filter != nil {
 		p, err := eval.Compile(job.Filter.Root, r.evalSchema)
 		if err != nil {
-			return nil, fmt.Errorf("pipeline %s: where: %w", job.Pipeline, err)
+			return nil, fmt.Errorf("where: %w", err)
 		}
 		r.filter = p
 	}
@@ -132,7 +134,7 @@ func newRunner(job *Job, o Options) (*runner, error) {
 		if c.Expr != nil {
 			p, err := eval.Compile(c.Expr.Root, r.outSchema)
 			if err != nil {
-				return nil, fmt.Errorf("pipeline %s: check %s: %w", job.Pipeline, c.Name, err)
+				return nil, fmt.Errorf("check %s: %w", c.Name, err)
 			}
 			cs.prog = p
 		}

@@ -501,6 +501,13 @@ func (l *loader) decodeCSV(b *hcl.Block) CSVOptions {
 				"%s must be exactly one character other than a line break, such as \",\" or \"\\t\"; got %q.", name, s)
 			return
 		}
+		// CSV is read and written byte by byte, so both characters are one
+		// ASCII byte: a multi-byte one would pass here and fail every run.
+		if r >= utf8.RuneSelf {
+			l.errorf(a.get(name).Expr.Range().Ptr(), "Invalid csv "+name,
+				"%s must be an ASCII character (CSV is split byte by byte, and sluice could not read back a file it wrote with %q), such as \",\", \";\", \"|\" or \"\\t\"; got %q.", name, s, s)
+			return
+		}
 		*dst = r
 	}
 	oneRune("delimiter", &o.Delimiter)
