@@ -53,20 +53,29 @@ func (a attrs) strList(name string) ([]string, bool) {
 	if !ok || v.IsNull() {
 		return nil, false
 	}
-	lv, err := convert.Convert(v, cty.List(cty.String))
-	if err != nil {
+	// Each element is converted on its own: converting a whole tuple to
+	// list(string) unifies its element types pairwise, which is quadratic
+	// (100,000 null_values took minutes); the result is the same.
+	bad := func() ([]string, bool) {
 		a.l.errorf(at.Expr.Range().Ptr(), "Invalid value for "+name,
 			"%s must be a list of strings, such as [\"a\", \"b\"].", name)
 		return nil, false
 	}
+	if t := v.Type(); !t.IsTupleType() && !t.IsListType() && !t.IsSetType() || !v.IsKnown() {
+		return bad()
+	}
 	out := []string{}
-	for it := lv.ElementIterator(); it.Next(); {
+	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		if e.IsNull() {
 			a.l.errorf(at.Expr.Range().Ptr(), "Invalid value for "+name, "%s cannot contain null.", name)
 			return nil, false
 		}
-		out = append(out, e.AsString())
+		se, err := convert.Convert(e, cty.String)
+		if err != nil || !se.IsKnown() {
+			return bad()
+		}
+		out = append(out, se.AsString())
 	}
 	return out, true
 }
