@@ -163,7 +163,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel(err) })
 	}
-	for w := 0; w < r.o.Parallelism; w++ {
+	// Split first: the number of workers is what there is to run, never
+	// more (-parallelism 1000000 over one task used to start a million
+	// goroutines, 2.7 GB, to move 100 rows).
+	tasks := r.splitTasks(ctx)
+	for w := 0; w < min(r.o.Parallelism, len(tasks)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -178,7 +182,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		}()
 	}
 feed:
-	for _, t := range r.splitTasks(ctx) {
+	for _, t := range tasks {
 		select {
 		case next <- t:
 		case <-ctx.Done():
