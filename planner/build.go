@@ -180,7 +180,8 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	if p, err = inferSchema(ctx, p, loc, prefix, opts.Footers); err != nil {
+	var inferWarnings []string
+	if p, inferWarnings, err = inferSchema(ctx, p, loc, prefix, opts.Footers); err != nil {
 		return nil, err
 	}
 	src = p.Source
@@ -238,7 +239,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 		Backlog:        sel.Backlog,
 		EstimatedFiles: estimateOutputFiles(pp),
 		Pending:        sel.Pending(),
-		Warnings:       warnings(cfg, p, sel),
+		Warnings:       append(warnings(cfg, p, sel), inferWarnings...),
 	}
 	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
 		return nil, err
