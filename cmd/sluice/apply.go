@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,9 +35,13 @@ func applyCommand() *cli.Command {
 		Args:     "[PLANFILE | DIR]",
 		MaxArgs:  1,
 		Common:   cli.CommonVars | cli.CommonJSON | cli.CommonExec,
-		Help: `With a PLANFILE (from 'sluice plan -out'), runs exactly that plan. With a
-DIR (default: the current directory), plans the next run, shows the plan,
-asks for confirmation (or takes -auto-approve) and runs it.
+		Help: `With a PLANFILE (from 'sluice plan -out'), runs exactly that plan, once
+it is checked against the configuration it was made from: the directory
+plan was given, relative to here (run apply where plan ran, with the same
+-var flags). A plan whose configuration is not found, changed, or does not
+give what the plan says (an edited plan) exits 5 naming the difference.
+With a DIR (default: the current directory), plans the next run, shows the
+plan, asks for confirmation (or takes -auto-approve) and runs it.
 
 Pipelines run one after another in name order; the first failure stops
 the run with its exit code. Each pipeline's outputs are written as pending
@@ -81,8 +84,9 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 		}
 	}
 	if fromFile {
-		if msg := configChanged(inv, plan); msg != "" {
-			return stale(inv, ev, "", msg)
+		var code cli.ExitCode
+		if cfg, code = savedPlanConfig(inv, ev, plan); code != cli.ExitOK {
+			return code
 		}
 	} else {
 		dir := "."
@@ -124,7 +128,9 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 			Replanned: func(np *planner.Plan, why string) bool { return v.replanned(np, why, auto) },
 		},
 	}
-	if !fromFile {
+	if fromFile {
+		opts.Config = cfg // every pipeline's plan must follow from it
+	} else {
 		opts.Replan = func(ctx context.Context, name string) (*planner.Plan, error) {
 			return buildPlan(ctx, cfg, []string{name}, nil)
 		}
@@ -266,28 +272,47 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	return cli.ExitOK
 }
 
-// configChanged applies the config-digest rule for saved plans: when the
-// current directory holds a configuration that loads and defines every
-// pipeline of the plan, its digest (files and resolved variables) must be
-// the plan's. A plan applied away from any configuration is checked
-// against state and inputs only.
-func configChanged(inv *cli.Invocation, plan *planner.Plan) string {
-	if m, _ := filepath.Glob("*.hcl"); len(m) == 0 || plan.ConfigDigest == "" {
-		return ""
+// savedPlanConfig loads the configuration a saved plan was made from:
+// the directory plan recorded (as plan was given it, so relative to the
+// directory plan ran in), resolved from the current directory. A plan is
+// checked against it before anything runs (apply.Options.Config); one
+// whose configuration cannot be found is refused (exit 5), never run
+// unchecked, and so is one whose configuration changed since (its digest:
+// files and resolved variable values, so pass the same -var flags). A
+// plan without pipelines does nothing and needs none.
+func savedPlanConfig(inv *cli.Invocation, ev *events, plan *planner.Plan) (*spec.Config, cli.ExitCode) {
+	if len(plan.Pipelines) == 0 {
+		return nil, cli.ExitOK
 	}
-	cfg, diags := spec.Load(".", spec.LoadOptions{Vars: inv.Common.Vars, VarFiles: inv.Common.VarFiles, Environ: inv.Environ})
-	if diags.HasErrors() || cfg == nil {
-		return ""
+	dir := plan.ConfigDir
+	if dir == "" {
+		dir = "."
 	}
-	for _, pp := range plan.Pipelines {
-		if !slices.ContainsFunc(cfg.Pipelines, func(p *spec.Pipeline) bool { return p.Name == pp.Name }) {
-			return ""
-		}
+	if !hasConfig(dir) {
+		return nil, stale(inv, ev, "", fmt.Sprintf("cannot check the plan against its configuration: it was made from %s (relative to the directory 'sluice plan' ran in), and %s holds no configuration from here; run 'sluice apply' in the directory plan ran in, or run 'sluice plan' again", dir, dir))
+	}
+	cfg, diags, code := loadConfigAt(inv, dir)
+	if cfg == nil {
+		cwd, _ := os.Getwd()
+		ev.emit("error", map[string]any{"pipeline": "", "message": fmt.Sprintf("the plan's configuration %s is invalid; run 'sluice validate' for details", dir),
+			"diagnostics": diagview.ToJSON(diags, diagview.Options{Cwd: cwd})})
+		return nil, code
 	}
 	if cfg.Digest != plan.ConfigDigest {
-		return "the plan is stale: the configuration in the current directory (its files or variable values) changed since the plan was made; run 'sluice plan' again"
+		return nil, stale(inv, ev, "", fmt.Sprintf("the plan is stale: its configuration %s (its files or variable values) changed since the plan was made; run 'sluice plan' again", dir))
 	}
-	return ""
+	return cfg, cli.ExitOK
+}
+
+// hasConfig reports whether dir is a directory holding configuration files.
+func hasConfig(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	for _, f := range m {
+		if !strings.HasSuffix(f, ".test.hcl") && !strings.HasSuffix(f, ".vars.hcl") {
+			return true
+		}
+	}
+	return false
 }
 
 // planFailed reports a failure to plan: the error event with -json, and

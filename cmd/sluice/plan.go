@@ -88,7 +88,7 @@ nothing (but -out FILE).
 					return inv.UsageError("no pipeline matches -pipeline %v", []string(pipelines))
 				}
 				if *out != "" {
-					if err := savePlan(*out, plan); err != nil {
+					if err := savePlan(*out, plan, configDir(inv)); err != nil {
 						return inv.Errorf("%v", err)
 					}
 				}
@@ -172,8 +172,18 @@ func storageError(inv *cli.Invocation, err error) cli.ExitCode {
 	return inv.Errorf("%s", objstore.Describe(err))
 }
 
-// savePlan writes the plan file atomically.
-func savePlan(path string, p *planner.Plan) error {
+// configDir is the configuration directory as the command was given it.
+func configDir(inv *cli.Invocation) string {
+	if len(inv.Args) > 0 {
+		return filepath.Clean(inv.Args[0])
+	}
+	return "."
+}
+
+// savePlan writes the plan file atomically, recording the configuration
+// directory it was made from (apply checks the plan against it).
+func savePlan(path string, p *planner.Plan, configDir string) error {
+	p.ConfigDir = configDir
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".sluice-plan-*")
 	if err != nil {
 		return fmt.Errorf("saving plan: %w", err)
@@ -451,7 +461,7 @@ func writeNothingChanged(inv *cli.Invocation, cfg *spec.Config, ref, out string)
 	plan := &planner.Plan{FormatVersion: planner.FormatVersion, RunID: planner.NewRunID(now),
 		ConfigDigest: cfg.Digest, Created: now.UTC().Truncate(time.Second)}
 	if out != "" {
-		if err := savePlan(out, plan); err != nil {
+		if err := savePlan(out, plan, configDir(inv)); err != nil {
 			return inv.Errorf("%v", err)
 		}
 	}
