@@ -50,6 +50,12 @@ type Options struct {
 	// between the plan and the lock; nil for a saved plan, which is then
 	// stale. A saved plan also has its pinned inputs checked before it runs.
 	Replan func(ctx context.Context, pipeline string) (*planner.Plan, error)
+	// Config is the configuration a saved plan was made from (apply
+	// PLANFILE): each pipeline's plan must follow from it — its settings
+	// (planner.Follows), and its inputs must not be processed already
+	// (follows.go) — or it is Stale. nil trusts the plan, for a plan made
+	// in the same process (apply DIR, fixture tests).
+	Config *spec.Config
 	Hooks  Hooks
 }
 
@@ -274,6 +280,18 @@ func (a *pipelineApply) stale(msg string) { a.end(Stale, errors.New(msg)) }
 
 func (a *pipelineApply) run(ctx context.Context) {
 	o, pp := a.o, a.pp
+	if o.Config != nil {
+		// Before the lock: the plan names the state location to lock.
+		why, err := a.settingsDiffer(ctx)
+		if err != nil {
+			a.fail(ctx, err)
+			return
+		}
+		if why != "" {
+			a.stale(why)
+			return
+		}
+	}
 	stateLoc, err := o.open(ctx, pp.State.URL)
 	if err != nil {
 		a.fail(ctx, err)
@@ -316,6 +334,17 @@ func (a *pipelineApply) run(ctx context.Context) {
 		pp = a.pp
 		if movedFrom, headETag, why, err = checkPin(ctx, bm, pp.State); err != nil || why != "" {
 			a.fail(ctx, fmt.Errorf("state moved while re-planning under the lock: %s %v", why, err))
+			return
+		}
+	}
+	if o.Config != nil {
+		why, err := a.notProcessed(ctx, bm, movedFrom)
+		if err != nil {
+			a.fail(ctx, err)
+			return
+		}
+		if why != "" {
+			a.stale(why)
 			return
 		}
 	}

@@ -10,4 +10,8 @@
 // plane is package exec's, reached through the Executor interface, whose
 // one implementation today (Local) runs the tasks in this process. The
 // command (cmd/sluice) keeps flags, views and exit codes.
+//
+// A saved plan (Options.Config set) must follow from its configuration
+// (follows.go): its settings and structure before the lock
+// (planner.Follows), its inputs against the bookmarks under it.
 package apply

@@ -2,6 +2,8 @@ package exec
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -23,14 +25,18 @@ var _ planner.FooterReader = Footers{}
 // ReadFooter implements planner.FooterReader with ranged reads: only the
 // footer is fetched, never the column chunks.
 func (Footers) ReadFooter(ctx context.Context, store objstore.Store, key string, size int64) (planner.Footer, error) {
-	r := objstore.NewReaderAt(ctx, store, key, size)
+	rs := &readErrStore{Store: store}
+	r := objstore.NewReaderAt(ctx, rs, key, size)
 	sc, md, err := decode.ReadParquetSchema(r, size, key)
 	if err != nil {
-		return planner.Footer{}, err
+		if rs.err != nil || ctx.Err() != nil {
+			return planner.Footer{}, err // the store failed, not the file
+		}
+		return planner.Footer{}, &planner.UnreadableError{Key: key, Err: err}
 	}
 	cols, err := arrowtype.FromArrowSchema(sc)
 	if err != nil {
-		return planner.Footer{}, err
+		return planner.Footer{}, &planner.UnreadableError{Key: key, Err: fmt.Errorf("%s: %w", key, err)}
 	}
 	types := make(map[string]schema.Type, len(cols))
 	for _, c := range cols {
@@ -114,4 +120,35 @@ func minMax(ts metadata.TypedStatistics, t schema.Type) (lo, hi any, ok bool) {
 		}
 	}
 	return nil, nil, false
+}
+
+// readErrStore remembers whether a ranged read failed, so that a footer
+// the store could not deliver is not mistaken for a corrupt file.
+type readErrStore struct {
+	objstore.Store
+	err error
+}
+
+func (s *readErrStore) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	rc, err := s.Store.GetRange(ctx, key, off, n)
+	if err != nil {
+		s.err = err
+		return nil, err
+	}
+	return &readErrBody{ReadCloser: rc, s: s}, nil
+}
+
+// readErrBody records a failure while a range's bytes stream in (a
+// dropped connection, an object cut short since it was listed).
+type readErrBody struct {
+	io.ReadCloser
+	s *readErrStore
+}
+
+func (b *readErrBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.s.err = err
+	}
+	return n, err
 }

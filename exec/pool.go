@@ -50,7 +50,9 @@ const DefaultMemoryLimit = 1 << 30
 const coalesceRows = 8 << 10
 
 // Run executes every task of job and returns the pending outputs. On error
-// every upload it started is aborted, so nothing of the run remains.
+// every upload it started is aborted, so nothing of the run remains. Errors
+// name the task, object or operator that failed but not the pipeline: the
+// caller knows which job it ran, and names it once (apply's views do).
 func Run(ctx context.Context, job *Job, o Options) (*Result, error) {
 	start := time.Now()
 	r, err := newRunner(job, o)
@@ -119,7 +121,7 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	for _, name := range job.Sink.Columns {
 		idx := r.evalSchema.FieldIndices(name)
 		if len(idx) == 0 {
-			return nil, fmt.Errorf("pipeline %s: output column %q is neither decoded nor a partition key", job.Pipeline, name)
+			return nil, fmt.Errorf("output column %q is neither decoded nor a partition key", name)
 		}
 		r.outIdx = append(r.outIdx, idx[0])
 		outFields = append(outFields, r.evalSchema.Field(idx[0]))
@@ -128,7 +130,7 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	if job.Filter != nil {
 		p, err := eval.Compile(job.Filter.Root, r.evalSchema)
 		if err != nil {
-			return nil, fmt.Errorf("pipeline %s: where: %w", job.Pipeline, err)
+			return nil, fmt.Errorf("where: %w", err)
 		}
 		r.filter = p
 	}
@@ -137,7 +139,7 @@ func newRunner(job *Job, o Options) (*runner, error) {
 		if c.Expr != nil {
 			p, err := eval.Compile(c.Expr.Root, r.outSchema)
 			if err != nil {
-				return nil, fmt.Errorf("pipeline %s: check %s: %w", job.Pipeline, c.Name, err)
+				return nil, fmt.Errorf("check %s: %w", c.Name, err)
 			}
 			cs.prog = p
 		}
@@ -166,7 +168,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel(err) })
 	}
-	for w := 0; w < r.o.Parallelism; w++ {
+	// Split first: the number of workers is what there is to run, never
+	// more (-parallelism 1000000 over one task used to start a million
+	// goroutines, 2.7 GB, to move 100 rows).
+	tasks := r.splitTasks(ctx)
+	for w := 0; w < min(r.o.Parallelism, len(tasks)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -185,7 +191,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		}()
 	}
 feed:
-	for _, t := range r.splitTasks(ctx) {
+	for _, t := range tasks {
 		select {
 		case next <- t:
 		case <-ctx.Done():

@@ -55,7 +55,7 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		Alloc: r.alloc, Budget: r.writeMem,
 	})
 	if err != nil {
-		return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+		return fmt.Errorf("task %d: %w", t.Index, err)
 	}
 	r.mu.Lock()
 	r.writers = append(r.writers, w)
@@ -74,7 +74,7 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 	defer tk.pipe.close()
 	if job.Source.Format == spec.FormatJSON || job.Source.Format == spec.FormatCSV {
 		if tk.app, err = decode.NewAppender(job.Source.Format, r.decodeOptions(tk.q)); err != nil {
-			return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+			return fmt.Errorf("task %d: %w", t.Index, err)
 		}
 		defer tk.app.Release()
 	}
@@ -266,7 +266,7 @@ func (tk *task) flushGroup() error {
 			// The values were checked per object: this cannot fail.
 			nb, err := decode.TryAppendPartitionColumns(b, fields, tk.group, r.alloc)
 			if err != nil {
-				return fmt.Errorf("pipeline %s: task %d: %w", r.job.Pipeline, tk.t.Index, err)
+				return fmt.Errorf("task %d: %w", tk.t.Index, err)
 			}
 			defer nb.Release()
 			b = nb
@@ -304,7 +304,7 @@ func (tk *task) finish() error {
 	}
 	files, err := tk.w.Close(ctx)
 	if err != nil {
-		return fmt.Errorf("pipeline %s: task %d: %w", job.Pipeline, t.Index, err)
+		return fmt.Errorf("task %d: %w", t.Index, err)
 	}
 	if job.Sink.Committer == spec.CommitterDirect {
 		// committer = "direct": publish the task's files now. Commit later
@@ -389,7 +389,7 @@ func (r *runner) process(ctx context.Context, w *write.Writer, b arrow.RecordBat
 	if r.filter != nil {
 		f, err := r.filter.Filter(ctx, b)
 		if err != nil {
-			return fmt.Errorf("pipeline %s: where: %w", r.job.Pipeline, err)
+			return fmt.Errorf("where: %w", err)
 		}
 		defer f.Release()
 		kept = f

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strings"
 	"syscall"
@@ -37,7 +38,65 @@ func (s *S3Store) wrap(key string, err error) error {
 	if key == "" {
 		where = s.URL()
 	}
-	return fmt.Errorf("%s: %w", where, s.cause(err))
+	return s.scrub(fmt.Errorf("%s: %w", where, s.cause(err)))
+}
+
+// redactEndpoint returns an endpoint URL as messages show it, with its
+// userinfo (http://user:password@host) replaced by "***", and the strings
+// that no message may hold: the userinfo as written and unescaped, and
+// its password alone (when longer than 3 bytes; a shorter one would
+// garble messages and is no secret worth the name).
+func redactEndpoint(raw string) (string, []string) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw, nil
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		return raw, nil
+	}
+	userinfo := rest[:at]
+	secrets := []string{userinfo}
+	if u, err := url.PathUnescape(userinfo); err == nil && u != userinfo {
+		secrets = append(secrets, u)
+	}
+	if _, pw, ok := strings.Cut(userinfo, ":"); ok && len(pw) > 3 {
+		secrets = append(secrets, pw)
+		if u, err := url.PathUnescape(pw); err == nil && u != pw {
+			secrets = append(secrets, u)
+		}
+	}
+	return scheme + "://***@" + rest[at+1:], secrets
+}
+
+// scrubbed is an error whose message had the endpoint's secrets removed;
+// it still unwraps to the cause (ErrNotExist, ErrPrecondition, ...).
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
+
+// scrub removes the endpoint's userinfo from err's message, wherever the
+// SDK or the network stack may have put the endpoint URL.
+func (s *S3Store) scrub(err error) error {
+	msg := err.Error()
+	clean := msg
+	for _, sec := range s.secrets {
+		if sec != "" {
+			clean = strings.ReplaceAll(clean, sec, "***")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	return &scrubbed{msg: clean, err: err}
 }
 
 func (s *S3Store) endpointName() string {

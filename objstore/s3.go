@@ -47,7 +47,10 @@ const (
 type S3Store struct {
 	bucket   string
 	client   *s3.Client
-	endpoint string // custom endpoint, "" for AWS itself (for error messages)
+	endpoint string // custom endpoint for error messages (userinfo redacted), "" for AWS itself
+	// secrets are the endpoint URL's userinfo (as written and unescaped),
+	// which no error message may hold.
+	secrets  []string
 	partSize int64
 	region   string        // the region requests are signed for (for error messages)
 	timeout  time.Duration // per-attempt deadline of a small request
@@ -143,7 +146,7 @@ func newS3(ctx context.Context, bucket string, o options) (*S3Store, error) {
 			so.BaseEndpoint = aws.String(o.endpoint)
 		}
 		if so.BaseEndpoint != nil {
-			s.endpoint = *so.BaseEndpoint
+			s.endpoint, s.secrets = redactEndpoint(*so.BaseEndpoint)
 		}
 		// Virtual-hosted addressing (bucket.host) is AWS's way; S3-compatible
 		// servers rarely have the wildcard DNS it needs, so a custom

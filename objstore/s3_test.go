@@ -226,6 +226,14 @@ func TestS3ErrorMessages(t *testing.T) {
 			srv.SetEnv(t)
 			t.Setenv("AWS_ENDPOINT_URL_S3", closed)
 		}, "exists", "s3://exists/some/key: cannot connect to endpoint " + closed + ": connection refused"},
+		{"closed port, secret in the endpoint's userinfo", func(t *testing.T) {
+			srv.SetEnv(t)
+			t.Setenv("AWS_ENDPOINT_URL_S3", strings.Replace(closed, "://", "://admin:Endpo1ntSecret@", 1))
+		}, "exists", "s3://exists/some/key: cannot connect to endpoint " + strings.Replace(closed, "://", "://***@", 1) + ": connection refused"},
+		{"missing bucket, secret in the endpoint's userinfo", func(t *testing.T) {
+			srv.SetEnv(t)
+			t.Setenv("AWS_ENDPOINT_URL_S3", strings.Replace(srv.Endpoint(), "://", "://admin:Endpo1ntSecret@", 1))
+		}, "nope", "s3://nope/some/key: "},
 		{"missing bucket", func(t *testing.T) { srv.SetEnv(t) }, "nope", "s3://nope/some/key: bucket does not exist"},
 		{"bad secret", func(t *testing.T) {
 			srv.SetEnv(t)
@@ -260,7 +268,7 @@ func TestS3ErrorMessages(t *testing.T) {
 				if strings.Contains(msg, "\n") || objstore.Describe(err) != msg {
 					t.Errorf("error is not one line: %q", msg)
 				}
-				for _, secret := range []string{srv.SecretKey(), "wrong-secret-1234567890"} {
+				for _, secret := range []string{srv.SecretKey(), "wrong-secret-1234567890", "Endpo1ntSecret", "admin:"} {
 					if strings.Contains(msg, secret) {
 						t.Errorf("error holds a secret: %q", msg)
 					}

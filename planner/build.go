@@ -185,30 +185,13 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if err := objstore.CheckSource(loc); err != nil {
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
-	if p, err = inferSchema(ctx, p, loc, prefix, opts.Footers); err != nil {
+	var inferWarnings []string
+	if p, inferWarnings, err = inferSchema(ctx, p, loc, prefix, opts.Footers); err != nil {
 		return nil, err
 	}
-	src = p.Source
-	st := state.Open(stateLoc, p.Name, src.Name)
-	head, etag, err := st.Head(ctx)
+	pin, st, head, err := pinState(ctx, cfg, p, stateLoc)
 	if err != nil {
 		return nil, err
-	}
-	pin := StatePin{URL: cfg.State.URL, Dir: st.Dir(), Version: head.Version, ETag: etag}
-	if head.Version == 0 {
-		// Renamed with a moved block: plan against the old bookmarks; the
-		// commit (txn) adopts them (state.Bookmarks.Adopt) before its swap.
-		if op, os, ok := movedFrom(cfg, p); ok {
-			old := state.Open(stateLoc, op, os)
-			oh, oetag, err := old.Head(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if oh.Version > 0 {
-				st, head = old, oh
-				pin.MovedFrom, pin.Version, pin.ETag = old.Dir(), oh.Version, oetag
-			}
-		}
 	}
 	rc := &RuleContext{
 		Ctx: ctx, Pipeline: p, Store: loc.Store, Prefix: prefix,
@@ -247,7 +230,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 		Backlog:        sel.Backlog,
 		EstimatedFiles: estimateOutputFiles(pp),
 		Pending:        sel.Pending(),
-		Warnings:       warnings(cfg, p, sel),
+		Warnings:       append(warnings(cfg, p, sel), inferWarnings...),
 		Timings:        Timings{ListMS: sel.Took.Milliseconds()},
 	}
 	if !sel.BacklogOldest.IsZero() {
@@ -280,6 +263,34 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	pp.Nodes = nodesJSON(root)
 	pp.Commit = commitSentence(pp)
 	return pp, nil
+}
+
+// pinState reads the state HEAD a plan of p runs against: p's own, or,
+// when p has none yet and a moved block names an old pipeline or source
+// that has, the old one (the commit, txn, adopts those bookmarks with
+// state.Bookmarks.Adopt before its swap). It returns the pin, the
+// bookmarks to select against and their HEAD.
+func pinState(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stateLoc objstore.Location) (StatePin, *state.Bookmarks, state.Head, error) {
+	st := state.Open(stateLoc, p.Name, p.Source.Name)
+	head, etag, err := st.Head(ctx)
+	if err != nil {
+		return StatePin{}, nil, state.Head{}, err
+	}
+	pin := StatePin{URL: cfg.State.URL, Dir: st.Dir(), Version: head.Version, ETag: etag}
+	if head.Version == 0 {
+		if op, os, ok := movedFrom(cfg, p); ok {
+			old := state.Open(stateLoc, op, os)
+			oh, oetag, err := old.Head(ctx)
+			if err != nil {
+				return StatePin{}, nil, state.Head{}, err
+			}
+			if oh.Version > 0 {
+				st, head = old, oh
+				pin.MovedFrom, pin.Version, pin.ETag = old.Dir(), oh.Version, oetag
+			}
+		}
+	}
+	return pin, st, head, nil
 }
 
 // stateIter adapts state.Iterator to ProcessedIterator.

@@ -13,6 +13,11 @@
 // Types come from the source's spec.SourceShape, which validate and the
 // executor use too.
 //
+// Follows (expect.go) derives a pipeline's settings again from a
+// configuration with the same code — inference, the rules without Data,
+// lower — so that apply can check a saved plan against the configuration
+// it names.
+//
 // It reaches storage through objstore.Store, bookmarks through package
 // state, and Parquet footers through the FooterReader interface it declares,
 // so that it never imports exec (which sits above it). Running a plan is

@@ -10,10 +10,23 @@ import (
 )
 
 // FooterReader reads a Parquet file's footer. exec implements it over
-// arrow-go; the planner never decodes Parquet itself.
+// arrow-go; the planner never decodes Parquet itself. When the object's
+// bytes were read but are not a usable footer (corrupt, truncated, not
+// Parquet, a type sluice cannot map), the error is an *UnreadableError:
+// the file is bad input, and on_bad_record decides. Any other error is
+// the store's (unreachable, denied, vanished) and stops the plan.
 type FooterReader interface {
 	ReadFooter(ctx context.Context, store objstore.Store, key string, size int64) (Footer, error)
 }
+
+// UnreadableError is a footer whose bytes were read but cannot be used.
+type UnreadableError struct {
+	Key string
+	Err error
+}
+
+func (e *UnreadableError) Error() string { return e.Err.Error() }
+func (e *UnreadableError) Unwrap() error { return e.Err }
 
 // Footer is what the planner needs of a Parquet footer.
 type Footer struct {

@@ -428,6 +428,58 @@ func (l *Lister) accept(lv *level, o objstore.ObjectInfo) (File, bool) {
 	return File{Key: o.Key, Size: o.Size, ETag: o.ETag, Partitions: lv.raw, LastModified: o.LastModified}, true
 }
 
+// Admits says why the listing would not return the object at rel (a key
+// relative to the prefix), or "" when it would: the walk's own rules for
+// one key — no hidden segment, one key=value directory per partition key
+// in order, none whose value makes a partition conjunct false, the
+// include and exclude globs. A saved plan's inputs are checked with it.
+func (l *Lister) Admits(rel string) string {
+	segs := strings.Split(rel, "/")
+	if rel == "" || strings.HasSuffix(rel, "/") {
+		return "not an object key"
+	}
+	if hive.Hidden(rel) {
+		return "it is under a hidden path segment (_ or .), which is never an input"
+	}
+	np := len(l.spec.Partitions)
+	if len(segs)-1 < np {
+		return fmt.Sprintf("it is outside the %s=… layout of the source's partitions", strings.Join(l.spec.Partitions, "=…/"))
+	}
+	vals := make([]any, 0, np)
+	for d := 0; d < np; d++ {
+		key, enc, ok := hive.Cut(segs[d])
+		if !ok || key != l.spec.Partitions[d] {
+			return fmt.Sprintf("it is outside the %s=… layout of the source's partitions", strings.Join(l.spec.Partitions, "=…/"))
+		}
+		typ := schema.Type{Kind: schema.String}
+		if d < len(l.spec.PartitionTypes) {
+			typ = l.spec.PartitionTypes[d]
+		}
+		val, err := predicate.ParsePartitionValue(enc, typ)
+		if err != nil {
+			vals = append(vals, nil) // unknown: judged by no conjunct here, as in the walk
+			continue
+		}
+		vals = append(vals, val)
+		row := func(name string) (any, bool) {
+			i := slices.Index(l.spec.Partitions, name)
+			if i < 0 || i >= len(vals) {
+				return nil, false
+			}
+			return vals[i], true
+		}
+		for _, c := range l.conjAt[d] {
+			if evalOnPartition(c.Expr, row) == triFalse {
+				return fmt.Sprintf("its partition %s is pruned by where", strings.Join(segs[:d+1], "/"))
+			}
+		}
+	}
+	if !l.globOK(rel) {
+		return "include/exclude leave it out"
+	}
+	return ""
+}
+
 func (l *Lister) globOK(rel string) bool {
 	if len(l.spec.Include) > 0 {
 		ok := false

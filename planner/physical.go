@@ -18,11 +18,17 @@ const FormatVersion = "1.0"
 // Plan is the physical plan of one run: plain data, serializable, with
 // everything the executor needs and nothing it must recompute.
 type Plan struct {
-	FormatVersion string          `json:"format_version"`
-	RunID         string          `json:"run_id"`
-	ConfigDigest  string          `json:"config_digest"`
-	Created       time.Time       `json:"created"`
-	Pipelines     []*PipelinePlan `json:"pipelines"`
+	FormatVersion string `json:"format_version"`
+	RunID         string `json:"run_id"`
+	ConfigDigest  string `json:"config_digest"`
+	// ConfigDir is the configuration directory as plan was given it
+	// (relative to the directory plan ran in, unless given absolute):
+	// apply PLANFILE loads the configuration from there, relative to its
+	// own working directory, and checks the plan against it. "" in plans
+	// older than the field: the current directory.
+	ConfigDir string          `json:"config_dir,omitempty"`
+	Created   time.Time       `json:"created"`
+	Pipelines []*PipelinePlan `json:"pipelines"`
 }
 
 // PipelinePlan is one pipeline's part of a plan.

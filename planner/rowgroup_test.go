@@ -41,7 +41,7 @@ func (p *parquetFooters) ReadFooter(ctx context.Context, store objstore.Store, k
 	}
 	r, err := file.NewParquetReader(bytes.NewReader(data))
 	if err != nil {
-		return Footer{}, fmt.Errorf("%s: %w", key, err)
+		return Footer{}, &UnreadableError{Key: key, Err: fmt.Errorf("%s: %w", key, err)}
 	}
 	defer r.Close()
 	md := r.MetaData()

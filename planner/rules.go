@@ -13,6 +13,11 @@ import (
 type Rule struct {
 	Name  string
 	Apply func(rc *RuleContext, n Node) (Node, bool, error)
+	// Data marks a rule that consults the listing, the bookmarks or the
+	// footers: it chooses the inputs, their row groups or the tasks, never
+	// a setting that lowering reads (sources, sinks, schemas, where,
+	// checks). Expect runs only the other rules.
+	Data bool
 }
 
 // Rules is the optimizer, in the order the rules run. Order matters:
@@ -21,12 +26,12 @@ type Rule struct {
 // pruning needs the chosen inputs; packing needs the final sizes.
 func Rules() []Rule {
 	return []Rule{
-		{"split_predicate", splitPredicate},
-		{"projection_pushdown", projectionPushdown},
-		{"partition_pruning", partitionPruning},
-		{"bounded_selection", boundedSelection},
-		{"row_group_pruning", rowGroupPruning},
-		{"task_packing", taskPacking},
+		{Name: "split_predicate", Apply: splitPredicate},
+		{Name: "projection_pushdown", Apply: projectionPushdown},
+		{Name: "partition_pruning", Apply: partitionPruning},
+		{Name: "bounded_selection", Apply: boundedSelection, Data: true},
+		{Name: "row_group_pruning", Apply: rowGroupPruning, Data: true},
+		{Name: "task_packing", Apply: taskPacking, Data: true},
 	}
 }
 

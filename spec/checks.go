@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/spec/predicate"
 	"github.com/sluicedata/sluice/spec/schema"
 )
@@ -388,4 +389,71 @@ func (l *loader) checkLocations() {
 		l.warnf(&rng, "Local state with a remote sink",
 			"Bookmarks, journals and locks are kept in %s on this machine while outputs go to S3: a run from another machine would not see them and would process the backlog again. Set state { url = \"s3://BUCKET/PREFIX/\" }.", l.cfg.State.URL)
 	}
+}
+
+// checkStateLocation reports a state location that overlaps a source or a
+// sink. State inside a sink is deleted by an overwrite (HEAD, LOCK,
+// journal and segments all go with the outputs, and the bookmarks restart
+// from nothing) and is listed by the sink's readers; state inside a source
+// is read as input, and changes on every run; a source or sink inside the
+// state reads or writes sluice's own objects. The one exception is state
+// below a hidden segment ("_" or "." first) of a source or sink, such as
+// the default .sluice/state next to a configuration that reads its own
+// directory: sluice never lists such keys as inputs and overwrite never
+// deletes them. Paths are compared as resolved (absolute, cleaned; s3 by
+// bucket and key segments), without following symbolic links.
+func (l *loader) checkStateLocation() {
+	if l.cfg.State == nil || l.cfg.State.URL == "" {
+		return
+	}
+	st := urlSegments(l.cfg.State.URL)
+	for _, p := range l.cfg.Pipelines {
+		type place struct {
+			kind, url string
+			rng       hcl.Range
+		}
+		var places []place
+		if p.Source != nil && p.Source.URL != "" {
+			places = append(places, place{"source", p.Source.URL, l.sourceURLRange[p.Source]})
+		}
+		if p.Sink != nil && p.Sink.URL != "" {
+			places = append(places, place{"sink", p.Sink.URL, l.sinkURLRange[p.Sink]})
+		}
+		for _, pl := range places {
+			lu := urlSegments(pl.url)
+			switch {
+			case isPrefix(lu, st) && !hiddenBelow(lu, st):
+				rng := &pl.rng
+				if l.stateURLRange != nil {
+					rng = l.stateURLRange
+				}
+				l.errorf(rng, "State inside a "+pl.kind,
+					"The state location %s (bookmarks, journals and locks) is inside the %s of pipeline %q (%s). %s Keep the state outside every source and sink, for example state { url = \"s3://BUCKET/sluice-state/\" }, or below a hidden path segment of it (such as .sluice/state or _state/), which sluice never reads or deletes.",
+					l.cfg.State.URL, pl.kind, p.Name, pl.url, stateHarm(pl.kind))
+			case isPrefix(st, lu) && !isPrefix(lu, st):
+				l.errorf(&pl.rng, "State contains a "+pl.kind,
+					"The %s of pipeline %q (%s) is inside the state location %s, where sluice keeps its bookmarks, journals and locks. Move the %s or the state elsewhere.",
+					pl.kind, p.Name, pl.url, l.cfg.State.URL, pl.kind)
+			}
+		}
+	}
+}
+
+// stateHarm says what goes wrong when the state is inside a source or sink.
+func stateHarm(kind string) string {
+	if kind == "sink" {
+		return "A run in mode = \"overwrite\" deletes everything under its sink, the state included: the bookmarks are lost and every input is processed again."
+	}
+	return "The source's listing would read the state's own objects as inputs, and they change on every run."
+}
+
+// hiddenBelow reports whether inner, a path below outer, passes through a
+// hidden segment after outer's own.
+func hiddenBelow(outer, inner []string) bool {
+	for _, seg := range inner[len(outer):] {
+		if hive.HiddenSegment(seg) {
+			return true
+		}
+	}
+	return false
 }

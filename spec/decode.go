@@ -57,20 +57,29 @@ func (a attrs) strList(name string) ([]string, bool) {
 	if !ok || v.IsNull() {
 		return nil, false
 	}
-	lv, err := convert.Convert(v, cty.List(cty.String))
-	if err != nil {
+	// Each element is converted on its own: converting a whole tuple to
+	// list(string) unifies its element types pairwise, which is quadratic
+	// (100,000 null_values took minutes); the result is the same.
+	bad := func() ([]string, bool) {
 		a.l.errorf(at.Expr.Range().Ptr(), "Invalid value for "+name,
 			"%s must be a list of strings, such as [\"a\", \"b\"].", name)
 		return nil, false
 	}
+	if t := v.Type(); !t.IsTupleType() && !t.IsListType() && !t.IsSetType() || !v.IsKnown() {
+		return bad()
+	}
 	out := []string{}
-	for it := lv.ElementIterator(); it.Next(); {
+	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
 		if e.IsNull() {
 			a.l.errorf(at.Expr.Range().Ptr(), "Invalid value for "+name, "%s cannot contain null.", name)
 			return nil, false
 		}
-		out = append(out, e.AsString())
+		se, err := convert.Convert(e, cty.String)
+		if err != nil || !se.IsKnown() {
+			return bad()
+		}
+		out = append(out, se.AsString())
 	}
 	return out, true
 }
@@ -181,6 +190,8 @@ func (l *loader) decodeState(blocks []*hcl.Block) {
 		if s, sens, ok := a.str("url"); ok {
 			if u, ok := l.resolveURL(s, sens, a.get("url")); ok {
 				st.URL = u
+				rng := a.get("url").Expr.Range()
+				l.stateURLRange = &rng
 			}
 		}
 	}
@@ -325,6 +336,7 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 	if s, sens, ok := a.str("url"); ok {
 		if u, ok := l.resolveURL(s, sens, a.get("url")); ok {
 			src.URL = u
+			l.sourceURLRange[src] = a.get("url").Expr.Range()
 		}
 	}
 	src.Format, _ = enumAttr(a, "format", formatValues, Format(0))
@@ -530,6 +542,13 @@ func (l *loader) decodeCSV(b *hcl.Block) CSVOptions {
 		if s == "" || size != len(s) || r == utf8.RuneError || r == '\n' || r == '\r' {
 			l.errorf(a.get(name).Expr.Range().Ptr(), "Invalid csv "+name,
 				"%s must be exactly one character other than a line break, such as \",\" or \"\\t\"; got %q.", name, s)
+			return
+		}
+		// CSV is read and written byte by byte, so both characters are one
+		// ASCII byte: a multi-byte one would pass here and fail every run.
+		if r >= utf8.RuneSelf {
+			l.errorf(a.get(name).Expr.Range().Ptr(), "Invalid csv "+name,
+				"%s must be an ASCII character (CSV is split byte by byte, and sluice could not read back a file it wrote with %q), such as \",\", \";\", \"|\" or \"\\t\"; got %q.", name, s, s)
 			return
 		}
 		*dst = r

@@ -69,9 +69,11 @@ type loader struct {
 	schemaFiles map[string]*schemaFile // absolute path → decoded schemas
 
 	// Ranges the cross-block checks point at, which Config does not keep.
-	sinkURLRange map[*Sink]hcl.Range
-	boundedRange map[*Source]hcl.Range
-	funcs        map[string]map[string]function.Function
+	sinkURLRange   map[*Sink]hcl.Range
+	sourceURLRange map[*Source]hcl.Range
+	stateURLRange  *hcl.Range // nil: the default state location
+	boundedRange   map[*Source]hcl.Range
+	funcs          map[string]map[string]function.Function
 }
 
 // Load reads and decodes the configuration in dir. The returned Config is
@@ -88,17 +90,18 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		Schemas:   map[string]*schema.Schema{},
 	}
 	l := &loader{
-		cfg:          cfg,
-		opts:         opts,
-		parser:       hclparse.NewParser(),
-		srcs:         map[string][]byte{},
-		extra:        map[string][]byte{},
-		vars:         map[string]*varDecl{},
-		locals:       map[string]*localDecl{},
-		schemaFiles:  map[string]*schemaFile{},
-		sinkURLRange: map[*Sink]hcl.Range{},
-		boundedRange: map[*Source]hcl.Range{},
-		funcs:        map[string]map[string]function.Function{},
+		cfg:            cfg,
+		opts:           opts,
+		parser:         hclparse.NewParser(),
+		srcs:           map[string][]byte{},
+		extra:          map[string][]byte{},
+		vars:           map[string]*varDecl{},
+		locals:         map[string]*localDecl{},
+		schemaFiles:    map[string]*schemaFile{},
+		sinkURLRange:   map[*Sink]hcl.Range{},
+		sourceURLRange: map[*Source]hcl.Range{},
+		boundedRange:   map[*Source]hcl.Range{},
+		funcs:          map[string]map[string]function.Function{},
 	}
 	l.load()
 	cfg.Sources = map[string][]byte{}
@@ -211,6 +214,7 @@ func (l *loader) load() {
 	l.decodeMoved(movedBlocks)
 	l.checkSinkOverlap()
 	l.checkLocations()
+	l.checkStateLocation()
 	cfg.Digest = l.digest()
 }
 

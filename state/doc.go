@@ -9,6 +9,16 @@
 //	<pipeline>/<source>/journal/<run id>.json  one record per change: its phase and remaining steps
 //	<pipeline>/<source>/LOCK                   who holds the pipeline, until when
 //
+// Object keys are bytes, and bookmarks keep them exactly: a segment line
+// holds a key that is valid UTF-8 (every S3 key) as the JSON string "k",
+// and any other key (a local file name) as "kb", the standard base64 of
+// its bytes; a journal's deletions are strings, or {"base64": …} for such
+// keys (Keys). Segments written before this (state format 1 all the same)
+// hold such a key with U+FFFD in place of each bad byte: they still read,
+// and that bookmark matches no object, so the file is processed once more
+// and then recorded exactly. A sluice that predates "kb" refuses such a
+// segment ("no key") rather than misread it.
+//
 // Files by job: head.go (HEAD: read, and the one conditional swap),
 // segment.go (encode, write and read segments), merge.go (the k-way merge
 // of a HEAD's segments in key order, in memory proportional to the number

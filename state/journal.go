@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluicedata/sluice/objstore"
 )
@@ -74,7 +75,7 @@ type Journal struct {
 
 	// Set in COMMITTING.
 	Uploads []objstore.PendingUpload `json:"uploads,omitempty"`
-	Deletes []string                 `json:"deletes,omitempty"` // sink keys removed after the uploads complete
+	Deletes Keys                     `json:"deletes,omitempty"` // sink keys removed after the uploads complete
 	// ManifestKey and Manifest are the commit manifest to write (sink key);
 	// ManifestObject what it is written with (content type, the sink's
 	// encryption, ACL and tags), so that a roll-forward writes it the same.
@@ -99,6 +100,50 @@ type Journal struct {
 	// (compaction), deleted last.
 	DropSegments []string `json:"drop_segments,omitempty"`
 	Error        string   `json:"error,omitempty"`
+}
+
+// Keys are object keys as a journal records them: each a JSON string
+// when it is valid UTF-8, else {"base64": "<its exact bytes>"} (a JSON
+// string cannot hold other bytes; encoding/json would replace them with
+// U+FFFD and the step would name another object).
+type Keys []string
+
+// MarshalJSON writes each key losslessly.
+func (ks Keys) MarshalJSON() ([]byte, error) {
+	out := make([]any, len(ks))
+	for i, k := range ks {
+		if utf8.ValidString(k) {
+			out[i] = k
+		} else {
+			out[i] = keyBytes{Base64: []byte(k)}
+		}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads keys written by MarshalJSON.
+func (ks *Keys) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(Keys, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &out[i]); err == nil {
+			continue
+		}
+		var kb keyBytes
+		if err := json.Unmarshal(r, &kb); err != nil || kb.Base64 == nil {
+			return fmt.Errorf("key %d: neither a string nor {\"base64\": …}", i)
+		}
+		out[i] = string(kb.Base64)
+	}
+	*ks = out
+	return nil
+}
+
+type keyBytes struct {
+	Base64 []byte `json:"base64"`
 }
 
 // JournalKey is where a run's journal lives.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/sluicedata/sluice/objstore"
@@ -41,5 +42,29 @@ func TestJournalRoundTrip(t *testing.T) {
 		if err := back.UnmarshalText(b); err != nil || back != ph {
 			t.Errorf("%v round trip: %v %v", ph, back, err)
 		}
+	}
+}
+
+// A sink key that is not valid UTF-8 is journaled exactly, so the commit
+// (or its roll-forward) deletes that object and not a U+FFFD look-alike.
+func TestJournalKeepsDeleteKeyBytes(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewLocal(t.TempDir())
+	s := New(store, "", "p", "src")
+	j := &Journal{RunID: "20260101T000000Z-aaaaaa", Kind: "apply", Phase: PhaseCommitting,
+		Deletes: []string{"out/old.json", "out/a\xff.json", "out/é"}}
+	if err := s.WriteJournal(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadJournal(ctx, j.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Deletes) != 3 || got.Deletes[0] != "out/old.json" || got.Deletes[1] != "out/a\xff.json" || got.Deletes[2] != "out/é" {
+		t.Fatalf("deletes read back: %q", got.Deletes)
+	}
+	var none Journal
+	if err := json.Unmarshal([]byte(`{"deletes":[{"other":1}]}`), &none); err == nil {
+		t.Error("a delete that is neither a string nor base64 was accepted")
 	}
 }

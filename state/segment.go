@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 
@@ -141,12 +143,18 @@ type segmentHeader struct {
 	RunID         string `json:"run_id"`
 }
 
-// segmentLine is one entry line; short names keep a million-key segment small.
+// segmentLine is one entry line; short names keep a million-key segment
+// small. Object keys are bytes: a key that is valid UTF-8 (every S3 key)
+// is written as the string "k"; any other (a local file name) as "kb",
+// the base64 of its exact bytes, since a JSON string cannot hold it
+// (encoding/json would write U+FFFD for each bad byte, and the bookmark
+// would then never match its object again).
 type segmentLine struct {
-	Key   string `json:"k"`
-	ETag  string `json:"e"`
-	Size  int64  `json:"s"`
-	RunID string `json:"r,omitempty"` // omitted when it equals the header's run id
+	Key      *string `json:"k,omitempty"`
+	KeyBytes []byte  `json:"kb,omitempty"` // base64 in JSON
+	ETag     string  `json:"e"`
+	Size     int64   `json:"s"`
+	RunID    string  `json:"r,omitempty"` // omitted when it equals the header's run id
 }
 
 func encodeSegment(runID string, entries iter.Seq[Entry]) ([]byte, int, error) {
@@ -164,7 +172,12 @@ func encodeSegment(runID string, entries iter.Seq[Entry]) ([]byte, int, error) {
 			return nil, 0, fmt.Errorf("entries not sorted by key: %q after %q", e.Key, prev)
 		}
 		prev = e.Key
-		l := segmentLine{Key: e.Key, ETag: e.ETag, Size: e.Size}
+		l := segmentLine{ETag: e.ETag, Size: e.Size}
+		if utf8.ValidString(e.Key) {
+			l.Key = &e.Key
+		} else {
+			l.KeyBytes = []byte(e.Key)
+		}
 		if e.RunID != "" && e.RunID != runID {
 			l.RunID = e.RunID
 		}
@@ -237,11 +250,19 @@ func (r *segmentReader) next() (Entry, bool, error) {
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("state: segment %s line %d: %w", r.name, r.line, err)
 	}
-	k := v.Get("k")
-	if k == nil || k.Type() != fastjson.TypeString {
+	var key string
+	if k := v.Get("k"); k != nil && k.Type() == fastjson.TypeString {
+		key = string(v.GetStringBytes("k"))
+	} else if kb := v.Get("kb"); kb != nil && kb.Type() == fastjson.TypeString {
+		b, err := base64.StdEncoding.DecodeString(string(v.GetStringBytes("kb")))
+		if err != nil {
+			return Entry{}, false, fmt.Errorf("state: segment %s line %d: key bytes: %w", r.name, r.line, err)
+		}
+		key = string(b)
+	} else {
 		return Entry{}, false, fmt.Errorf("state: segment %s line %d: no key", r.name, r.line)
 	}
-	e := Entry{Key: string(v.GetStringBytes("k")), ETag: string(v.GetStringBytes("e")), Size: v.GetInt64("s"), RunID: r.runID}
+	e := Entry{Key: key, ETag: string(v.GetStringBytes("e")), Size: v.GetInt64("s"), RunID: r.runID}
 	if rid := v.GetStringBytes("r"); len(rid) > 0 {
 		e.RunID = string(rid)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/sluicedata/sluice/apply"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/cmd/sluice/internal/diagview"
 	"github.com/sluicedata/sluice/cmd/sluice/internal/promexport"
 	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/objstore"
@@ -35,9 +35,13 @@ func applyCommand() *cli.Command {
 		Args:     "[PLANFILE | DIR]",
 		MaxArgs:  1,
 		Common:   cli.CommonVars | cli.CommonJSON | cli.CommonExec,
-		Help: `With a PLANFILE (from 'sluice plan -out'), runs exactly that plan. With a
-DIR (default: the current directory), plans the next run, shows the plan,
-asks for confirmation (or takes -auto-approve) and runs it.
+		Help: `With a PLANFILE (from 'sluice plan -out'), runs exactly that plan, once
+it is checked against the configuration it was made from: the directory
+plan was given, relative to here (run apply where plan ran, with the
+same -var flags). A plan whose configuration is not found, changed, or does not
+give what the plan says (an edited plan) exits 5 naming the difference.
+With a DIR (default: the current directory), plans the next run, shows the
+plan, asks for confirmation (or takes -auto-approve) and runs it.
 
 Pipelines run one after another in name order; the first failure stops
 the run with its exit code. Each pipeline's outputs are written as pending
@@ -88,29 +92,36 @@ type applyFlags struct {
 
 func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
 	ev := newEvents(inv)
-	var plan *planner.Plan
-	var cfg *spec.Config
-	fromFile := false
 	if len(inv.Args) == 1 {
 		if fi, err := os.Stat(inv.Args[0]); err == nil && !fi.IsDir() {
-			p, err := readPlan(inv.Args[0])
-			if err != nil {
-				return inv.Errorf("reading plan %s: %v", inv.Args[0], err)
+			if af.untilDrained {
+				return inv.UsageError("-until-drained plans and applies again and again: it takes a directory and -auto-approve, not a saved plan")
 			}
-			plan, fromFile = p, true
+			plan, err := readPlan(inv.Args[0])
+			if err != nil {
+				msg := fmt.Sprintf("reading plan %s: %v", inv.Args[0], err)
+				ev.emit("error", map[string]any{"pipeline": "", "message": msg})
+				return inv.Errorf("%s", msg)
+			}
+			cfg, code := savedPlanConfig(inv, ev, plan)
+			if code != cli.ExitOK {
+				return code
+			}
+			return applyPlan(inv, af, ev, plan, cfg, true)
 		}
 	}
-	if af.untilDrained && (fromFile || !af.auto) {
+	if af.untilDrained && !af.auto {
 		return inv.UsageError("-until-drained plans and applies again and again: it takes a directory and -auto-approve, not a saved plan")
 	}
-	if fromFile {
-		if msg := configChanged(inv, plan); msg != "" {
-			return stale(inv, ev, "", msg)
-		}
-		return applyPlan(inv, af, ev, plan, nil)
+	dir := "."
+	if len(inv.Args) > 0 {
+		dir = inv.Args[0]
 	}
-	var code cli.ExitCode
-	if cfg, code = loadConfig(inv); cfg == nil {
+	cfg, diags, code := loadConfigAt(inv, dir)
+	if cfg == nil {
+		cwd, _ := os.Getwd()
+		ev.emit("error", map[string]any{"pipeline": "", "message": "the configuration is invalid; run 'sluice validate' for details",
+			"diagnostics": diagview.ToJSON(diags, diagview.Options{Cwd: cwd})})
 		return code
 	}
 	start := time.Now()
@@ -119,13 +130,13 @@ func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCo
 		p, err := buildPlan(inv.Ctx, cfg, pipelines, listed)
 		done()
 		if err != nil {
-			return storageError(inv, err)
+			return planFailed(inv, ev, err)
 		}
 		if run > 1 && !apply.HasWork(p) {
 			// Drained: the previous run took the last of the backlog.
 			return cli.ExitOK
 		}
-		if code := applyPlan(inv, af, ev, p, cfg); code != cli.ExitOK || !af.untilDrained || !apply.HasWork(p) {
+		if code := applyPlan(inv, af, ev, p, cfg, false); code != cli.ExitOK || !af.untilDrained || !apply.HasWork(p) {
 			return code
 		}
 		// -until-drained: each run has committed on its own, so stopping
@@ -144,13 +155,13 @@ func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCo
 }
 
 // applyPlan shows plan (unless it is a saved one) and applies it; cfg is
-// the configuration it was made from, for re-planning under the lock (nil
-// for a saved plan).
-func applyPlan(inv *cli.Invocation, af applyFlags, ev *events, plan *planner.Plan, cfg *spec.Config) cli.ExitCode {
+// the configuration it was made from: re-planned from under the lock, or,
+// for a saved plan (saved), what every pipeline of it must follow from.
+func applyPlan(inv *cli.Invocation, af applyFlags, ev *events, plan *planner.Plan, cfg *spec.Config, saved bool) cli.ExitCode {
 	auto, verbose := af.auto, af.verbose
 	if inv.Common.JSON {
 		ev.emit("plan", map[string]any{"run_id": plan.RunID, "pipelines": len(plan.Pipelines), "pending": apply.HasWork(plan)})
-	} else if cfg != nil {
+	} else if !saved {
 		// -auto-approve: nobody reviews the tree, one line per pipeline
 		// says what runs; otherwise the plan to confirm.
 		if err := planner.WriteText(inv.Stdout, plan, planner.TextOptions{Compact: auto && !verbose, Verbose: verbose, Cwd: textOptions(false).Cwd}); err != nil {
@@ -171,7 +182,9 @@ func applyPlan(inv *cli.Invocation, af applyFlags, ev *events, plan *planner.Pla
 			Replanned: func(np *planner.Plan, why string) bool { return v.replanned(np, why, auto) },
 		},
 	}
-	if cfg != nil {
+	if saved {
+		opts.Config = cfg // every pipeline's plan must follow from it
+	} else {
 		opts.Replan = func(ctx context.Context, name string) (*planner.Plan, error) {
 			return buildPlan(ctx, cfg, []string{name}, nil)
 		}
@@ -297,7 +310,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	case apply.Failed:
 		var pe *apply.PlanError
 		if errors.As(r.Err, &pe) {
-			return storageError(inv, pe.Err)
+			return planFailed(inv, ev, pe.Err)
 		}
 		return fail(inv, ev, r.Pipeline, r.Err)
 	}
@@ -327,28 +340,58 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	return cli.ExitOK
 }
 
-// configChanged applies the config-digest rule for saved plans: when the
-// current directory holds a configuration that loads and defines every
-// pipeline of the plan, its digest (files and resolved variables) must be
-// the plan's. A plan applied away from any configuration is checked
-// against state and inputs only.
-func configChanged(inv *cli.Invocation, plan *planner.Plan) string {
-	if m, _ := filepath.Glob("*.hcl"); len(m) == 0 || plan.ConfigDigest == "" {
-		return ""
+// savedPlanConfig loads the configuration a saved plan was made from:
+// the directory plan recorded (as plan was given it, so relative to the
+// directory plan ran in), resolved from the current directory. A plan is
+// checked against it before anything runs (apply.Options.Config); one
+// whose configuration cannot be found is refused (exit 5), never run
+// unchecked, and so is one whose configuration changed since (its digest:
+// files and resolved variable values, so pass the same -var flags). A
+// plan without pipelines does nothing and needs none.
+func savedPlanConfig(inv *cli.Invocation, ev *events, plan *planner.Plan) (*spec.Config, cli.ExitCode) {
+	if len(plan.Pipelines) == 0 {
+		return nil, cli.ExitOK
 	}
-	cfg, diags := spec.Load(".", spec.LoadOptions{Vars: inv.Common.Vars, VarFiles: inv.Common.VarFiles, Environ: inv.Environ})
-	if diags.HasErrors() || cfg == nil {
-		return ""
+	dir := plan.ConfigDir
+	if dir == "" {
+		dir = "."
 	}
-	for _, pp := range plan.Pipelines {
-		if !slices.ContainsFunc(cfg.Pipelines, func(p *spec.Pipeline) bool { return p.Name == pp.Name }) {
-			return ""
-		}
+	if !hasConfig(dir) {
+		return nil, stale(inv, ev, "", fmt.Sprintf("cannot check the plan against its configuration: it was made from %s (relative to the directory 'sluice plan' ran in), and %s holds no configuration from here; run 'sluice apply' in the directory plan ran in, or run 'sluice plan' again", dir, dir))
+	}
+	cfg, diags, code := loadConfigAt(inv, dir)
+	if cfg == nil {
+		cwd, _ := os.Getwd()
+		ev.emit("error", map[string]any{"pipeline": "", "message": fmt.Sprintf("the plan's configuration %s is invalid; run 'sluice validate' for details", dir),
+			"diagnostics": diagview.ToJSON(diags, diagview.Options{Cwd: cwd})})
+		return nil, code
 	}
 	if cfg.Digest != plan.ConfigDigest {
-		return "the plan is stale: the configuration in the current directory (its files or variable values) changed since the plan was made; run 'sluice plan' again"
+		return nil, stale(inv, ev, "", fmt.Sprintf("the plan is stale: its configuration %s (its files or variable values) changed since the plan was made; run 'sluice plan' again", dir))
 	}
-	return ""
+	return cfg, cli.ExitOK
+}
+
+// hasConfig reports whether dir is a directory holding configuration files.
+func hasConfig(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	for _, f := range m {
+		if !strings.HasSuffix(f, ".test.hcl") && !strings.HasSuffix(f, ".vars.hcl") {
+			return true
+		}
+	}
+	return false
+}
+
+// planFailed reports a failure to plan: the error event with -json, and
+// the storage error's line on stderr.
+func planFailed(inv *cli.Invocation, ev *events, err error) cli.ExitCode {
+	if errors.Is(err, context.Canceled) && inv.Ctx.Err() != nil {
+		ev.emit("error", map[string]any{"pipeline": "", "message": "interrupted while planning; nothing was run"})
+	} else {
+		ev.emit("error", map[string]any{"pipeline": "", "message": objstore.Describe(err)})
+	}
+	return storageError(inv, err)
 }
 
 func stale(inv *cli.Invocation, ev *events, pipeline, msg string) cli.ExitCode {

@@ -82,7 +82,7 @@ must select a pipeline. Nothing selected: an empty plan, exit 0.`,
 					return inv.UsageError("no pipeline matches -pipeline %v", []string(pipelines))
 				}
 				if *out != "" {
-					if err := savePlan(*out, plan); err != nil {
+					if err := savePlan(*out, plan, configDir(inv)); err != nil {
 						return inv.Errorf("%v", err)
 					}
 				}
@@ -120,6 +120,13 @@ func loadConfig(inv *cli.Invocation) (*spec.Config, cli.ExitCode) {
 	if len(inv.Args) > 0 {
 		dir = inv.Args[0]
 	}
+	cfg, _, code := loadConfigAt(inv, dir)
+	return cfg, code
+}
+
+// loadConfigAt loads the configuration in dir, printing its diagnostics
+// on stderr; it returns them too (for apply -json's error event).
+func loadConfigAt(inv *cli.Invocation, dir string) (*spec.Config, hcl.Diagnostics, cli.ExitCode) {
 	cfg, diags := spec.Load(dir, spec.LoadOptions{Vars: inv.Common.Vars, VarFiles: inv.Common.VarFiles, Environ: inv.Environ})
 	if len(diags) > 0 {
 		cwd, _ := os.Getwd()
@@ -127,9 +134,9 @@ func loadConfig(inv *cli.Invocation) (*spec.Config, cli.ExitCode) {
 	}
 	if diags.HasErrors() {
 		fmt.Fprintln(inv.Stderr, "\nThe configuration is invalid; run 'sluice validate' for details.")
-		return nil, cli.ExitInvalid
+		return nil, diags, cli.ExitInvalid
 	}
-	return cfg, cli.ExitOK
+	return cfg, diags, cli.ExitOK
 }
 
 func buildPlan(ctx context.Context, cfg *spec.Config, pipelines []string, onListed func(string, int64)) (*planner.Plan, error) {
@@ -165,8 +172,18 @@ func storageError(inv *cli.Invocation, err error) cli.ExitCode {
 	return inv.Errorf("%s", objstore.Describe(err))
 }
 
-// savePlan writes the plan file atomically.
-func savePlan(path string, p *planner.Plan) error {
+// configDir is the configuration directory as the command was given it.
+func configDir(inv *cli.Invocation) string {
+	if len(inv.Args) > 0 {
+		return filepath.Clean(inv.Args[0])
+	}
+	return "."
+}
+
+// savePlan writes the plan file atomically, recording the configuration
+// directory it was made from (apply checks the plan against it).
+func savePlan(path string, p *planner.Plan, configDir string) error {
+	p.ConfigDir = configDir
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".sluice-plan-*")
 	if err != nil {
 		return fmt.Errorf("saving plan: %w", err)
@@ -444,7 +461,7 @@ func writeNothingChanged(inv *cli.Invocation, cfg *spec.Config, ref, out string)
 	plan := &planner.Plan{FormatVersion: planner.FormatVersion, RunID: planner.NewRunID(now),
 		ConfigDigest: cfg.Digest, Created: now.UTC().Truncate(time.Second)}
 	if out != "" {
-		if err := savePlan(out, plan); err != nil {
+		if err := savePlan(out, plan, configDir(inv)); err != nil {
 			return inv.Errorf("%v", err)
 		}
 	}

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -13,9 +14,13 @@ import (
 // arithNode is L op R in int64 or float64 (the IR widens operands first).
 // It is written here rather than with the arrow compute "add"/"divide"
 // kernels because our semantics differ from both of their flavours:
-// integer overflow wraps (as in Go and expr-lang; the _checked kernels
-// fail), and division or modulo by zero is null (the kernels fail or give
-// Inf/NaN). A constant operand stays a Go scalar.
+// integer overflow is null (the unchecked kernels wrap, the _checked ones
+// fail the whole batch), and division or modulo by zero is null (the
+// kernels fail or give Inf/NaN). A constant operand stays a Go scalar.
+//
+// Overflow costs the common path a few ALU operations per row and no
+// branch: each loop ORs a sign-bit witness into one accumulator, and only
+// a batch whose witness fired takes a second pass to null those rows.
 type arithNode struct {
 	op     predicate.ArithOp
 	l, r   node
@@ -132,7 +137,9 @@ func (a *arithNode) eval(ec *evalCtx) (arrow.Array, error) {
 		r.s = a.rc.v.i
 	}
 	buf, out := newFixed[int64](ec.mem, n)
-	arithInt(a.op, l, r, out)
+	if arithInt(a.op, l, r, out) {
+		validity = nullOverflows(ec.mem, a.op, l, r, n, validity)
+	}
 	validity = nullZeroDivisors(ec.mem, a.op, r, n, validity)
 	return makeArray(a.dt, n, validity, buf), nil
 }
@@ -162,27 +169,178 @@ func arithFloat(op predicate.ArithOp, l, r operand[float64], out []float64) {
 	}
 }
 
-func arithInt(op predicate.ArithOp, l, r operand[int64], out []int64) {
+// arithInt computes out = l op r (wrapping) and reports whether any row
+// overflowed (then nullOverflows finds which). Each loop is specialised
+// to its operands' shape (column or scalar on either side), so the row
+// loop has no branch.
+//
+// + and - OR a witness into one accumulator, negative exactly when some
+// row overflowed: for a+b=s, (a^s)&(b^s) (the operands share a sign that
+// s lost); for a-b=s, (a^b)&(a^s). * bounds the operands' magnitudes as
+// it multiplies (one OR per value): when their bit lengths sum to at most
+// 62 no product can have overflowed; otherwise each product is checked
+// with the high word of its 128-bit value (a second pass, for batches
+// holding large values only).
+func arithInt(op predicate.ArithOp, l, r operand[int64], out []int64) bool {
+	n := len(out)
+	if l.vals == nil && r.vals == nil {
+		// Two scalars (the compiler folds these; kept for safety).
+		v := arithScalar(op, l.s, r.s)
+		for i := range out {
+			out[i] = v
+		}
+		return n > 0 && overflows(op, l.s, r.s)
+	}
 	switch op {
 	case predicate.Add:
-		for i := range out {
-			out[i] = l.at(i) + r.at(i)
+		var w int64
+		switch {
+		case l.vals != nil && r.vals != nil:
+			lv, rv := l.vals[:n], r.vals[:n]
+			for i := range out {
+				s := lv[i] + rv[i]
+				out[i] = s
+				w |= (lv[i] ^ s) & (rv[i] ^ s)
+			}
+		case l.vals != nil:
+			lv, b := l.vals[:n], r.s
+			for i := range out {
+				s := lv[i] + b
+				out[i] = s
+				w |= (lv[i] ^ s) & (b ^ s)
+			}
+		default:
+			return arithInt(op, r, l, out) // + commutes
 		}
+		return w < 0
 	case predicate.Sub:
-		for i := range out {
-			out[i] = l.at(i) - r.at(i)
+		var w int64
+		switch {
+		case l.vals != nil && r.vals != nil:
+			lv, rv := l.vals[:n], r.vals[:n]
+			for i := range out {
+				s := lv[i] - rv[i]
+				out[i] = s
+				w |= (lv[i] ^ rv[i]) & (lv[i] ^ s)
+			}
+		case l.vals != nil:
+			lv, b := l.vals[:n], r.s
+			for i := range out {
+				s := lv[i] - b
+				out[i] = s
+				w |= (lv[i] ^ b) & (lv[i] ^ s)
+			}
+		default:
+			a, rv := l.s, r.vals[:n]
+			for i := range out {
+				s := a - rv[i]
+				out[i] = s
+				w |= (a ^ rv[i]) & (a ^ s)
+			}
 		}
+		return w < 0
 	case predicate.Mul:
-		for i := range out {
-			out[i] = l.at(i) * r.at(i)
+		if l.vals == nil {
+			l, r = r, l // * commutes
 		}
+		// Multiply while bounding the operands' magnitudes; only when the
+		// bound allows an overflow are the products checked exactly.
+		lv := l.vals[:n]
+		var ml, mr int64
+		if r.vals != nil {
+			rv := r.vals[:n]
+			for i := range out {
+				a, b := lv[i], rv[i]
+				out[i] = a * b
+				ml |= a ^ a>>63 // |a| for a >= 0, |a|-1 for a < 0
+				mr |= b ^ b>>63
+			}
+		} else {
+			b := r.s
+			mr = b ^ b>>63
+			for i := range out {
+				a := lv[i]
+				out[i] = a * b
+				ml |= a ^ a>>63
+			}
+		}
+		// |a| <= 1<<Len(ml) and |b| <= 1<<Len(mr), so with Len(ml)+Len(mr)
+		// <= 62 every |a*b| <= 1<<62 fits.
+		if bits.Len64(uint64(ml))+bits.Len64(uint64(mr)) <= 62 {
+			return false
+		}
+		var w uint64
+		for i := range out {
+			a, b := lv[i], r.at(i)
+			hi, lo := bits.Mul64(uint64(a), uint64(b))
+			w |= mulHigh(a, b, hi) ^ uint64(int64(lo)>>63)
+		}
+		return w != 0
 	case predicate.Mod:
+		// No overflow: MinInt64 % -1 is 0, exactly.
 		for i := range out {
 			if d := r.at(i); d != 0 { // zero divisors are nulled afterwards
 				out[i] = l.at(i) % d
 			}
 		}
 	}
+	return false
+}
+
+// arithScalar is a op b, wrapping (overflows says whether it did).
+func arithScalar(op predicate.ArithOp, a, b int64) int64 {
+	switch op {
+	case predicate.Add:
+		return a + b
+	case predicate.Sub:
+		return a - b
+	case predicate.Mul:
+		return a * b
+	case predicate.Mod:
+		if b != 0 {
+			return a % b
+		}
+	}
+	return 0
+}
+
+// mulHigh turns the high word of the unsigned 128-bit product of a and b
+// into the signed product's high word.
+func mulHigh(a, b int64, hi uint64) uint64 {
+	return hi - uint64(a>>63)&uint64(b) - uint64(b>>63)&uint64(a)
+}
+
+// overflows reports whether a op b does not fit in int64.
+func overflows(op predicate.ArithOp, a, b int64) bool {
+	switch op {
+	case predicate.Add:
+		s := a + b
+		return (a^s)&(b^s) < 0
+	case predicate.Sub:
+		s := a - b
+		return (a^b)&(a^s) < 0
+	case predicate.Mul:
+		hi, lo := bits.Mul64(uint64(a), uint64(b))
+		return mulHigh(a, b, hi) != uint64(int64(lo)>>63)
+	}
+	return false
+}
+
+// nullOverflows clears the validity of the rows whose l op r overflowed
+// (the slow path, for a batch where arithInt saw one). It returns the
+// (possibly new) validity buffer.
+func nullOverflows(mem memory.Allocator, op predicate.ArithOp, l, r operand[int64], n int, validity *memory.Buffer) *memory.Buffer {
+	for i := 0; i < n; i++ {
+		if !overflows(op, l.at(i), r.at(i)) {
+			continue
+		}
+		if validity == nil {
+			validity = onesBitmap(mem, n)
+		}
+		vb := validity.Bytes()
+		vb[i>>3] &^= 1 << (uint(i) & 7)
+	}
+	return validity
 }
 
 // nullZeroDivisors clears the validity of rows whose divisor is zero, for
@@ -214,7 +372,8 @@ func nullZeroDivisors[T int64 | float64](mem memory.Allocator, op predicate.Arit
 	return validity
 }
 
-// negNode is unary minus (wrapping for the most negative integer, as Go).
+// negNode is unary minus; the most negative integer's has no int64 value
+// and is null.
 type negNode struct {
 	x  node
 	dt arrow.DataType
@@ -263,8 +422,23 @@ func (nn *negNode) eval(ec *evalCtx) (arrow.Array, error) {
 		return makeArray(nn.dt, n, validity, buf), nil
 	}
 	buf, out := newFixed[int64](ec.mem, n)
-	for i, v := range valuesOf[int64](x) {
+	vals := valuesOf[int64](x)
+	var w int64
+	for i, v := range vals {
 		out[i] = -v
+		w |= v & -v // negative only for MinInt64, whose -v is itself
+	}
+	if w < 0 {
+		for i, v := range vals {
+			if v != math.MinInt64 {
+				continue
+			}
+			if validity == nil {
+				validity = onesBitmap(ec.mem, n)
+			}
+			vb := validity.Bytes()
+			vb[i>>3] &^= 1 << (uint(i) & 7)
+		}
 	}
 	return makeArray(nn.dt, n, validity, buf), nil
 }

@@ -1,8 +1,14 @@
 package eval
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sluicedata/sluice/spec/predicate"
 )
@@ -56,4 +62,122 @@ func TestDifferential(t *testing.T) {
 		}
 		b.Release()
 	}
+}
+
+// TestDifferentialOverflow holds the vectorised integer arithmetic to the
+// reference on rows built to overflow: every operator on every pair of
+// boundary values (both orders, column and scalar operands), and random
+// trees over them. Overflow is null in both, and the test checks that the
+// batches really overflow (a reference null from non-null operands) for
+// each of +, -, * and unary minus.
+func TestDifferentialOverflow(t *testing.T) {
+	mem, ctx := checkedCtx(t)
+	defer mem.AssertSize(t, 0)
+	var vals []int64
+	vals = append(vals, intPool...)
+	// Every pair of pool values, as the rows of i64 and j64.
+	var rows []string
+	for _, a := range vals {
+		for _, b := range vals {
+			rows = append(rows, fmt.Sprintf(`{"i64": %d, "j64": %d}`, a, b))
+		}
+	}
+	rows = append(rows, `{"i64": null, "j64": 1}`, `{"i64": 1, "j64": null}`)
+	b := batchOf(t, mem, []arrow.Field{
+		{Name: "i64", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "j64", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, "["+strings.Join(rows, ",")+"]")
+	defer b.Release()
+	i, j := col("i64", tI64), col("j64", tI64)
+	overflowed := map[string]int{}
+	for _, op := range []predicate.ArithOp{predicate.Add, predicate.Sub, predicate.Mul, predicate.Mod} {
+		exprs := []predicate.Expr{&predicate.Arith{Op: op, L: i, R: j, Typ: tI64}}
+		for _, v := range []int64{math.MaxInt64, math.MinInt64, 3037000500, -1, 2} {
+			exprs = append(exprs,
+				&predicate.Arith{Op: op, L: i, R: lit(v, tI64), Typ: tI64},
+				&predicate.Arith{Op: op, L: lit(v, tI64), R: j, Typ: tI64})
+		}
+		for _, e := range exprs {
+			checkAgainstReference(t, ctx, &predicate.IsNull{X: e}, b)
+			checkAgainstReference(t, ctx, cmp(predicate.Gt, e, lit(int64(0), tI64)), b)
+			overflowed[op.String()] += referenceOverflows(t, e, b)
+		}
+	}
+	neg := &predicate.Neg{X: i}
+	checkAgainstReference(t, ctx, &predicate.IsNull{X: neg}, b)
+	overflowed["neg"] += referenceOverflows(t, neg, b)
+	for _, k := range []string{predicate.Add.String(), predicate.Sub.String(), predicate.Mul.String(), "neg"} {
+		if overflowed[k] == 0 {
+			t.Errorf("%s never overflowed: the test does not exercise it", k)
+		}
+	}
+	// Random trees over the boundary rows (sums of products of negations...).
+	rng := rand.New(rand.NewPCG(7, 8))
+	g := &exprGen{ch: randChooser{rng}}
+	for range 300 {
+		e := &predicate.Arith{Op: []predicate.ArithOp{predicate.Add, predicate.Sub, predicate.Mul}[rng.IntN(3)],
+			L: g.intExpr(2), R: g.intExpr(2), Typ: tI64}
+		if !usesOnly(e, "i64", "j64") {
+			continue
+		}
+		checkAgainstReference(t, ctx, &predicate.IsNull{X: e}, b)
+		checkAgainstReference(t, ctx, cmp(predicate.Le, e, lit(int64(1000), tI64)), b)
+	}
+	t.Logf("rows overflowing per operator: %v", overflowed)
+}
+
+// referenceOverflows counts the rows where the reference gives null for
+// e although none of the columns it reads is null: overflow (or, for %,
+// a zero divisor).
+func referenceOverflows(t *testing.T, e predicate.Expr, b arrow.RecordBatch) int {
+	t.Helper()
+	n := 0
+	for r := 0; r < int(b.NumRows()); r++ {
+		if !b.Column(0).IsValid(r) || !b.Column(1).IsValid(r) {
+			continue
+		}
+		v, err := predicate.Eval(e, func(name string) (any, bool) {
+			idx := b.Schema().FieldIndices(name)
+			if len(idx) == 0 {
+				return nil, false
+			}
+			return rowValue(b.Column(idx[0]), r), true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// usesOnly reports whether e reads no column but names (the overflow
+// batch has only i64 and j64).
+func usesOnly(e predicate.Expr, names ...string) bool {
+	ok := true
+	var walk func(predicate.Expr)
+	walk = func(e predicate.Expr) {
+		switch x := e.(type) {
+		case *predicate.ColumnRef:
+			if !slices.Contains(names, x.Name) {
+				ok = false
+			}
+		case *predicate.Arith:
+			walk(x.L)
+			walk(x.R)
+		case *predicate.Neg:
+			walk(x.X)
+		case *predicate.Cast:
+			walk(x.X)
+		case *predicate.Call:
+			walk(x.Arg)
+		case *predicate.Literal:
+		default:
+			ok = false
+		}
+	}
+	walk(e)
+	return ok
 }

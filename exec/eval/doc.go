@@ -9,7 +9,8 @@
 // Semantics are those of predicate.Eval (the row-at-a-time reference):
 // SQL three-valued logic (null is unknown, a row is kept only when the
 // predicate is true), Kleene AND/OR, IS NULL never unknown, integer
-// arithmetic wrapping as Go's, int / int giving float64, and division or
-// modulo by zero giving null rather than an error. The differential test
+// overflow giving null (detected per batch for a few ALU operations per
+// row: arith.go), int / int giving float64, and division or modulo by zero
+// giving null rather than an error. The differential test
 // holds this package to that reference.
 package eval

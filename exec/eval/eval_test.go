@@ -332,11 +332,16 @@ func TestArithmetic(t *testing.T) {
 	// % by zero is null; MinInt64 % -1 is 0 (no panic).
 	expect(t, ctx, cmp(predicate.Eq, ar(predicate.Mod, a, bc, tI64), lit(int64(1), tI64)), b, "TNFFN")
 	expect(t, ctx, cmp(predicate.Eq, ar(predicate.Mod, a, bc, tI64), lit(int64(0), tI64)), b, "FNTTN")
-	// Overflow wraps as in Go.
-	expect(t, ctx, cmp(predicate.Lt, ar(predicate.Add, a, bc, tI64), lit(int64(0), tI64)), b, "FFFTN")
-	expect(t, ctx, cmp(predicate.Eq, &predicate.Neg{X: a}, a), b, "FFTFN")
+	// Overflow is null (it used to wrap as in Go: "FFFTN" and "FFTFN").
+	expect(t, ctx, cmp(predicate.Lt, ar(predicate.Add, a, bc, tI64), lit(int64(0), tI64)), b, "FFNNN")
+	expect(t, ctx, cmp(predicate.Eq, &predicate.Neg{X: a}, a), b, "FFNFN")
+	expect(t, ctx, &predicate.IsNull{X: ar(predicate.Sub, a, bc, tI64)}, b, "FFFFT")
+	expect(t, ctx, &predicate.IsNull{X: ar(predicate.Mul, a, bc, tI64)}, b, "FFTFT")
+	expect(t, ctx, &predicate.IsNull{X: ar(predicate.Mul, a, lit(int64(2), tI64), tI64)}, b, "FFTTT")
+	expect(t, ctx, &predicate.IsNull{X: ar(predicate.Add, lit(int64(math.MaxInt64), tI64), a, tI64)}, b, "TTFTT")
 	// Scalar on the left of a non-commutative operator.
-	expect(t, ctx, cmp(predicate.Eq, ar(predicate.Sub, lit(int64(10), tI64), a, tI64), lit(int64(3), tI64)), b, "TTFFN")
+	// (10 - MinInt64 overflows: null, no longer a wrapped false.)
+	expect(t, ctx, cmp(predicate.Eq, ar(predicate.Sub, lit(int64(10), tI64), a, tI64), lit(int64(3), tI64)), b, "TTNFN")
 	expect(t, ctx, cmp(predicate.Eq, ar(predicate.Div, lit(14.0, tF64), f(bc), tF64), lit(7.0, tF64)), b, "TNFFF")
 	// A literal zero divisor nulls every row.
 	expect(t, ctx, &predicate.IsNull{X: ar(predicate.Mod, a, lit(int64(0), tI64), tI64)}, b, "TTTTT")

@@ -6,7 +6,9 @@ import (
 
 // FuzzEval drives the batch and expression generators from the fuzzer's
 // bytes: evaluation must never panic and must agree with the reference.
-// The seed corpus lives in testdata/fuzz/FuzzEval, so plain `go test` runs it.
+// The seed corpus lives in testdata/fuzz/FuzzEval, so plain `go test` runs it;
+// the overflowNN seeds build integer arithmetic that overflows (null in
+// both evaluators), and the value pools hold the overflow boundaries.
 func FuzzEval(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte("\x03\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"))

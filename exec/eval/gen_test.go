@@ -98,7 +98,9 @@ func colByName(name string) genColumn {
 }
 
 var (
-	intPool   = []int64{0, 1, -1, 2, 3, 7, 10, 100, -100, math.MaxInt64, math.MinInt64, math.MaxInt32, math.MinInt32}
+	intPool = []int64{0, 1, -1, 2, 3, 7, 10, 100, -100, math.MaxInt64, math.MinInt64, math.MaxInt32, math.MinInt32,
+		// around the overflow boundaries of +, - and * (3037000500² > MaxInt64 > 3037000499²)
+		math.MaxInt64 - 1, math.MinInt64 + 1, math.MaxInt64 / 2, math.MinInt64 / 2, 1 << 32, -(1 << 32), 3037000499, 3037000500, -3037000500}
 	floatPool = []float64{0, math.Copysign(0, -1), 0.5, 1, -1, 2.5, 10, 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 0.1, float64(float32(0.1))}
 	strPool   = []string{"", "a", "A", "o-1", "o-2", "eu", "us", "EU", "ß", "straße", "İstanbul", "ǅ", "日本", "x\xffy", "\xc3", "o-", "abcabc", "ABC"}
 	datePool  = []int32{0, 1, -1, 20454, 20455, math.MaxInt32, math.MinInt32}

@@ -605,14 +605,18 @@ func (c *checker) unary(n *ast.UnaryNode) Expr {
 		if lit, ok := x.(*Literal); ok {
 			switch v := lit.Value.(type) {
 			case int64:
-				return &Literal{Value: -v, Typ: lit.Typ, At: at}
+				if v != math.MinInt64 { // -MinInt64 overflows: null, at run time
+					return &Literal{Value: -v, Typ: lit.Typ, At: at}
+				}
 			case float64:
 				return &Literal{Value: -v, Typ: lit.Typ, At: at}
 			}
 		}
 		if inner, ok := x.(*Neg); ok {
-			// --x is x (also for the minimum integer, as negation wraps);
-			// folding keeps Type() of long minus chains from going quadratic.
+			// --x is x, exactly, the minimum integer included (its -x
+			// alone would overflow to null: the fold gives the exact
+			// result instead); folding keeps Type() of long minus chains
+			// from going quadratic.
 			return inner.X
 		}
 		return &Neg{X: widenArith(x), At: at}

@@ -51,8 +51,10 @@ func TriOf(v any) Tri {
 // false for a name it does not know, which is an error.
 //
 // The result is the node's value: bool for boolean nodes, nil for SQL
-// null (unknown). Integer arithmetic wraps on overflow as Go's does;
-// division and modulo by zero are null; float comparisons follow IEEE 754
+// null (unknown). Integer arithmetic whose exact result does not fit in
+// int64 (overflow: MaxInt64 + 1, -MinInt64, a product too large) is
+// null, as division and modulo by zero are: a comparison with it is
+// unknown, so the row is not kept; float comparisons follow IEEE 754
 // (NaN is unequal to everything, itself included); strings compare
 // byte-wise; lower() and upper() map each rune with Go's simple Unicode
 // case mapping (no special casing: upper("ß") is "ß"); len() counts runes.
@@ -139,6 +141,9 @@ func Eval(e Expr, row func(name string) (value any, ok bool)) (any, error) {
 		}
 		switch v := x.(type) {
 		case int64:
+			if v == math.MinInt64 {
+				return nil, nil // -MinInt64 does not fit
+			}
 			return -v, nil
 		case float64:
 			return -v, nil
@@ -379,12 +384,22 @@ func arith(op ArithOp, l, r any) (any, error) {
 			break
 		}
 		switch op {
-		case Add:
-			return a + b, nil
-		case Sub:
-			return a - b, nil
-		case Mul:
-			return a * b, nil
+		case Add, Sub, Mul:
+			// The exact result, then whether it fits: the obvious way,
+			// on purpose (the vectorised evaluator is tested against it).
+			x, y := big.NewInt(a), big.NewInt(b)
+			switch op {
+			case Add:
+				x.Add(x, y)
+			case Sub:
+				x.Sub(x, y)
+			default:
+				x.Mul(x, y)
+			}
+			if !x.IsInt64() {
+				return nil, nil // overflow
+			}
+			return x.Int64(), nil
 		case Div:
 			if b == 0 {
 				return nil, nil
