@@ -101,7 +101,6 @@ func CheckIndexes(job *exec.Job) error {
 	return nil
 }
 
-
 // RunJob is one externally scheduled task (`sluice task -plan URL -index
 // N`): RunTask on the saved plan at planURL, recording a permanent failure
 // where the coordinator (External) sees it, so that the run fails instead
