@@ -7,6 +7,7 @@ BIN       := $(CURDIR)/bin
 SLUICE    := $(BIN)/sluice
 VERSITYGW := $(TOOLS)/versitygw
 STATICCHECK := $(TOOLS)/staticcheck
+TEMPORAL  := $(TOOLS)/temporal
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # The sluice binary and the main module's tests build without cgo (one build
@@ -15,6 +16,7 @@ export CGO_ENABLED := 0
 # Tests that use the AWS SDK never probe the link-local metadata service.
 export AWS_EC2_METADATA_DISABLED := true
 export SLUICE_VERSITYGW := $(VERSITYGW)
+export SLUICE_TEMPORAL := $(TEMPORAL)
 
 .PHONY: all build tools testdata test test-unit test-interop lint demo bench clean fuzz
 
@@ -23,12 +25,20 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(SLUICE) ./cmd/sluice
 
-# The Versity S3 gateway (a real S3-compatible server the tests start on loopback) and staticcheck.
-tools: $(VERSITYGW) $(STATICCHECK)
+# The Versity S3 gateway (a real S3-compatible server the tests start on loopback), the
+# Temporal CLI (its development server runs the distributed executor's tests) and staticcheck.
+tools: $(VERSITYGW) $(TEMPORAL) $(STATICCHECK)
 
 $(VERSITYGW):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
+# v1.5.1 is the newest release that installs with go install (later ones have a replace
+# directive); compiling it takes ~5 CPU-minutes once, and it is ~240 MiB. Its dev server is
+# started by internal/temporaltest with the version check off (no lookup beyond loopback).
+$(TEMPORAL):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/temporalio/cli/cmd/temporal@v1.5.1
 
 $(STATICCHECK):
 	@mkdir -p $(TOOLS)
