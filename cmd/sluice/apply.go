@@ -50,15 +50,22 @@ needs -auto-approve.
 Exit codes: 0 done (or nothing to do), 1 runtime error, 4 invalid
 configuration, 5 stale plan, 6 locked by another run (the holder is
 printed), 7 a blocking check failed (nothing committed),
-130 interrupted (the run was aborted cleanly).`,
+130 interrupted (the run was aborted cleanly).
+
+With -executor temporal the tasks run on 'sluice worker' processes
+through Temporal, with -executor external on jobs another scheduler runs
+('sluice task'); apply stays the coordinator that locks, journals and
+commits (docs/scale-out.md).`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			auto := fs.Bool("auto-approve", false, "Run without asking for confirmation (the plan is then shown one line per pipeline).")
 			verbose := fs.Bool("verbose", false, "Show the whole plan, with the rules that fired, also with -auto-approve.")
 			lockTimeout := fs.Duration("lock-timeout", 0, "Wait up to `DURATION` for another run's lock instead of exiting 6.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
+			var ef executorFlags
+			ef.register(fs)
 			return func(inv *cli.Invocation) cli.ExitCode {
-				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout}, pipelines)
+				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, executor: ef}, pipelines)
 			}
 		},
 	}
@@ -68,6 +75,7 @@ printed), 7 a blocking check failed (nothing committed),
 type applyFlags struct {
 	auto, verbose bool
 	lockTimeout   time.Duration
+	executor      executorFlags
 }
 
 func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
@@ -112,10 +120,17 @@ func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCo
 		}
 	}
 	v := &applyView{inv: inv, ev: ev}
+	ex, closeEx, err := af.executor.executor(inv, ev)
+	if err != nil {
+		return inv.Errorf("%v", err)
+	}
+	defer closeEx()
 	opts := apply.Options{
-		Exec:     exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
-		Lease:    state.LeaseFromEnv(inv.Getenv),
-		LockWait: af.lockTimeout,
+		Executor:     ex,
+		StopExecutor: stopExecutor(inv, af.executor.temporal),
+		Exec:         exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
+		Lease:        state.LeaseFromEnv(inv.Getenv),
+		LockWait:     af.lockTimeout,
 		Hooks: apply.Hooks{
 			LockWait:  func(pipeline string, h state.LockInfo) { waitingForLock(inv, pipeline, h, af.lockTimeout) },
 			Recovered: v.recovered,
