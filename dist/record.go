@@ -93,6 +93,7 @@ func RunTask(ctx context.Context, r Run, index int, o TaskOptions) (rec *Record,
 	if err != nil {
 		return nil, false, err
 	}
+	testDelay(ctx)
 	mine := &Record{FormatVersion: RecordVersion, RunID: r.RunID, Pipeline: job.Pipeline, Task: index,
 		Attempt: o.Attempt, Written: time.Now().UTC(), Elapsed: time.Since(start), Result: *tr}
 	// Not cancelled by ctx from here: a cancelled attempt still either
@@ -173,4 +174,21 @@ func readJSON(ctx context.Context, store objstore.Store, key string, v any) erro
 		return fmt.Errorf("%s: corrupt record: %w", key, err)
 	}
 	return nil
+}
+
+// testDelay holds a task between writing its outputs (pending uploads)
+// and recording them for SLUICE_TEST_TASK_DELAY (a duration), so that
+// end-to-end tests can kill, freeze or cut off a worker while tasks are
+// under way. Unset in production.
+func testDelay(ctx context.Context) {
+	d, err := time.ParseDuration(os.Getenv("SLUICE_TEST_TASK_DELAY"))
+	if err != nil || d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
