@@ -26,7 +26,6 @@ type Server struct {
 	bin    string
 	ports  [3]int // gRPC, HTTP, metrics
 	db     string
-	t      testing.TB
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -98,22 +97,33 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("temporaltest: %v", err)
 	}
+	s, err := New(bin, t.TempDir())
+	if err != nil {
+		t.Fatalf("temporaltest: %v", err)
+	}
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// New starts a dev server (bin: the Temporal CLI) with its database in dir,
+// for callers that are not tests (the benchmark); Kill stops it.
+func New(bin, dir string) (*Server, error) {
 	var lastErr error
 	// A free port can be taken between the probe and the server's bind.
 	for range 3 {
-		s := &Server{bin: bin, t: t, db: filepath.Join(t.TempDir(), "temporal.db"), log: &syncBuffer{}}
+		s := &Server{bin: bin, db: filepath.Join(dir, "temporal.db"), log: &syncBuffer{}}
 		for i := range s.ports {
-			if s.ports[i], err = freePort(); err != nil {
-				t.Fatal(err)
+			p, err := freePort()
+			if err != nil {
+				return nil, err
 			}
+			s.ports[i] = p
 		}
 		if lastErr = s.start(); lastErr == nil {
-			t.Cleanup(s.Kill)
-			return s
+			return s, nil
 		}
 	}
-	t.Fatalf("temporaltest: %v", lastErr)
-	return nil
+	return nil, lastErr
 }
 
 func freePort() (int, error) {
@@ -197,11 +207,11 @@ func (s *Server) Kill() {
 }
 
 // Restart starts the server again on its ports and database, after Kill.
-func (s *Server) Restart() {
-	s.t.Helper()
+func (s *Server) Restart() error {
 	if err := s.start(); err != nil {
-		s.t.Fatalf("temporaltest: restart: %v", err)
+		return fmt.Errorf("temporaltest: restart: %w", err)
 	}
+	return nil
 }
 
 // Client is a client of the server for test setup and checks.

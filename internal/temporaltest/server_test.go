@@ -17,7 +17,9 @@ func TestStartKillRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Kill()
-	s.Restart()
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
 	// The client reconnects by itself (after gRPC's backoff).
 	for {
 		_, err := c.CheckHealth(ctx, nil)

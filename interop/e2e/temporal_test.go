@@ -111,7 +111,9 @@ pipeline "events" {
 		e.waitStartedOn(runID, 0)
 		tsrv.Kill()
 		time.Sleep(2 * time.Second)
-		tsrv.Restart()
+		if err := tsrv.Restart(); err != nil {
+			t.Fatal(err)
+		}
 	})
 	e.verify(3)
 	e.retried(e.last)
