@@ -13,7 +13,8 @@ const module = "github.com/sluicedata/sluice/"
 
 // layers lists sluice's packages from the top down (docs/architecture.md).
 // A package may import one of a lower layer, never one of its own layer or
-// above: cmd → apply → {txn, exec} → planner → state → spec → leaves. A
+// above: cmd → apply → dist/temporal → dist → {txn, exec} → planner → state
+// → spec → leaves. A
 // package is placed by its longest listed prefix. txn and exec share a
 // layer on purpose: the protocol must not know the data plane, nor the
 // data plane the protocol; apply joins them.
