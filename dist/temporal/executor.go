@@ -204,7 +204,7 @@ func Stop(dial func() (client.Client, error)) func(ctx context.Context, j *state
 		if err := terminate(ctx, c, j.ExecutorRef, "run "+j.RunID+" rolled back by recovery"); err != nil {
 			return err
 		}
-		d, err := c.DescribeWorkflowExecution(ctx, j.ExecutorRef, "")
+		desc, err := c.DescribeWorkflow(ctx, j.ExecutorRef, "")
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			return nil // never started: nothing ran
@@ -212,6 +212,7 @@ func Stop(dial func() (client.Client, error)) func(ctx context.Context, j *state
 		if err != nil {
 			return fmt.Errorf("temporal: describing workflow %s: %w", j.ExecutorRef, err)
 		}
+		d := desc.RawResponse
 		hb := 30 * time.Second
 		if p, ok := d.WorkflowExecutionInfo.GetMemo().GetFields()[memoHeartbeat]; ok {
 			var ms int64

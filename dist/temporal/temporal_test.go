@@ -165,9 +165,9 @@ func TestRunOnWorkers(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, id := range []string{wid, wid + "/batch-0", wid + "/batch-2"} {
-		d, err := e.c.DescribeWorkflowExecution(ctx, id, "")
-		if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-			t.Fatalf("workflow %s: %v %v", id, d.GetWorkflowExecutionInfo().GetStatus(), err)
+		st, err := workflowStatus(ctx, e.c, id)
+		if err != nil || st != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			t.Fatalf("workflow %s: %v %v", id, st, err)
 		}
 	}
 	// The same run id again: refused, although the first run is closed.
@@ -218,9 +218,9 @@ func TestInterruptTerminatesTheWorkflow(t *testing.T) {
 	if r.Outcome != apply.Interrupted {
 		t.Fatalf("outcome %v: %v", r.Outcome, r.Err)
 	}
-	d, err := e.c.DescribeWorkflowExecution(context.Background(), "sluice/orders/raw/"+r.RunID, "")
-	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
-		t.Fatalf("workflow: %v %v", d.GetWorkflowExecutionInfo().GetStatus(), err)
+	st, err := workflowStatus(context.Background(), e.c, "sluice/orders/raw/"+r.RunID)
+	if err != nil || st != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("workflow: %v %v", st, err)
 	}
 }
 
@@ -245,9 +245,9 @@ func TestStopTerminatesTheJournaledWorkflow(t *testing.T) {
 	if time.Since(start) < 150*time.Millisecond {
 		t.Fatal("Stop did not wait for the attempts to notice")
 	}
-	d, err := e.c.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
-		t.Fatalf("workflow: %v %v", d.GetWorkflowExecutionInfo().GetStatus(), err)
+	st, err := workflowStatus(ctx, e.c, id)
+	if err != nil || st != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Fatalf("workflow: %v %v", st, err)
 	}
 	if err := stop(ctx, j); err != nil {
 		t.Fatalf("again: %v", err)
@@ -259,4 +259,13 @@ func TestStopTerminatesTheJournaledWorkflow(t *testing.T) {
 	if err := stop(ctx, &state.Journal{Executor: "external"}); err != nil {
 		t.Fatalf("another executor: %v", err)
 	}
+}
+
+// workflowStatus is a workflow's status.
+func workflowStatus(ctx context.Context, c client.Client, id string) (enumspb.WorkflowExecutionStatus, error) {
+	d, err := c.DescribeWorkflow(ctx, id, "")
+	if err != nil {
+		return 0, err
+	}
+	return d.RawResponse.GetWorkflowExecutionInfo().GetStatus(), nil
 }

@@ -130,9 +130,9 @@ pipeline "events" {
 	if !strings.Contains(out, "rolled back apply "+killed) {
 		t.Errorf("the next apply did not say it rolled back run %s:\n%s", killed, out)
 	}
-	d, err := tc.DescribeWorkflowExecution(context.Background(), "sluice/events/raw/"+killed, "")
-	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
-		t.Errorf("the killed coordinator's workflow: %v %v", d.GetWorkflowExecutionInfo().GetStatus(), err)
+	st, err := workflowStatus(context.Background(), tc, "sluice/events/raw/"+killed)
+	if err != nil || st != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		t.Errorf("the killed coordinator's workflow: %v %v", st, err)
 	}
 	if ph := e.journalPhase(killed); ph != "ABORTED" {
 		t.Errorf("the killed run's journal is %s, want ABORTED", ph)
@@ -232,9 +232,9 @@ func (e *temporalE2E) waitStartedOn(runID string, pid int) {
 	id := "sluice/events/raw/" + runID
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		d, err := e.tc.DescribeWorkflowExecution(context.Background(), id, "")
+		d, err := e.tc.DescribeWorkflow(context.Background(), id, "")
 		if err == nil {
-			for _, a := range d.PendingActivities {
+			for _, a := range d.RawResponse.PendingActivities {
 				if a.State == enumspb.PENDING_ACTIVITY_STATE_STARTED && (pid == 0 || strings.HasSuffix(a.LastWorkerIdentity, fmt.Sprintf("/%d", pid))) {
 					return
 				}
@@ -403,4 +403,13 @@ func startWorker(t *testing.T, bin string, env []string) *exec.Cmd {
 		log.Close()
 	})
 	return cmd
+}
+
+// workflowStatus is a workflow's status.
+func workflowStatus(ctx context.Context, c client.Client, id string) (enumspb.WorkflowExecutionStatus, error) {
+	d, err := c.DescribeWorkflow(ctx, id, "")
+	if err != nil {
+		return 0, err
+	}
+	return d.RawResponse.GetWorkflowExecutionInfo().GetStatus(), nil
 }
