@@ -60,18 +60,44 @@ func (f executorFlags) executor(inv *cli.Invocation, ev *events) (ex apply.Execu
 	case "", "local":
 		return apply.Local{}, func() {}, nil
 	case "temporal":
-		cfg := f.temporal.config(inv, "apply")
-		c, err := cfg.Dial()
-		if err != nil {
-			return nil, nil, err
-		}
-		return &temporal.Executor{Client: c, Queue: cfg.Queue(), Open: openLoc, HeartbeatTimeout: f.heartbeat}, c.Close, nil
+		l := &lazyTemporal{cfg: f.temporal.config(inv, "apply"), heartbeat: f.heartbeat}
+		return l, l.close, nil
 	case "external":
 		return &dist.External{Open: openLoc, Timeout: f.wait, Announce: func(job *exec.Job, planURL string, n int) {
 			announceExternal(inv, ev, job, planURL, n)
 		}}, func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("-executor %q: want local, temporal or external", f.kind)
+}
+
+// lazyTemporal connects to Temporal when a run first needs it, so that an
+// apply with nothing to do (a cron job's usual case) does not fail while
+// Temporal is unreachable.
+type lazyTemporal struct {
+	cfg       temporal.Config
+	heartbeat time.Duration
+	ex        *temporal.Executor
+}
+
+func (l *lazyTemporal) Ref(job *exec.Job) (string, string) {
+	return temporal.Kind, temporal.WorkflowID(job)
+}
+
+func (l *lazyTemporal) Run(ctx context.Context, job *exec.Job, o exec.Options) (*exec.Result, error) {
+	if l.ex == nil {
+		c, err := l.cfg.Dial()
+		if err != nil {
+			return nil, err
+		}
+		l.ex = &temporal.Executor{Client: c, Queue: l.cfg.Queue(), Open: openLoc, HeartbeatTimeout: l.heartbeat}
+	}
+	return l.ex.Run(ctx, job, o)
+}
+
+func (l *lazyTemporal) close() {
+	if l.ex != nil {
+		l.ex.Client.Close()
+	}
 }
 
 // announceExternal says what the other scheduler must run.
