@@ -8,6 +8,7 @@ SLUICE    := $(BIN)/sluice
 VERSITYGW := $(TOOLS)/versitygw
 STATICCHECK := $(TOOLS)/staticcheck
 PUSHGATEWAY := $(TOOLS)/prometheus-pushgateway
+TEMPORAL  := $(TOOLS)/temporal
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # The sluice binary and the main module's tests build without cgo (one build
@@ -17,6 +18,7 @@ export CGO_ENABLED := 0
 export AWS_EC2_METADATA_DISABLED := true
 export SLUICE_VERSITYGW := $(VERSITYGW)
 export SLUICE_PUSHGATEWAY := $(PUSHGATEWAY)
+export SLUICE_TEMPORAL := $(TEMPORAL)
 
 .PHONY: all build install tools testdata test test-unit test-interop lint demo bench clean fuzz
 
@@ -35,13 +37,21 @@ install:
 	  echo "installed $$dir/sluice"; \
 	  case ":$$PATH:" in *":$$dir:"*) ;; *) echo "note: $$dir is not on your PATH";; esac
 
-# The Versity S3 gateway (a real S3-compatible server the tests start on loopback), staticcheck,
+# The Versity S3 gateway (a real S3-compatible server the tests start on loopback), the
+# Temporal CLI (its development server runs the distributed executor's tests), staticcheck,
 # and the Prometheus Pushgateway (apply -metrics-push is tested against it).
-tools: $(VERSITYGW) $(STATICCHECK) $(PUSHGATEWAY)
+tools: $(VERSITYGW) $(TEMPORAL) $(STATICCHECK) $(PUSHGATEWAY)
 
 $(VERSITYGW):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
+# v1.5.1 is the newest release that installs with go install (later ones have a replace
+# directive); compiling it takes ~5 CPU-minutes once, and it is ~240 MiB. Its dev server is
+# started by internal/temporaltest with the version check off (no lookup beyond loopback).
+$(TEMPORAL):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/temporalio/cli/cmd/temporal@v1.5.1
 
 $(STATICCHECK):
 	@mkdir -p $(TOOLS)

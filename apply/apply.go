@@ -56,7 +56,11 @@ type Options struct {
 	// (follows.go) — or it is Stale. nil trusts the plan, for a plan made
 	// in the same process (apply DIR, fixture tests).
 	Config *spec.Config
-	Hooks  Hooks
+	// StopExecutor stops the tasks of an earlier run that recovery rolls
+	// back, when its journal says they ran on a Remote executor; nil: such
+	// a run is rolled back without stopping them.
+	StopExecutor txn.StopFunc
+	Hooks        Hooks
 }
 
 // Hooks report what apply does, for the command's views. Every hook is
@@ -203,7 +207,7 @@ func (o Options) recoverAbandoned(ctx context.Context, runID string, pp *planner
 		return err
 	}
 	bm := state.AtDir(loc.Store, pp.State.Dir)
-	rec, err := txn.RecoverAbandoned(ctx, bm, state.LockOptions{RunID: runID, Command: "recovery", Lease: o.Lease}, o.open)
+	rec, err := txn.RecoverAbandoned(ctx, bm, state.LockOptions{RunID: runID, Command: "recovery", Lease: o.Lease}, o.open, o.recoverOptions()...)
 	o.recovered(pp.Name, rec)
 	return err
 }
@@ -304,7 +308,7 @@ func (a *pipelineApply) run(ctx context.Context) {
 	if o.Hooks.LockWait != nil {
 		lo.OnWait = func(h state.LockInfo) { o.Hooks.LockWait(pp.Name, h) }
 	}
-	sess, rec, err := txn.Acquire(ctx, bm, lo, o.open)
+	sess, rec, err := txn.Acquire(ctx, bm, lo, o.open, o.recoverOptions()...)
 	o.recovered(pp.Name, rec)
 	var held *state.LockHeldError
 	if errors.As(err, &held) {
@@ -365,6 +369,10 @@ func (a *pipelineApply) run(ctx context.Context) {
 			return
 		}
 	}
+	if err := refuseDirect(o.executor(), job); err != nil {
+		a.fail(ctx, err)
+		return
+	}
 	run, err := sess.Begin(ctx, runID, job.Sink.Loc, job.Sink.Committer == spec.CommitterDirect)
 	if err != nil {
 		a.fail(ctx, err)
@@ -396,6 +404,11 @@ func (a *pipelineApply) run(ctx context.Context) {
 		}
 	}
 	xo.Published = func(objstore.PendingUpload) { txn.KillPoint("after-complete") }
+	if err := journalExecutor(lock.Context(), o.executor(), run, job); err != nil {
+		abort(nil, err)
+		a.fail(ctx, lockCause(lock, err))
+		return
+	}
 	er, err := o.executor().Run(lock.Context(), job, xo)
 	if err != nil {
 		abort(nil, err)

@@ -68,10 +68,12 @@ func (r *runner) dropNullsInRequired(ctx context.Context, in Input, b arrow.Reco
 	return nb, nil
 }
 
-// quarantine collects one task's bad records as JSON lines.
+// quarantine collects one task's bad records as JSON lines, and counts
+// them (and the unreadable files) in the task's counters.
 type quarantine struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	counts *taskCounts
 }
 
 type badLine struct {
@@ -129,9 +131,9 @@ func (r *runner) onBad(q *quarantine) func(decode.BadRecord) error {
 		switch src.OnBadRecord {
 		case spec.BadRecordSkip, spec.BadRecordQuarantine:
 			if wholeFile {
-				r.badFiles.Add(1)
+				q.counts.badFiles.Add(1)
 			} else {
-				r.badRecords.Add(1)
+				q.counts.badRecords.Add(1)
 			}
 			if src.OnBadRecord == spec.BadRecordQuarantine {
 				q.add(b)
@@ -170,9 +172,9 @@ func (r *runner) badFile(in Input, err error, q *quarantine) error {
 	}
 	switch r.job.Source.OnBadRecord {
 	case spec.BadRecordSkip:
-		r.badFiles.Add(1)
+		q.counts.badFiles.Add(1)
 	case spec.BadRecordQuarantine:
-		r.badFiles.Add(1)
+		q.counts.badFiles.Add(1)
 		q.add(decode.BadRecord{Key: in.Key, Reason: "whole object unreadable: " + err.Error()})
 	default:
 		if errors.Is(err, objstore.ErrNotExist) {
@@ -180,7 +182,6 @@ func (r *runner) badFile(in Input, err error, q *quarantine) error {
 		}
 		return fmt.Errorf("cannot read input (on_bad_record = \"fail\"): %w", err)
 	}
-	r.filesDone.Add(1)
-	r.bytesDone.Add(in.Size)
+	r.fileRead(q.counts, in.Size)
 	return nil
 }

@@ -78,26 +78,61 @@ func formatRow(b arrow.RecordBatch, i int) string {
 	return sb.String()
 }
 
-func (r *runner) checkResults(rowsOut int64) []CheckResult {
+// newChecks returns fresh per-task states of the run's checks (sharing
+// their compiled programs, which are safe for concurrent use).
+func (r *runner) newChecks() []*checkState {
+	out := make([]*checkState, len(r.checks))
+	for i, c := range r.checks {
+		out[i] = &checkState{spec: c.spec, prog: c.prog}
+	}
+	return out
+}
+
+// taskChecks is what a task's checks observed, for its TaskResult.
+func taskChecks(cs []*checkState) []TaskCheck {
+	var out []TaskCheck
+	for _, c := range cs {
+		c.mu.Lock()
+		out = append(out, TaskCheck{Name: c.spec.Name, Failing: c.failing, Examples: c.examples})
+		c.mu.Unlock()
+	}
+	return out
+}
+
+// checkResults decides each check of job over the whole run: the failing
+// rows and examples of every task, added up in task order (so the outcome
+// and the examples shown never depend on which task finished first), and
+// min_rows against the run's output rows.
+func checkResults(job *Job, results []TaskResult, rowsOut int64) []CheckResult {
 	var out []CheckResult
-	for _, c := range r.checks {
-		res := CheckResult{Name: c.spec.Name, Severity: c.spec.Severity.String(), Passed: true}
+	for i, spec := range job.Checks {
+		res := CheckResult{Name: spec.Name, Severity: spec.Severity.String(), Passed: true}
 		switch {
-		case c.prog != nil:
-			res.Failing = c.failing
-			res.Examples = c.examples
-			if c.failing > 0 {
-				res.Passed = false
-				res.Message = fmt.Sprintf("%d of %d output rows fail %s", c.failing, rowsOut, c.spec.Expr.Source)
-			} else {
-				res.Message = fmt.Sprintf("all %d output rows satisfy %s", rowsOut, c.spec.Expr.Source)
+		case spec.Expr != nil:
+			for _, tr := range results {
+				if i >= len(tr.Checks) || tr.Checks[i].Name != spec.Name {
+					continue // a record without this check observed no row of it
+				}
+				tc := tr.Checks[i]
+				res.Failing += tc.Failing
+				for _, e := range tc.Examples {
+					if len(res.Examples) < maxCheckExamples {
+						res.Examples = append(res.Examples, e)
+					}
+				}
 			}
-		case c.spec.MinRows >= 0:
-			if rowsOut < c.spec.MinRows {
+			if res.Failing > 0 {
 				res.Passed = false
-				res.Message = fmt.Sprintf("%d output rows, expected at least %d", rowsOut, c.spec.MinRows)
+				res.Message = fmt.Sprintf("%d of %d output rows fail %s", res.Failing, rowsOut, spec.Expr.Source)
 			} else {
-				res.Message = fmt.Sprintf("%d output rows (at least %d)", rowsOut, c.spec.MinRows)
+				res.Message = fmt.Sprintf("all %d output rows satisfy %s", rowsOut, spec.Expr.Source)
+			}
+		case spec.MinRows >= 0:
+			if rowsOut < spec.MinRows {
+				res.Passed = false
+				res.Message = fmt.Sprintf("%d output rows, expected at least %d", rowsOut, spec.MinRows)
+			} else {
+				res.Message = fmt.Sprintf("%d output rows (at least %d)", rowsOut, spec.MinRows)
 			}
 		}
 		out = append(out, res)

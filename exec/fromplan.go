@@ -37,6 +37,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 	job := &Job{
 		Pipeline: pp.Name,
 		RunID:    runID,
+		Plan:     pp,
 		Source: SourceSpec{
 			Name: pp.Source.Name, Loc: src, Format: pp.Source.Format, Compression: pp.Source.Compression,
 			FileSchema: arrowtype.ArrowSchema(fileCols), TimestampFormats: map[string]string{},

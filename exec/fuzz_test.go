@@ -89,7 +89,7 @@ func FuzzDecodeObject(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := &quarantine{}
+		q := &quarantine{counts: &taskCounts{}}
 		batches, err := r.decodeObject(context.Background(), Input{Key: ff.key, Size: int64(len(data))}, data, q)
 		if err != nil {
 			if batches != nil {
@@ -114,8 +114,8 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 		releaseAll(batches)
 		bad := int64(bytes.Count(q.buf.Bytes(), []byte("\n")))
-		if bad != r.badRecords.Load()+r.badFiles.Load() {
-			t.Fatalf("%d quarantine lines, %d bad records", bad, r.badRecords.Load())
+		if bad != q.counts.badRecords.Load()+q.counts.badFiles.Load() {
+			t.Fatalf("%d quarantine lines, %d bad records", bad, q.counts.badRecords.Load())
 		}
 		if ff.key == "k.json" {
 			// Every non-blank line is a row or a quarantined record.

@@ -5,6 +5,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
 )
@@ -22,6 +23,10 @@ type Job struct {
 	Filter *predicate.Predicate
 	Checks []CheckSpec
 	Tasks  []Task
+	// Plan is the plan the job was built from (JobFromPlan), which an
+	// executor running the tasks in other processes ships to them; nil for
+	// a job built by hand.
+	Plan *planner.PipelinePlan
 }
 
 // SourceSpec is how to read the inputs.

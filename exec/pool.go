@@ -83,14 +83,11 @@ type runner struct {
 	fetchMem   *byteBudget
 	writeMem   *write.Budget
 
+	// The run's totals, for progress reports; each task counts its own
+	// (taskCounts) for its TaskResult.
 	filesTotal, bytesTotal            int64
 	filesDone, bytesDone, rowsIn, out atomic.Int64
-	badRecords, badFiles              atomic.Int64
-	// Nanoseconds spent in each phase, summed over the workers: GETs of
-	// whole objects, reading (decoding and handing on) objects, and the
-	// stage's filter, checks and writes.
-	fetchNS, decodeNS, writeNS atomic.Int64
-	lastTick                   atomic.Int64 // unix ns of the last "progress" report
+	lastTick                          atomic.Int64 // unix ns of the last "progress" report
 
 	mu         sync.Mutex
 	files      []write.File
@@ -172,21 +169,21 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	// more (-parallelism 1000000 over one task used to start a million
 	// goroutines, 2.7 GB, to move 100 rows).
 	tasks := r.splitTasks(ctx)
+	var resMu sync.Mutex
+	var results []TaskResult
 	for w := 0; w < min(r.o.Parallelism, len(tasks)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for t := range next {
-				r.report("task_started", t.Index)
-				start := time.Now()
-				slog.DebugContext(ctx, "task started", "pipeline", r.job.Pipeline, "task", t.Index, "inputs", len(t.Inputs))
-				if err := r.runTask(ctx, t); err != nil {
-					slog.DebugContext(ctx, "task failed", "pipeline", r.job.Pipeline, "task", t.Index, "err", err)
+				tr, err := r.runOne(ctx, t)
+				if err != nil {
 					fail(err)
 					return
 				}
-				slog.DebugContext(ctx, "task done", "pipeline", r.job.Pipeline, "task", t.Index, "elapsed", time.Since(start).Round(time.Millisecond))
-				r.report("task_done", t.Index)
+				resMu.Lock()
+				results = append(results, *tr)
+				resMu.Unlock()
 			}
 		}()
 	}
@@ -206,22 +203,24 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res := &Result{Job: r.job, Files: r.files, Quarantine: r.quarantine, Phases: map[string]time.Duration{
-		"fetch":  time.Duration(r.fetchNS.Load()),
-		"decode": time.Duration(r.decodeNS.Load()),
-		"write":  time.Duration(r.writeNS.Load()),
-	}}
-	res.Stats = Stats{
-		FilesRead: r.filesDone.Load(), BytesRead: r.bytesDone.Load(),
-		RowsIn: r.rowsIn.Load(), RowsOut: r.out.Load(),
-		BadRecords: r.badRecords.Load(), BadFiles: r.badFiles.Load(),
+	// The same merge a distributed executor applies to its tasks' records:
+	// the result does not depend on which task finished first.
+	return Merge(r.job, results), nil
+}
+
+// runOne runs one task with its progress events and logs.
+func (r *runner) runOne(ctx context.Context, t Task) (*TaskResult, error) {
+	r.report("task_started", t.Index)
+	start := time.Now()
+	slog.DebugContext(ctx, "task started", "pipeline", r.job.Pipeline, "task", t.Index, "inputs", len(t.Inputs))
+	tr, err := r.runTask(ctx, t)
+	if err != nil {
+		slog.DebugContext(ctx, "task failed", "pipeline", r.job.Pipeline, "task", t.Index, "err", err)
+		return nil, err
 	}
-	for _, f := range r.files {
-		res.Stats.FilesWritten++
-		res.Stats.BytesWritten += f.Bytes
-	}
-	res.Checks = r.checkResults(res.Stats.RowsOut)
-	return res, nil
+	slog.DebugContext(ctx, "task done", "pipeline", r.job.Pipeline, "task", t.Index, "elapsed", time.Since(start).Round(time.Millisecond))
+	r.report("task_done", t.Index)
+	return tr, nil
 }
 
 // progressEvery throttles "progress" reports: a bar needs a few updates a

@@ -39,10 +39,15 @@ type task struct {
 	// by (leadingPartitions), lastLead the last input's values of them.
 	lead     int
 	lastLead []any
+	// counts and checks are this task's own: its TaskResult reports them,
+	// and Merge adds every task's up (the runner's totals are for progress).
+	counts *taskCounts
+	checks []*checkState
 }
 
-// runTask reads a task's inputs in key order and writes their rows.
-func (r *runner) runTask(ctx context.Context, t Task) error {
+// runTask reads a task's inputs in key order, writes their rows and
+// returns what the task produced.
+func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	job := r.job
@@ -55,31 +60,32 @@ func (r *runner) runTask(ctx context.Context, t Task) error {
 		Alloc: r.alloc, Budget: r.writeMem,
 	})
 	if err != nil {
-		return fmt.Errorf("task %d: %w", t.Index, err)
+		return nil, fmt.Errorf("task %d: %w", t.Index, err)
 	}
 	r.mu.Lock()
 	r.writers = append(r.writers, w)
 	r.mu.Unlock()
-	tk := &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{}, lead: leadingPartitions(job),
-		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}}
+	counts := &taskCounts{}
+	tk := &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{counts: counts}, lead: leadingPartitions(job),
+		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}, counts: counts, checks: r.newChecks()}
 	// A task that stops early (a bad record under fail, a later file
 	// failing) still holds the earlier files' batches.
 	defer tk.co.discard()
 	tk.pipe = newStage(func(b arrow.RecordBatch) error {
 		defer b.Release()
 		start := time.Now()
-		defer func() { r.writeNS.Add(int64(time.Since(start))) }()
-		return r.process(ctx, w, b)
+		defer func() { tk.counts.writeNS.Add(int64(time.Since(start))) }()
+		return tk.process(b)
 	})
 	defer tk.pipe.close()
 	if job.Source.Format == spec.FormatJSON || job.Source.Format == spec.FormatCSV {
 		if tk.app, err = decode.NewAppender(job.Source.Format, r.decodeOptions(tk.q)); err != nil {
-			return fmt.Errorf("task %d: %w", t.Index, err)
+			return nil, fmt.Errorf("task %d: %w", t.Index, err)
 		}
 		defer tk.app.Release()
 	}
 	if err := tk.readAll(); err != nil {
-		return err
+		return nil, err
 	}
 	return tk.finish()
 }
@@ -98,10 +104,10 @@ func (tk *task) readAll() error {
 	}
 	ch, done := prefetch(tk.ctx, r.job.Source.Loc.Store, keys, sizes, r.o.FetchConcurrency, r.fetchMem)
 	for f := range ch {
-		r.fetchNS.Add(int64(f.took))
+		tk.counts.fetchNS.Add(int64(f.took))
 		start := time.Now()
 		err := tk.read(f, done)
-		r.decodeNS.Add(int64(time.Since(start)))
+		tk.counts.decodeNS.Add(int64(time.Since(start)))
 		if err != nil {
 			return err
 		}
@@ -139,7 +145,7 @@ func (tk *task) read(f fetched, done func(int64)) error {
 		if n, err, stop = tk.readParquet(in, f.data); stop != nil {
 			return stop
 		}
-		r.rowsIn.Add(n)
+		r.rowsRead(tk.counts, n)
 		appended = 0 // rows are counted; nothing to hand on below
 	case tk.app != nil && r.appendable(in, f.data):
 		if tk.app.Rows() > 0 && (tk.app.Rows() >= coalesceRows || !samePartition(tk.group, in.Partition)) {
@@ -174,17 +180,16 @@ func (tk *task) read(f fetched, done func(int64)) error {
 		return r.badFile(in, err, tk.q)
 	}
 	if in.Part == 0 { // a split file counts once
-		r.filesDone.Add(1)
-		r.bytesDone.Add(in.Size)
+		r.fileRead(tk.counts, in.Size)
 	}
 	r.tick()
 	if appended >= 0 {
-		r.rowsIn.Add(int64(appended))
+		r.rowsRead(tk.counts, int64(appended))
 		return nil
 	}
 	defer releaseAll(batches)
 	for _, b := range batches {
-		r.rowsIn.Add(b.NumRows())
+		r.rowsRead(tk.counts, b.NumRows())
 		if err := tk.emit(b); err != nil {
 			return err
 		}
@@ -290,22 +295,23 @@ func (tk *task) drain() error {
 	return nil
 }
 
-// finish writes the task's last rows, closes its writer and records its
-// files and quarantined records with the run; a direct run publishes the
-// files now.
-func (tk *task) finish() error {
+// finish writes the task's last rows, closes its writer, records its
+// files and quarantined records with the run (so a failed run aborts them)
+// and returns the task's result; a direct run publishes the files now.
+func (tk *task) finish() (*TaskResult, error) {
 	r, ctx, t := tk.r, tk.ctx, tk.t
 	job := r.job
 	if err := tk.drain(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := tk.pipe.close(); err != nil {
-		return err
+		return nil, err
 	}
 	files, err := tk.w.Close(ctx)
 	if err != nil {
-		return fmt.Errorf("task %d: %w", t.Index, err)
+		return nil, fmt.Errorf("task %d: %w", t.Index, err)
 	}
+	res := &TaskResult{Task: t.Index, Files: files, Stats: tk.counts.stats(files), Checks: taskChecks(tk.checks), PhaseNS: tk.counts.phases()}
 	if job.Sink.Committer == spec.CommitterDirect {
 		// committer = "direct": publish the task's files now. Commit later
 		// completes them again, which a store recognises as done.
@@ -317,25 +323,25 @@ func (tk *task) finish() error {
 		r.files = append(r.files, files...) // so a failed run deletes them
 		r.mu.Unlock()
 		if err := objstore.CompleteAll(ctx, job.Sink.Loc.Store, ups, r.o.Published); err != nil {
-			return err
+			return nil, err
 		}
 		files = nil
 	}
-	var qu objstore.PendingUpload
-	hasQ := tk.q.buf.Len() > 0
-	if hasQ {
+	if tk.q.buf.Len() > 0 {
 		key := fmt.Sprintf("%s_sluice/bad/%s/task-%05d.jsonl", job.Sink.Loc.Prefix, job.RunID, t.Index)
-		if qu, err = r.upload(ctx, key, tk.q.buf.Bytes()); err != nil {
-			return err
+		qu, err := r.upload(ctx, key, tk.q.buf.Bytes())
+		if err != nil {
+			return nil, err
 		}
+		res.Quarantine = &qu
 	}
 	r.mu.Lock()
 	r.files = append(r.files, files...)
-	if hasQ {
-		r.quarantine = append(r.quarantine, qu)
+	if res.Quarantine != nil {
+		r.quarantine = append(r.quarantine, *res.Quarantine)
 	}
 	r.mu.Unlock()
-	return nil
+	return res, nil
 }
 
 func releaseAll(bs []arrow.RecordBatch) {
@@ -384,7 +390,8 @@ func samePartition(a, b []any) bool {
 
 // process filters one batch, projects the output columns, runs the checks
 // and hands the rows to the writer. b is not consumed.
-func (r *runner) process(ctx context.Context, w *write.Writer, b arrow.RecordBatch) error {
+func (tk *task) process(b arrow.RecordBatch) error {
+	r, ctx, w := tk.r, tk.ctx, tk.w
 	kept := b
 	if r.filter != nil {
 		f, err := r.filter.Filter(ctx, b)
@@ -403,11 +410,12 @@ func (r *runner) process(ctx context.Context, w *write.Writer, b arrow.RecordBat
 	}
 	out := array.NewRecordBatch(r.outSchema, cols, kept.NumRows())
 	defer out.Release()
-	for _, c := range r.checks {
+	for _, c := range tk.checks {
 		if err := c.observe(ctx, out); err != nil {
 			return err
 		}
 	}
+	tk.counts.rowsOut.Add(out.NumRows())
 	r.out.Add(out.NumRows())
 	return w.Write(ctx, out)
 }

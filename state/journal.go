@@ -72,6 +72,12 @@ type Journal struct {
 	// (committer = "direct"), so rolling it back deletes its published
 	// outputs too, not only its pending uploads.
 	Direct bool `json:"direct,omitempty"`
+	// Executor and ExecutorRef say where a distributed run's tasks run
+	// ("temporal" and its workflow id, "external" and its saved plan), so
+	// that whoever rolls the run back after a crash of its coordinator can
+	// stop them first; "" for tasks run in the coordinator's process.
+	Executor    string `json:"executor,omitempty"`
+	ExecutorRef string `json:"executor_ref,omitempty"`
 
 	// Set in COMMITTING.
 	Uploads []objstore.PendingUpload `json:"uploads,omitempty"`

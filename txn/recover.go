@@ -29,14 +29,14 @@ type Session struct {
 // it forward or back, before anything else reads the state. On a recovery
 // error the lock is released again; the changes recovered before it are
 // in the error's Session-less return, so they can still be reported.
-func Acquire(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc) (*Session, []Recovered, error) {
+func Acquire(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc, opts ...RecoverOption) (*Session, []Recovered, error) {
 	lock, err := bm.Acquire(ctx, o)
 	if err != nil {
 		return nil, nil, err
 	}
 	slog.InfoContext(ctx, "lock taken", "lock", bm.LockKey(), "run", o.RunID, "command", o.Command)
 	KillPoint("after-lock")
-	rec, err := Recover(lock.Context(), bm, open, lock)
+	rec, err := Recover(lock.Context(), bm, open, lock, opts...)
 	if err != nil {
 		_ = release(ctx, lock)
 		return nil, rec, err
@@ -70,13 +70,13 @@ func Detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // lock after recording its inputs (so a plan sees nothing to do): a LOCK
 // left by a dead holder is taken over, the journal recovered and the lock
 // released. Without a LOCK, or with a live holder, it does nothing.
-func RecoverAbandoned(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc) ([]Recovered, error) {
+func RecoverAbandoned(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc, opts ...RecoverOption) ([]Recovered, error) {
 	if _, _, err := bm.ReadLock(ctx); errors.Is(err, objstore.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	s, rec, err := Acquire(ctx, bm, o, open)
+	s, rec, err := Acquire(ctx, bm, o, open, opts...)
 	var held *state.LockHeldError
 	if errors.As(err, &held) {
 		return nil, nil
@@ -100,8 +100,11 @@ func (r Recovered) String() string { return fmt.Sprintf("%s %s %s", r.Action, r.
 // caller holds st's lock; it runs before anything else reads or changes
 // the state. A change that never reached COMMITTING is rolled back (its
 // pending uploads aborted, its unreferenced segment deleted); one that did
-// is rolled forward from its journal.
-func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *state.Lock) ([]Recovered, error) {
+// is rolled forward from its journal. A run whose tasks ran on a
+// distributed executor has them stopped before it is rolled back
+// (StopExecutors).
+func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *state.Lock, opts ...RecoverOption) ([]Recovered, error) {
+	ro := recoverConfig(opts)
 	if open == nil {
 		open = func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
 	}
@@ -135,6 +138,9 @@ func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *stat
 			out = append(out, Recovered{RunID: j.RunID, Kind: j.Kind, Action: "rolled forward"})
 			slog.InfoContext(ctx, "recovery: rolled forward", "run", j.RunID, "kind", j.Kind)
 		default:
+			if err := ro.stopExecutor(ctx, j); err != nil {
+				return out, err
+			}
 			if err := rollBack(ctx, st, j, sink); err != nil {
 				return out, fmt.Errorf("rolling back run %s: %w", j.RunID, err)
 			}

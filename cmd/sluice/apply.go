@@ -55,7 +55,12 @@ needs -auto-approve.
 Exit codes: 0 done (or nothing to do), 1 runtime error, 4 invalid
 configuration, 5 stale plan, 6 locked by another run (the holder is
 printed), 7 a blocking check failed (nothing committed),
-130 interrupted (the run was aborted cleanly).`,
+130 interrupted (the run was aborted cleanly).
+
+With -executor temporal the tasks run on 'sluice worker' processes
+through Temporal, with -executor external on jobs another scheduler runs
+('sluice task'); apply stays the coordinator that locks, journals and
+commits (docs/scale-out.md).`,
 		Setup: func(fs *flag.FlagSet) cli.Runner {
 			auto := fs.Bool("auto-approve", false, "Run without asking for confirmation (the plan is then shown one line per pipeline).")
 			verbose := fs.Bool("verbose", false, "Show the whole plan, with the rules that fired, also with -auto-approve.")
@@ -68,9 +73,11 @@ printed), 7 a blocking check failed (nothing committed),
 			lineageFile := fs.String("lineage-file", "", "Append OpenLineage run events to `FILE` (one JSON object per line); OPENLINEAGE_URL sends them over HTTP.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
+			var ef executorFlags
+			ef.register(fs)
 			return func(inv *cli.Invocation) cli.ExitCode {
 				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, metricsFile: *metricsFile, metricsPush: *metricsPush, lineageFile: *lineageFile,
-					untilDrained: *untilDrained, maxRuns: *maxRuns, maxDuration: *maxDuration}, pipelines)
+					untilDrained: *untilDrained, maxRuns: *maxRuns, maxDuration: *maxDuration, executor: ef}, pipelines)
 			}
 		},
 	}
@@ -88,6 +95,8 @@ type applyFlags struct {
 	untilDrained bool
 	maxRuns      int
 	maxDuration  time.Duration
+	// executor chooses where the tasks run (-executor and its flags).
+	executor executorFlags
 }
 
 func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
@@ -169,10 +178,17 @@ func applyPlan(inv *cli.Invocation, af applyFlags, ev *events, plan *planner.Pla
 		}
 	}
 	v := &applyView{inv: inv, ev: ev}
+	ex, closeEx, err := af.executor.executor(inv, ev)
+	if err != nil {
+		return inv.Errorf("%v", err)
+	}
+	defer closeEx()
 	opts := apply.Options{
-		Exec:     exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
-		Lease:    state.LeaseFromEnv(inv.Getenv),
-		LockWait: af.lockTimeout,
+		Executor:     ex,
+		StopExecutor: stopExecutor(inv, af.executor.temporal),
+		Exec:         exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
+		Lease:        state.LeaseFromEnv(inv.Getenv),
+		LockWait:     af.lockTimeout,
 		Hooks: apply.Hooks{
 			LockWait:  func(pipeline string, h state.LockInfo) { waitingForLock(inv, pipeline, h, af.lockTimeout) },
 			Recovered: v.recovered,

@@ -61,6 +61,8 @@ func commands() []*cli.Command {
 		planCommand(),
 		showCommand(),
 		applyCommand(),
+		workerCommand(),
+		taskCommand(),
 		stateCommand(),
 		testCommand(),
 		graphCommand(),

@@ -129,7 +129,7 @@ func locked(inv *cli.Invocation, a *stateArgs, p *spec.Pipeline, st *state.Bookm
 	runID := planner.NewRunID(time.Now())
 	lo := state.LockOptions{RunID: runID, Command: command, Lease: state.LeaseFromEnv(inv.Getenv), Wait: a.lockTimeout,
 		OnWait: func(h state.LockInfo) { waitingForLock(inv, p.Name, h, a.lockTimeout) }}
-	sess, rec, err := txn.Acquire(inv.Ctx, st, lo, openLoc)
+	sess, rec, err := txn.Acquire(inv.Ctx, st, lo, openLoc, txn.StopExecutors(stopExecutor(inv, temporalFlags{})))
 	printRecovered(inv, p.Name, rec)
 	var held *state.LockHeldError
 	if errors.As(err, &held) {
@@ -145,7 +145,8 @@ func locked(inv *cli.Invocation, a *stateArgs, p *spec.Pipeline, st *state.Bookm
 // recoverDead finishes a run that died holding the pipeline's lock, so
 // that what a state command shows is the state as it really is.
 func recoverDead(inv *cli.Invocation, name string, st *state.Bookmarks) cli.ExitCode {
-	rec, err := txn.RecoverAbandoned(inv.Ctx, st, state.LockOptions{RunID: planner.NewRunID(time.Now()), Command: "recovery", Lease: state.LeaseFromEnv(inv.Getenv)}, openLoc)
+	rec, err := txn.RecoverAbandoned(inv.Ctx, st, state.LockOptions{RunID: planner.NewRunID(time.Now()), Command: "recovery", Lease: state.LeaseFromEnv(inv.Getenv)}, openLoc,
+		txn.StopExecutors(stopExecutor(inv, temporalFlags{})))
 	printRecovered(inv, name, rec)
 	if err != nil {
 		ev := newEvents(inv)

@@ -51,14 +51,18 @@ type Options struct {
 }
 
 // File is one output file, written and Finished but not yet visible.
+//
+// It is plain data (JSON): a task run in another process reports its files
+// in a record (exec.TaskResult).
 type File struct {
-	Key string // full key inside the Store
+	Key string `json:"key"` // full key inside the Store
 	// Partition holds the raw (unescaped) partition values by column; a null
 	// or empty value is hive.DefaultPartition.
-	Partition     map[string]string
-	PartitionPath string // "k=v/…/" as in the key, "" when unpartitioned
-	Rows, Bytes   int64
-	Upload        objstore.PendingUpload
+	Partition     map[string]string      `json:"partition,omitempty"`
+	PartitionPath string                 `json:"partition_path,omitempty"` // "k=v/…/" as in the key, "" when unpartitioned
+	Rows          int64                  `json:"rows"`
+	Bytes         int64                  `json:"bytes"`
+	Upload        objstore.PendingUpload `json:"upload"`
 }
 
 // Parquet key-value metadata keys written into every Parquet file.

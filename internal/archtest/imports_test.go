@@ -13,7 +13,8 @@ const module = "github.com/sluicedata/sluice/"
 
 // layers lists sluice's packages from the top down (docs/architecture.md).
 // A package may import one of a lower layer, never one of its own layer or
-// above: cmd → apply → {txn, exec} → planner → state → spec → leaves. A
+// above: cmd → apply → dist/temporal → dist → {txn, exec} → planner → state
+// → spec → leaves. A
 // package is placed by its longest listed prefix. txn and exec share a
 // layer on purpose: the protocol must not know the data plane, nor the
 // data plane the protocol; apply joins them.
@@ -21,6 +22,8 @@ var layers = [][]string{
 	{"cmd/sluice"},
 	{"apply/fixture"},
 	{"apply"},
+	{"dist/temporal"},
+	{"dist"},
 	{"txn", "exec"},
 	{"exec/decode", "exec/write", "exec/eval"},
 	{"planner"},
@@ -29,6 +32,28 @@ var layers = [][]string{
 	{"spec"},
 	{"spec/predicate", "exec/arrowtype", "objstore/objstoretest"},
 	{"spec/schema", "objstore", "hive", "internal/bufpool"},
+}
+
+// forbidden are imports the layers allow but a package's job excludes:
+// the distributed executors produce pending uploads and records, and must
+// not reach the commit protocol (apply's coordinator journals and commits).
+var forbidden = map[string][]string{
+	"dist": {"txn"},
+}
+
+// forbids reports whether pkg (by its longest listed prefix) may not import dep.
+func forbids(pkg, dep string) bool {
+	for p, deps := range forbidden {
+		if pkg != p && !strings.HasPrefix(pkg, p+"/") {
+			continue
+		}
+		for _, d := range deps {
+			if dep == d || strings.HasPrefix(dep, d+"/") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // layerOf returns the layer of a package path relative to the module, or
@@ -85,6 +110,9 @@ func TestImportsPointDown(t *testing.T) {
 			if to := layerOf(dep); to >= 0 && to <= from {
 				t.Errorf("%s imports %s: a package may import only from a layer below its own (internal/archtest)", filepath.Join(pkg, filepath.Base(path)), dep)
 			}
+			if forbids(pkg, dep) {
+				t.Errorf("%s imports %s: forbidden for its package's job (internal/archtest)", filepath.Join(pkg, filepath.Base(path)), dep)
+			}
 		}
 		return nil
 	})
@@ -96,13 +124,20 @@ func TestImportsPointDown(t *testing.T) {
 	}
 }
 
+// dist and its sub-packages may not import txn; others may.
+func TestForbids(t *testing.T) {
+	if !forbids("dist", "txn") || !forbids("dist/temporal", "txn") || forbids("apply", "txn") || forbids("dist", "exec") {
+		t.Fatal("forbids")
+	}
+}
+
 // The rule is only as good as the placement: sub-packages take their own
 // layer, siblings share one, and unlisted packages are not checked.
 func TestLayerOf(t *testing.T) {
 	for pkg, want := range map[string]int{
-		"cmd/sluice/internal/cli": 0, "apply/fixture": 1, "apply": 2, "txn": 3, "exec": 3,
-		"exec/decode": 4, "planner": 5, "state": 6, "spec/fixture": 7, "spec": 8,
-		"hive": 10, "objstore": 10, "interop/duck": -1, "internal/s3test": -1,
+		"cmd/sluice/internal/cli": 0, "apply/fixture": 1, "apply": 2, "dist/temporal": 3, "dist": 4,
+		"txn": 5, "exec": 5, "exec/decode": 6, "planner": 7, "state": 8, "spec/fixture": 9, "spec": 10,
+		"hive": 12, "objstore": 12, "interop/duck": -1, "internal/s3test": -1,
 	} {
 		if got := layerOf(pkg); got != want {
 			t.Errorf("layerOf(%q) = %d, want %d", pkg, got, want)

@@ -19,7 +19,8 @@ type Pipeline struct {
 	Partitions   []string
 	Where        string // "" for none
 	Select       []string
-	BoundedFiles int // 0: unbounded
+	BoundedFiles int    // 0: unbounded
+	TaskBytes    string // task_bytes; "" leaves the default
 	SinkURL      string
 	PartitionBy  []string
 }
@@ -55,6 +56,9 @@ pipeline "events" {
 {{- end}}
 {{- if .Select}}
     select = {{list .Select}}
+{{- end}}
+{{- if .TaskBytes}}
+    task_bytes = {{q .TaskBytes}}
 {{- end}}
 {{- if .BoundedFiles}}
 

@@ -201,6 +201,9 @@ type scenario struct {
 	noSchema   bool
 	noHivePart bool
 	goal       Goal
+	// temporal > 0: run through the Temporal executor on this many
+	// workers, next to -executor local (runTemporal).
+	temporal int
 }
 
 // The goals of issue 6 (the plan scenario's are set per row, in runPlan).
@@ -258,6 +261,8 @@ func scenarios(o options) []scenario {
 		{num: 4, name: "4 tiny ndjson files", data: tiny, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), goal: smallFilesGoal},
 		{num: 5, name: "5 ndjson from S3", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), s3: true, goal: s3Goal},
 		{num: 6, name: "6 plan memory", planKeys: keys},
+		{num: 7, name: "7a ndjson via Temporal, 1 worker", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), temporal: 1},
+		{num: 7, name: "7b ndjson via Temporal, 2 workers", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), temporal: 2},
 	}
 }
 
@@ -274,6 +279,9 @@ func (o options) work(tag string) (string, error) {
 func (sc scenario) run(o options) ([]Row, error) {
 	if len(sc.planKeys) > 0 {
 		return sc.runPlan(o)
+	}
+	if sc.temporal > 0 {
+		return sc.runTemporal(o)
 	}
 	files, bytes, err := sc.data.ensure(o)
 	if err != nil {
