@@ -196,6 +196,12 @@ func rowValue(a arrow.Array, i int) any {
 		return int64(a.Value(i))
 	case *array.Decimal128:
 		return a.Value(i).BigInt()
+	case *array.Struct:
+		m := map[string]any{}
+		for j, f := range a.DataType().(*arrow.StructType).Fields() {
+			m[f.Name] = rowValue(a.Field(j), i)
+		}
+		return m
 	}
 	panic("rowValue: unhandled " + a.DataType().String())
 }

@@ -307,22 +307,34 @@ func (c *compiler) compile(e predicate.Expr) (node, error) {
 }
 
 func (c *compiler) column(e *predicate.ColumnRef) (node, error) {
-	idx := c.schema.FieldIndices(e.Name)
+	if len(e.Path) > 0 {
+		return c.nestedColumn(e)
+	}
+	cn, err := c.resolve(e.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !columnTypeOK(e.ColType, cn.dt) {
+		return nil, fmt.Errorf("column %q: batch type %s does not hold predicate type %s", e.Name, cn.colType, e.ColType)
+	}
+	return cn, nil
+}
+
+// resolve finds the column name in the batch schema and records it as read.
+func (c *compiler) resolve(name string) (*colNode, error) {
+	idx := c.schema.FieldIndices(name)
 	if len(idx) == 0 {
-		return nil, fmt.Errorf("column %q is not in the batch schema (%s)", e.Name, fieldNames(c.schema))
+		return nil, fmt.Errorf("column %q is not in the batch schema (%s)", name, fieldNames(c.schema))
 	}
 	if len(idx) > 1 {
-		return nil, fmt.Errorf("column %q appears %d times in the batch schema", e.Name, len(idx))
+		return nil, fmt.Errorf("column %q appears %d times in the batch schema", name, len(idx))
 	}
 	ft := c.schema.Field(idx[0]).Type
 	vt := ft
 	if d, ok := ft.(*arrow.DictionaryType); ok {
 		vt = d.ValueType
 	}
-	if !columnTypeOK(e.ColType, vt) {
-		return nil, fmt.Errorf("column %q: batch type %s does not hold predicate type %s", e.Name, ft, e.ColType)
-	}
-	cn := colNode{name: e.Name, idx: idx[0], colType: ft, dt: vt}
+	cn := colNode{name: name, idx: idx[0], colType: ft, dt: vt}
 	c.cols = append(c.cols, cn)
 	return &cn, nil
 }

@@ -429,7 +429,7 @@ func (c *checker) expr(n ast.Node) Expr {
 	}
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
-		return c.ident(n)
+		return c.ident(n, false)
 	case *ast.IntegerNode:
 		return &Literal{Value: int64(n.Value), Typ: schema.Int64Type, At: c.loc(n)}
 	case *ast.FloatNode:
@@ -450,8 +450,10 @@ func (c *checker) expr(n ast.Node) Expr {
 		return c.builtin(n)
 	case *ast.CallNode:
 		return c.call(n)
-	case *ast.MemberNode, *ast.ChainNode:
-		c.errorf(c.span(n), "Nested fields and indexes cannot be used in predicates. "+supported, "member access (a.b, a[i]) is not supported")
+	case *ast.MemberNode:
+		return c.member(n)
+	case *ast.ChainNode:
+		c.errorf(c.span(n), "Write a.b: a field of a null struct is null already. "+supported, "optional chaining (?.) is not supported")
 	case *ast.SliceNode:
 		c.errorf(c.span(n), supported, "slices (a[i:j]) are not supported")
 	case *ast.ConditionalNode:
@@ -499,7 +501,9 @@ func (c *checker) names() []string {
 	return ns
 }
 
-func (c *checker) ident(n *ast.IdentifierNode) Expr {
+// ident types a column reference; nested is true when a field of it is
+// read (payload.user), so a struct column is allowed.
+func (c *checker) ident(n *ast.IdentifierNode, nested bool) Expr {
 	at := c.loc(n)
 	name := n.Value
 	if c.env == nil {
@@ -521,8 +525,8 @@ func (c *checker) ident(n *ast.IdentifierNode) Expr {
 		c.errorf(at, c.unknownDetail(name), "unknown column %q", name)
 		return errExpr
 	}
-	if col.Type.IsNested() {
-		c.errorf(at, "Columns of type list, struct and map pass through a pipeline but cannot be used in predicates.",
+	if col.Type.IsNested() && !nested {
+		c.errorf(at, "Columns of type list, struct and map pass through a pipeline but cannot be used in predicates; read a scalar field of a struct as payload.user.id.",
 			"column %q has nested type %s", name, col.Type)
 		return errExpr
 	}

@@ -58,12 +58,19 @@ func TriOf(v any) Tri {
 // (NaN is unequal to everything, itself included); strings compare
 // byte-wise; lower() and upper() map each rune with Go's simple Unicode
 // case mapping (no special casing: upper("ß") is "ß"); len() counts runes.
+// A struct column's value is a map[string]any of its fields (nil for a null
+// struct); a nested reference (payload.user.id) reads through it, and is
+// null when a struct on the way is null.
 func Eval(e Expr, row func(name string) (value any, ok bool)) (any, error) {
 	switch e := e.(type) {
 	case *ColumnRef:
 		v, ok := row(e.Name)
 		if !ok {
 			return nil, fmt.Errorf("column %q: no value in row", e.Name)
+		}
+		v, err := Field(v, e.Path)
+		if err != nil {
+			return nil, fmt.Errorf("column %q: %w", e.Name, err)
 		}
 		nv, err := normalize(v, e.ColType)
 		if err != nil {

@@ -22,9 +22,13 @@ type Expr interface {
 // Span is a half-open byte range [Start, End) in the predicate source text.
 type Span struct{ Start, End int }
 
-// ColumnRef reads a column of the source, or a hive partition key.
+// ColumnRef reads a column of the source, or a hive partition key, or,
+// with Path, a field nested in a struct column: payload.user.id is Name
+// "payload", Path ["user", "id"]. ColType is the type of the value read
+// (the innermost field's). A null struct on the way gives null.
 type ColumnRef struct {
 	Name      string
+	Path      []string // struct fields below the column, outermost first; nil: the column itself
 	ColType   schema.Type
 	Partition bool // a hive partition key (its value comes from the object path)
 	At        Span

@@ -92,7 +92,12 @@ func operand(e Expr, p int, right bool) string {
 	return e.String()
 }
 
-func (e *ColumnRef) String() string { return e.Name }
+func (e *ColumnRef) String() string {
+	if len(e.Path) == 0 {
+		return e.Name
+	}
+	return e.Name + pathText(e.Path)
+}
 
 func (e *Literal) String() string {
 	switch e.Typ.Kind {
