@@ -74,6 +74,10 @@ type Scan struct {
 	Shape      spec.SourceShape
 	Columns    []string // columns to decode; nil until projection pushdown ran
 	AllColumns int      // columns in the file schema (0: unknown)
+	// Fields are the struct fields decoded of the columns read only
+	// through them (nested_projection); such a column is decoded with its
+	// type pruned to these fields. Sorted by text.
+	Fields []predicate.ColumnPath
 	// PartitionConjuncts are decided on listing prefixes, StatsConjuncts on
 	// Parquet row-group statistics; both are copies of where's conjuncts
 	// (the residual Filter keeps every conjunct: pruning is only a shortcut).
@@ -116,6 +120,10 @@ func (s *Scan) Detail() string {
 		} else {
 			fmt.Fprintf(&b, ", columns read %d", len(s.Columns))
 		}
+	}
+	if len(s.Fields) > 0 {
+		b.WriteString(", fields read ")
+		b.WriteString(fieldsText(s.Fields))
 	}
 	if s.RowGroupsKept >= 0 && s.RowGroupsTotal > 0 {
 		fmt.Fprintf(&b, ", row groups kept %d of %d", s.RowGroupsKept, s.RowGroupsTotal)

@@ -46,7 +46,7 @@ func lower(name string, root Node) (*PipelinePlan, error) {
 	// did not run) or none of an unknown file schema mean every column.
 	for _, c := range shape.FileColumns {
 		if scan.Columns == nil || len(scan.Columns) == 0 && scan.AllColumns == 0 || slices.Contains(scan.Columns, c.Name) {
-			pp.FileSchema = append(pp.FileSchema, c)
+			pp.FileSchema = append(pp.FileSchema, prunedColumn(c, scan.Fields))
 		}
 	}
 	pp.OutputSchema = shape.Columns(project.Columns)

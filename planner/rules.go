@@ -28,6 +28,7 @@ func Rules() []Rule {
 	return []Rule{
 		{Name: "split_predicate", Apply: splitPredicate},
 		{Name: "projection_pushdown", Apply: projectionPushdown},
+		{Name: "nested_projection", Apply: nestedProjection},
 		{Name: "partition_pruning", Apply: partitionPruning},
 		{Name: "bounded_selection", Apply: boundedSelection, Data: true},
 		{Name: "row_group_pruning", Apply: rowGroupPruning, Data: true},

@@ -45,7 +45,7 @@ func TestRuleOrder(t *testing.T) {
 	for _, r := range Rules() {
 		names = append(names, r.Name)
 	}
-	want := "split_predicate projection_pushdown partition_pruning bounded_selection row_group_pruning task_packing"
+	want := "split_predicate projection_pushdown nested_projection partition_pruning bounded_selection row_group_pruning task_packing"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("rule order %v", names)
 	}
