@@ -24,8 +24,14 @@ import (
 // added a reader of the column without running it again.
 func nestedProjection(rc *RuleContext, n Node) (Node, bool, error) {
 	ns := nodesOf(n)
-	if ns.scan == nil || ns.scan.Columns == nil {
+	if ns.scan == nil {
 		return n, false, nil
+	}
+	read := ns.scan.Columns
+	if read == nil { // projection_pushdown left every column to read
+		for _, c := range ns.scan.Shape.FileColumns {
+			read = append(read, c.Name)
+		}
 	}
 	whole := map[string]bool{}
 	paths := map[string][]predicate.ColumnPath{}
@@ -59,7 +65,7 @@ func nestedProjection(rc *RuleContext, n Node) (Node, bool, error) {
 		}
 	}
 	var fields []predicate.ColumnPath
-	for _, c := range ns.scan.Columns {
+	for _, c := range read {
 		col, ok := ns.scan.Shape.Column(c)
 		if whole[c] || !ok || col.Type.Kind != schema.Struct {
 			continue
