@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sluicedata/sluice/exec/arrowtype"
+	"github.com/sluicedata/sluice/exec/decode"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
@@ -49,6 +50,9 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 			TargetFileSize: pp.Sink.TargetFileSize, RowGroupSize: pp.Sink.RowGroupSize, CSV: pp.Sink.CSV,
 			Object: SinkObjectOptions(pp.Sink.S3),
 		},
+	}
+	if pp.Source.RescuedDataColumn != "" {
+		job.Source.Rescue = &decode.Rescue{Column: pp.Source.RescuedDataColumn, Known: pp.Source.DeclaredColumns}
 	}
 	for _, c := range fileCols {
 		if c.TimestampFormat != "" {

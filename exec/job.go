@@ -4,6 +4,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
+	"github.com/sluicedata/sluice/exec/decode"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
@@ -47,6 +48,8 @@ type SourceSpec struct {
 	// MaxRecordBytes bounds one JSON line or CSV record (0: the decoder's
 	// default).
 	MaxRecordBytes int64
+	// Rescue is the rescued data column's settings; nil without one.
+	Rescue *decode.Rescue
 }
 
 // SinkSpec is where and how to write.

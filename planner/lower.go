@@ -39,6 +39,9 @@ func lower(name string, root Node) (*PipelinePlan, error) {
 		inputs:    scan.Selection.Inputs,
 		rowGroups: scan.RowGroups,
 	}
+	if src.RescuedDataColumn != "" {
+		pp.Source.RescuedDataColumn, pp.Source.DeclaredColumns = src.RescuedDataColumn, src.DeclaredColumns()
+	}
 	if pp.Tasks == nil {
 		pp.Tasks = []Task{}
 	}

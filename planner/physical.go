@@ -94,6 +94,11 @@ type SourceSettings struct {
 	// run is committed; 0 or off leaves them.
 	CleanSource spec.CleanSource `json:"clean_source,omitempty"`
 	ArchiveURL  string           `json:"archive_url,omitempty"`
+	// RescuedDataColumn is rescued_data_column (""), and DeclaredColumns
+	// (only with it) the names the source declares: any other field of a
+	// record is rescued.
+	RescuedDataColumn string   `json:"rescued_data_column,omitempty"`
+	DeclaredColumns   []string `json:"declared_columns,omitempty"`
 }
 
 // SinkSettings are the sink attributes the executor needs.

@@ -183,7 +183,11 @@ type Source struct {
 	CleanSource CleanSource
 	ArchiveURL  string
 	CSV         CSVOptions
-	DeclRange   hcl.Range
+	// RescuedDataColumn is rescued_data_column ("" unless set): a nullable
+	// string column appended to Schema that the decoders fill per record
+	// with what does not fit the schema, as a JSON object.
+	RescuedDataColumn string
+	DeclRange         hcl.Range
 }
 
 // Bounds limit one run; a zero field is unset.

@@ -408,6 +408,7 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 		}
 	}
 	l.decodeSourceSchema(src, a, columns)
+	l.decodeRescue(src, a)
 	if len(bounded) > 1 {
 		l.errorf(bounded[1].DefRange.Ptr(), "Duplicate bounded block", "A source has at most one bounded block; the first is at %s.", bounded[0].DefRange)
 	}

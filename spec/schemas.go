@@ -71,6 +71,7 @@ var sourceSchema = &hcl.BodySchema{
 		{Name: "max_record_bytes"},
 		{Name: "clean_source"},
 		{Name: "archive_url"},
+		{Name: "rescued_data_column"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "column", LabelNames: []string{"name"}},

@@ -39,6 +39,11 @@ type csvReader struct {
 	truncated bool
 
 	cells []cell
+	resc  *rescuer // nil: no rescued data column
+	// extra are the file fields the schema does not declare (with a
+	// header), by index, and their names: rescued when resc collects.
+	extra     []int
+	extraName []string
 }
 
 // NewCSV returns a CSV reader. With o.CSV.Header, the first record names
@@ -100,6 +105,7 @@ func newCSVReader(o Options) (*csvReader, error) {
 		quote:      byte(quote),
 		cells:      make([]cell, len(cols)),
 	}
+	cr.resc = newRescuer(&o, cols)
 	for _, n := range nulls {
 		cr.nulls = append(cr.nulls, []byte(n))
 	}
@@ -132,13 +138,27 @@ func (r *csvReader) readHeader() error {
 		}
 	} else if names == nil {
 		for _, f := range r.o.Schema.Fields() {
+			if r.o.Rescue != nil && f.Name == r.o.Rescue.Column {
+				continue // filled by the decoder, not a field of the file
+			}
 			names = append(names, f.Name)
 		}
 	}
 	r.expect = len(names)
 	r.mapping = make([]int, len(r.cols))
+	r.extra, r.extraName = r.extra[:0], r.extraName[:0]
+	if r.resc != nil && r.resc.collect && r.o.CSV.Header {
+		for j, n := range names {
+			if r.resc.unknown([]byte(n)) {
+				r.extra, r.extraName = append(r.extra, j), append(r.extraName, n)
+			}
+		}
+	}
 	for i, c := range r.cols {
 		r.mapping[i] = -1
+		if r.resc != nil && i == r.resc.col {
+			continue
+		}
 		for j, n := range names {
 			if n != c.name {
 				continue
@@ -424,7 +444,20 @@ func (r *csvReader) begin(src io.Reader, key string, sizeHint int64) error {
 }
 
 func (r *csvReader) convertRow() (bool, error) {
+	if r.resc != nil {
+		r.resc.reset()
+		for k, j := range r.extra {
+			f := r.rec[r.starts[j]:r.ends[j]]
+			if (!r.quoted[j] || r.o.CSV.QuotedNulls) && r.isNull(f) {
+				continue
+			}
+			r.resc.text(r.extraName[k], f)
+		}
+	}
 	for i, c := range r.cols {
+		if r.resc != nil && i == r.resc.col {
+			continue
+		}
 		fi := r.mapping[i]
 		var f []byte
 		null := fi < 0
@@ -441,26 +474,39 @@ func (r *csvReader) convertRow() (bool, error) {
 		}
 		if c.conv.kind >= kList {
 			v, err := r.p.ParseBytes(fixLoneSurrogates(f, &c.scratch2))
-			if err != nil {
-				return false, r.badRecord(c.name, "invalid JSON in "+c.conv.kind.String()+" field: "+err.Error())
+			if err == nil {
+				err = c.conv.nestedJSON(nil, v, &c.scratch)
+			} else {
+				err = fmt.Errorf("invalid JSON in %s field: %w", c.conv.kind, err)
 			}
-			if err := c.conv.nestedJSON(nil, v, &c.scratch); err != nil {
+			if err != nil {
+				if r.rescued(i, c, f) {
+					continue
+				}
 				return false, r.badRecord(c.name, err.Error())
 			}
+			r.cells[i] = cell{}
 			continue
 		}
 		if err := c.conv.fromText(f, &r.cells[i]); err != nil {
+			if r.rescued(i, c, f) {
+				continue
+			}
 			return false, r.badRecord(c.name, err.Error())
 		}
 	}
 	for i, c := range r.cols {
+		if r.resc != nil && i == r.resc.col {
+			r.resc.appendTo(c.b)
+			continue
+		}
 		if c.conv.kind >= kList {
 			fi := r.mapping[i]
 			f := []byte(nil)
 			if fi >= 0 {
 				f = r.rec[r.starts[fi]:r.ends[fi]]
 			}
-			if fi < 0 || ((!r.quoted[fi] || r.o.CSV.QuotedNulls) && r.isNull(f)) {
+			if fi < 0 || r.cells[i].null || ((!r.quoted[fi] || r.o.CSV.QuotedNulls) && r.isNull(f)) {
 				c.b.AppendNull()
 				continue
 			}
@@ -471,6 +517,18 @@ func (r *csvReader) convertRow() (bool, error) {
 		c.conv.appendCell(c.b, &r.cells[i])
 	}
 	return true, nil
+}
+
+// rescued puts field f of column i, which did not convert, in the rescued
+// data (as text) and nulls the column, when the source rescues data and
+// the column may be null; it reports whether it did.
+func (r *csvReader) rescued(i int, c *column, f []byte) bool {
+	if r.resc == nil || !c.nullable {
+		return false
+	}
+	r.resc.text(c.name, f)
+	r.cells[i] = cell{null: true}
+	return true
 }
 
 func (r *csvReader) badRecord(col, reason string) error {

@@ -115,6 +115,7 @@ type jsonReader struct {
 	// masks of its bytes, when it is at most 16 bytes long: comparing a
 	// key is then two loads and two compares instead of a memequal call.
 	hintWords []keyWords
+	resc      *rescuer // nil: no rescued data column
 }
 
 // NewJSON returns a reader of newline-delimited JSON objects. Only the
@@ -151,7 +152,11 @@ func newJSONReader(o Options) (*jsonReader, error) {
 		parsers:    make([]fastjson.Parser, len(cols)),
 		cells:      make([]cell, len(cols)),
 	}
+	jr.resc = newRescuer(&o, cols)
 	for i, c := range cols {
+		if jr.resc != nil && i == jr.resc.col {
+			continue // filled by the decoder: a key of that name in the data is an undeclared field
+		}
 		jr.index[c.name] = i
 	}
 	return jr, nil
@@ -220,11 +225,17 @@ func (r *jsonReader) begin(src io.Reader, key string, sizeHint int64) error {
 // decodeLine appends one row; ok is false when the record was bad and skipped.
 func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 	clear(r.vals)
+	if r.resc != nil {
+		r.resc.reset()
+	}
 	if reason := r.scanObject(line); reason != "" {
 		return false, r.badLine(line, "", reason)
 	}
 	for i, c := range r.cols {
 		v := r.vals[i]
+		if r.resc != nil && i == r.resc.col {
+			continue
+		}
 		if v == nil || v[0] == 'n' {
 			if !c.nullable {
 				return false, r.badLine(line, c.name, "null or missing value in non-nullable column")
@@ -241,16 +252,26 @@ func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 				return false, r.badLine(line, c.name, "invalid JSON: "+err.Error())
 			}
 			if err := c.conv.nestedJSON(nil, jv, &c.scratch); err != nil {
+				if r.rescued(i, c) {
+					continue
+				}
 				return false, r.badLine(line, c.name, err.Error())
 			}
 			r.nested[i] = jv
 			continue
 		}
 		if err := c.conv.fromRaw(v, &r.cells[i], &c.scratch, &c.scratch2); err != nil {
+			if r.rescued(i, c) {
+				continue
+			}
 			return false, r.badLine(line, c.name, err.Error())
 		}
 	}
 	for i, c := range r.cols {
+		if r.resc != nil && i == r.resc.col {
+			r.resc.appendTo(c.b)
+			continue
+		}
 		if c.conv.kind >= kList {
 			var jv *fastjson.Value
 			if r.vals[i] != nil {
@@ -262,6 +283,19 @@ func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 		c.conv.appendCell(c.b, &r.cells[i])
 	}
 	return true, nil
+}
+
+// rescued puts column i's raw value, which did not convert, in the
+// rescued data and nulls the column, when the source rescues data and the
+// column may be null; it reports whether it did.
+func (r *jsonReader) rescued(i int, c *column) bool {
+	if r.resc == nil || !c.nullable {
+		return false
+	}
+	r.resc.raw(c.name, r.vals[i])
+	r.vals[i] = nil
+	r.cells[i] = cell{null: true}
+	return true
 }
 
 // scanObject validates line as one JSON object and points r.vals at the raw
@@ -283,8 +317,12 @@ func (r *jsonReader) scanObject(s []byte) string {
 	} else {
 		for p := 0; ; p++ {
 			var col int
+			rescue, rescueKey := false, "" // an undeclared key, when rescuing
 			if p < len(r.hintPats) && len(r.hintPats[p]) > 0 && r.hintWords[p].prefixOf(s, i, r.hintPats[p]) {
 				col = r.hints[p]
+				if col < 0 && r.resc != nil && r.resc.collect && !r.resc.known[r.hintKeys[p]] {
+					rescue, rescueKey = true, r.hintKeys[p]
+				}
 				i += len(r.hintPats[p])
 			} else {
 				if i >= len(s) || s[i] != '"' {
@@ -305,6 +343,9 @@ func (r *jsonReader) scanObject(s []byte) string {
 					return "invalid JSON: " + synErr(i, "expected ':' after key").Error()
 				}
 				col = r.column(p, key)
+				if col < 0 && r.resc != nil && r.resc.unknown(key) {
+					rescue, rescueKey = true, string(key)
+				}
 				if p < len(r.hintPats) {
 					r.hintPats[p] = r.hintPats[p][:0]
 					if !escaped && i == kend {
@@ -321,6 +362,8 @@ func (r *jsonReader) scanObject(s []byte) string {
 			}
 			if col >= 0 {
 				r.vals[col] = s[i:vend]
+			} else if rescue {
+				r.resc.raw(rescueKey, s[i:vend])
 			}
 			i = skipWS(s, vend)
 			if i >= len(s) {

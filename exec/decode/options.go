@@ -98,6 +98,9 @@ type Options struct {
 	// (a *CorruptParquetError), not an out-of-memory crash. 0:
 	// DefaultMemoryLimit.
 	MemoryLimit int64
+	// Rescue, when set, keeps undeclared fields and fields that do not
+	// parse as their type in a rescued data column (JSON and CSV).
+	Rescue *Rescue
 	// SchemaChange is the source's on_schema_change; only
 	// spec.SchemaChangeIgnore changes what NewParquet does.
 	SchemaChange spec.SchemaChangePolicy
