@@ -115,8 +115,11 @@ func (c *OutputColumn) ExprSubject(sp predicate.Span) hcl.Range {
 type OutputItem struct {
 	Name string
 	// Expr computes the column from a source row (file columns and
-	// partition keys); its type is Column.Type.
+	// partition keys); its type is Column.Type. Text is the expression
+	// text it was compiled from (with the cast function a declared type
+	// adds): OutputExpr(Text, Column.Type, env) compiles it again.
 	Expr   predicate.Expr
+	Text   string
 	Column schema.Column
 	// Kept: a source column that follows the column blocks under
 	// rest = "keep".
@@ -233,7 +236,7 @@ func CompileOutput(o *Output, sh SourceShape) (*Output, hcl.Diagnostics) {
 					"Output column %q has no expr, so it passes the source column %q through, but the source has no such column or partition key.%s Add expr = \"...\" to derive it, or name a source column.", c.Name, c.Name, suggestion(c.Name, known))
 				continue
 			}
-			item := OutputItem{Name: c.Name, Expr: &predicate.ColumnRef{Name: c.Name, ColType: col.Type, Partition: slices.Contains(env.Partitions, c.Name)}, Column: schema.Column{Name: c.Name, Type: col.Type, Nullable: col.Nullable, Description: col.Description}}
+			item := OutputItem{Name: c.Name, Text: c.Name, Expr: &predicate.ColumnRef{Name: c.Name, ColType: col.Type, Partition: slices.Contains(env.Partitions, c.Name)}, Column: schema.Column{Name: c.Name, Type: col.Type, Nullable: col.Nullable, Description: col.Description}}
 			if it, ok := declare(c, item, env, &diags); ok {
 				nc.Items = append(nc.Items, it)
 			}
@@ -261,7 +264,7 @@ func CompileOutput(o *Output, sh SourceShape) (*Output, hcl.Diagnostics) {
 				nullable = col.Nullable
 			}
 		}
-		item := OutputItem{Name: c.Name, Expr: e, Column: schema.Column{Name: c.Name, Type: e.Type(), Nullable: nullable}}
+		item := OutputItem{Name: c.Name, Text: c.ExprText, Expr: e, Column: schema.Column{Name: c.Name, Type: e.Type(), Nullable: nullable}}
 		if it, ok := declare(c, item, env, &diags); ok {
 			nc.Items = append(nc.Items, it)
 		}
@@ -291,7 +294,7 @@ func CompileOutput(o *Output, sh SourceShape) (*Output, hcl.Diagnostics) {
 				continue
 			}
 			col, _ := sh.Column(n)
-			nc.Items = append(nc.Items, OutputItem{Name: n, Expr: &predicate.ColumnRef{Name: n, ColType: col.Type, Partition: slices.Contains(env.Partitions, n)}, Column: col, Kept: true})
+			nc.Items = append(nc.Items, OutputItem{Name: n, Text: n, Expr: &predicate.ColumnRef{Name: n, ColType: col.Type, Partition: slices.Contains(env.Partitions, n)}, Column: col, Kept: true})
 		}
 	}
 	if diags.HasErrors() {
@@ -329,6 +332,7 @@ func declare(c *OutputColumn, item OutputItem, env predicate.Env, diags *hcl.Dia
 			return bad(fmt.Sprintf("converting with %s(…) fails: %s. Convert in expr instead.", fn, errs[0].Summary))
 		}
 		e = ce
+		item.Text = text
 	}
 	if !e.Type().Equal(want) {
 		if !widens(e.Type(), want) {
@@ -342,4 +346,43 @@ func declare(c *OutputColumn, item OutputItem, env predicate.Env, diags *hcl.Dia
 		item.Column.Nullable = true
 	}
 	return item, true
+}
+
+// OutputExpr compiles an output item's Text again (the executor does, from
+// a plan): the expression, widened to t when its own type is narrower.
+func OutputExpr(text string, t schema.Type, env predicate.Env) (predicate.Expr, error) {
+	e, errs := predicate.CompileValue(text, env)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("output expression %q: %s", text, errs[0].Summary)
+	}
+	if e.Type().Equal(t) {
+		return e, nil
+	}
+	if !widens(e.Type(), t) {
+		return nil, fmt.Errorf("output expression %q is %s, not %s", text, e.Type(), t)
+	}
+	return &predicate.Cast{X: e, Typ: t, At: e.Span()}, nil
+}
+
+// Dropped are the source's columns and partition keys that leave the
+// pipeline under no name (used in expressions or not), for plan.
+func (o *Output) Dropped(sh SourceShape) []string {
+	out := map[string]bool{}
+	for _, it := range o.Items {
+		if s := it.Source(); s != "" {
+			out[s] = true
+		}
+	}
+	var names []string
+	for _, c := range sh.FileColumns {
+		if !out[c.Name] {
+			names = append(names, c.Name)
+		}
+	}
+	for _, k := range sh.PartitionNames() {
+		if !out[k] {
+			names = append(names, k)
+		}
+	}
+	return names
 }
