@@ -17,9 +17,10 @@ import (
 //
 // Why it is safe: a column is narrowed only when no operator reads it
 // whole. The Project's and partition_by's columns are read whole (they are
-// written out), as is a column that a predicate or check names without a
-// path; every other reader of the column is a predicate or check whose
-// ColumnPaths are all kept. It runs after projection_pushdown, whose
+// written out), as is a column that a predicate, check or output
+// expression names without a path; every other reader of the column is
+// such an expression whose ColumnPaths are all kept. With an output block,
+// checks and partition_by read the Project's output, not the source. It runs after projection_pushdown, whose
 // column set it does not change, and it would be wrong if a later rule
 // added a reader of the column without running it again.
 func nestedProjection(rc *RuleContext, n Node) (Node, bool, error) {
@@ -44,12 +45,20 @@ func nestedProjection(rc *RuleContext, n Node) (Node, bool, error) {
 			}
 		}
 	}
-	if ns.project != nil {
+	// With an output block, the Project reads the source through its
+	// expressions, and checks and partition_by name output columns.
+	output := ns.project != nil && ns.project.Output != nil
+	switch {
+	case output:
+		for _, it := range ns.project.Output.Items {
+			use(it.Expr)
+		}
+	case ns.project != nil:
 		for _, c := range ns.project.Columns {
 			whole[c] = true
 		}
 	}
-	if ns.write != nil {
+	if ns.write != nil && !output {
 		for _, c := range ns.write.PartitionBy {
 			whole[c] = true
 		}
@@ -57,7 +66,7 @@ func nestedProjection(rc *RuleContext, n Node) (Node, bool, error) {
 	if ns.filter != nil && ns.filter.Predicate != nil {
 		use(ns.filter.Predicate.Root)
 	}
-	if ns.check != nil {
+	if ns.check != nil && !output {
 		for _, ch := range ns.check.Checks {
 			if ch.Expr != nil {
 				use(ch.Expr.Root)
