@@ -43,6 +43,12 @@ type task struct {
 	// and Merge adds every task's up (the runner's totals are for progress).
 	counts *taskCounts
 	checks []*checkState
+	// pv numbers each input's rows, groupRuns are the provenance runs of
+	// the rows app holds, and keys names an input by its provenance code
+	// (for bad records): all unused unless the runner's prov is set.
+	pv        provenance
+	groupRuns []provRun
+	keys      map[int64]string
 }
 
 // runTask reads a task's inputs in key order, writes their rows and
@@ -51,23 +57,16 @@ func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	job := r.job
-	w, err := write.New(ctx, r.outSchema, write.Options{
-		Store: job.Sink.Loc.Store, Prefix: job.Sink.Loc.Prefix,
-		Format: job.Sink.Format, Compression: job.Sink.Compression,
-		PartitionBy: job.Sink.PartitionBy, TargetFileSize: job.Sink.TargetFileSize,
-		RowGroupSize: job.Sink.RowGroupSize, CSV: job.Sink.CSV,
-		RunID: job.RunID, Task: t.Index, Version: r.o.Version, Object: job.Sink.Object,
-		Alloc: r.alloc, Budget: r.writeMem,
-	})
+	tk, err := r.newTask(ctx, t)
 	if err != nil {
-		return nil, fmt.Errorf("task %d: %w", t.Index, err)
+		return nil, err
 	}
-	r.mu.Lock()
-	r.writers = append(r.writers, w)
-	r.mu.Unlock()
-	counts := &taskCounts{}
-	tk := &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{counts: counts}, lead: leadingPartitions(job),
-		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}, counts: counts, checks: r.newChecks()}
+	if r.prov {
+		tk.keys = map[int64]string{}
+		for _, in := range t.Inputs {
+			tk.keys[inputCode(in)] = in.Key
+		}
+	}
 	// A task that stops early (a bad record under fail, a later file
 	// failing) still holds the earlier files' batches.
 	defer tk.co.discard()
@@ -88,6 +87,28 @@ func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
 		return nil, err
 	}
 	return tk.finish()
+}
+
+// newTask opens t's writer and counters (its stage is the caller's).
+func (r *runner) newTask(ctx context.Context, t Task) (*task, error) {
+	job := r.job
+	w, err := write.New(ctx, r.outSchema, write.Options{
+		Store: job.Sink.Loc.Store, Prefix: job.Sink.Loc.Prefix,
+		Format: job.Sink.Format, Compression: job.Sink.Compression,
+		PartitionBy: job.Sink.PartitionBy, TargetFileSize: job.Sink.TargetFileSize,
+		RowGroupSize: job.Sink.RowGroupSize, CSV: job.Sink.CSV,
+		RunID: job.RunID, Task: t.Index, Version: r.o.Version, Object: job.Sink.Object,
+		Alloc: r.alloc, Budget: r.writeMem,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("task %d: %w", t.Index, err)
+	}
+	r.mu.Lock()
+	r.writers = append(r.writers, w)
+	r.mu.Unlock()
+	counts := &taskCounts{}
+	return &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{counts: counts}, lead: leadingPartitions(job),
+		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}, counts: counts, checks: r.newChecks()}, nil
 }
 
 // readAll fetches the task's inputs (dozens of GETs in flight, bounded in
@@ -157,6 +178,9 @@ func (tk *task) read(f fetched, done func(int64)) error {
 		appended, err = r.appendObject(tk.app, in, f.data)
 		if err == nil {
 			tk.group = in.Partition
+			if r.prov && appended > 0 {
+				tk.groupRuns = append(tk.groupRuns, tk.pv.take(in, int64(appended)))
+			}
 		}
 	default:
 		// Rows stay in key order: what app holds goes first.
@@ -190,11 +214,22 @@ func (tk *task) read(f fetched, done func(int64)) error {
 	defer releaseAll(batches)
 	for _, b := range batches {
 		r.rowsRead(tk.counts, b.NumRows())
-		if err := tk.emit(b); err != nil {
+		if err := tk.emitFrom(in, b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// emitFrom hands on a batch of in's rows, with their provenance when the
+// run tracks it.
+func (tk *task) emitFrom(in Input, b arrow.RecordBatch) error {
+	if !tk.r.prov {
+		return tk.emit(b)
+	}
+	nb := withProvenance(tk.r.alloc, b, []provRun{tk.pv.take(in, b.NumRows())})
+	defer nb.Release()
+	return tk.emit(nb)
 }
 
 // readParquet streams one Parquet input into the coalescer and returns its
@@ -205,7 +240,7 @@ func (tk *task) read(f fetched, done func(int64)) error {
 func (tk *task) readParquet(in Input, data []byte) (rows int64, objErr, stop error) {
 	var emitErr error
 	n, err := tk.r.streamParquet(tk.ctx, in, data, tk.q, func(b arrow.RecordBatch) error {
-		emitErr = tk.emit(b)
+		emitErr = tk.emitFrom(in, b)
 		return emitErr
 	})
 	var changed *InputChangedError
@@ -266,6 +301,8 @@ func (tk *task) flushGroup() error {
 	fields := r.job.Source.PartitionFields
 	batches := tk.app.Flush()
 	defer releaseAll(batches)
+	runs := tk.groupRuns
+	tk.groupRuns = nil
 	for _, b := range batches {
 		if len(fields) > 0 {
 			// The values were checked per object: this cannot fail.
@@ -273,6 +310,13 @@ func (tk *task) flushGroup() error {
 			if err != nil {
 				return fmt.Errorf("task %d: %w", tk.t.Index, err)
 			}
+			defer nb.Release()
+			b = nb
+		}
+		if r.prov {
+			var head []provRun
+			head, runs = splitRuns(runs, b.NumRows())
+			nb := withProvenance(r.alloc, b, head)
 			defer nb.Release()
 			b = nb
 		}
@@ -391,7 +435,7 @@ func samePartition(a, b []any) bool {
 // process filters one batch, projects the output columns, runs the checks
 // and hands the rows to the writer. b is not consumed.
 func (tk *task) process(b arrow.RecordBatch) error {
-	r, ctx, w := tk.r, tk.ctx, tk.w
+	r, ctx := tk.r, tk.ctx
 	kept := b
 	if r.filter != nil {
 		f, err := r.filter.Filter(ctx, b)
@@ -404,12 +448,22 @@ func (tk *task) process(b arrow.RecordBatch) error {
 	if kept.NumRows() == 0 {
 		return nil
 	}
-	cols := make([]arrow.Array, len(r.outIdx))
-	for i, idx := range r.outIdx {
-		cols[i] = kept.Column(idx)
+	out, err := r.proj.apply(ctx, kept, tk.where(kept), r.onBad(tk.q))
+	if err != nil {
+		return err
 	}
-	out := array.NewRecordBatch(r.outSchema, cols, kept.NumRows())
 	defer out.Release()
+	if r.dedupe != nil {
+		// Checks and the writer see the winners, once every task is done.
+		return r.dedupe.add(ctx, out)
+	}
+	return tk.writeOut(out)
+}
+
+// writeOut runs the checks on output rows and hands them to the writer.
+// out is not consumed.
+func (tk *task) writeOut(out arrow.RecordBatch) error {
+	r, ctx, w := tk.r, tk.ctx, tk.w
 	for _, c := range tk.checks {
 		if err := c.observe(ctx, out); err != nil {
 			return err
@@ -418,4 +472,15 @@ func (tk *task) process(b arrow.RecordBatch) error {
 	tk.counts.rowsOut.Add(out.NumRows())
 	r.out.Add(out.NumRows())
 	return w.Write(ctx, out)
+}
+
+// where names the object and the row (from 0) of row i of b, a batch with
+// provenance columns.
+func (tk *task) where(b arrow.RecordBatch) func(i int) (string, int64) {
+	return func(i int) (string, int64) {
+		n := b.NumCols()
+		code := b.Column(int(n) - 2).(*array.Int64).Value(i)
+		pos := b.Column(int(n) - 1).(*array.Int64).Value(i)
+		return tk.keys[code], pos
+	}
 }

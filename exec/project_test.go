@@ -1,0 +1,181 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
+)
+
+// outputJob is orderJob with an output block: id renamed to order, a
+// derived amount, and dt passed through (the partition column).
+func outputJob(t *testing.T, l *lake, tasks []Task, cols ...[2]string) *Job {
+	t.Helper()
+	job := orderJob(t, l, "", tasks)
+	env := predicate.Env{Columns: append(append([]schema.Column(nil), orderCols...),
+		schema.Column{Name: "dt", Type: schema.StringType, Nullable: true}), Partitions: []string{"dt"}}
+	job.Sink.Columns = nil
+	for _, c := range cols {
+		e, errs := predicate.CompileValue(c[1], env)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", c[1], errs)
+		}
+		job.Output = append(job.Output, OutputSpec{Name: c[0], Expr: e, Type: e.Type()})
+		job.Sink.Columns = append(job.Sink.Columns, c[0])
+	}
+	return job
+}
+
+func TestRunOutputColumns(t *testing.T) {
+	ctx := context.Background()
+	l := newLake(t)
+	a := l.put("dt=2026-01-01/a.json", `{"id":"a1","amount":5}`+"\n"+`{"id":"a2","amount":null}`+"\n", false)
+	a.Partition = []any{"2026-01-01"}
+	job := outputJob(t, l, []Task{{Index: 0, Inputs: []Input{a}}},
+		[2]string{"order", "id"}, [2]string{"amount_x10", "amount * 10"}, [2]string{"dt", "dt"})
+	job.Checks = []CheckSpec{{Name: "pos", Expr: compileOut(t, job, "amount_x10 > 0 || amount_x10 == nil"), Severity: spec.SeverityError, MinRows: -1}}
+	res, err := Run(ctx, job, Options{Alloc: checked(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ChecksFailed() {
+		t.Fatalf("checks %+v", res.Checks)
+	}
+	commit(t, l, res, nil)
+	want := "2026-01-01|a1|50,2026-01-01|a2|(null)"
+	if got := strings.Join(l.readOutput(), ","); got != want {
+		t.Fatalf("rows\n got %s\nwant %s", got, want)
+	}
+}
+
+// compileOut compiles a check over job's output columns.
+func compileOut(t *testing.T, job *Job, src string) *predicate.Predicate {
+	t.Helper()
+	var cols []schema.Column
+	for _, o := range job.Output {
+		cols = append(cols, schema.Column{Name: o.Name, Type: o.Type, Nullable: true})
+	}
+	p, errs := predicate.Compile(src, predicate.Env{Columns: cols})
+	if len(errs) > 0 {
+		t.Fatalf("%s: %v", src, errs)
+	}
+	return p
+}
+
+// dedupeLake puts 30 objects of 20 rows each: ids repeat across objects
+// (id k%17) and amount is the row's position in the lake (so the output
+// shows which row won). The dedupe orders by ord, a derived value that
+// repeats (ties, which only the input order decides) and is null where
+// amount % 5 == 0 (division by zero).
+func dedupeLake(t *testing.T, l *lake) []Input {
+	var ins []Input
+	for f := 0; f < 30; f++ {
+		var b strings.Builder
+		for r := 0; r < 20; r++ {
+			pos := f*20 + r
+			fmt.Fprintf(&b, `{"id":"k%d","amount":%d}`+"\n", (pos*7)%17, pos)
+		}
+		in := l.put(fmt.Sprintf("dt=2026-01-01/%02d.json", f), b.String(), false)
+		in.Partition = []any{"2026-01-01"}
+		in.Seq = f
+		ins = append(ins, in)
+	}
+	return ins
+}
+
+const dedupeOrd = "amount % 3 / (amount % 5)"
+
+// dedupeReference is the winners computed row by row: per id, the row
+// with the greatest (ord, nulls first; position) for keep last, the least
+// for keep first.
+func dedupeReference(last bool) string {
+	type row struct {
+		id  string
+		ord *float64
+		pos int
+	}
+	cmp := func(a, b row) int {
+		switch {
+		case a.ord == nil && b.ord != nil:
+			return -1
+		case a.ord != nil && b.ord == nil:
+			return 1
+		case a.ord != nil && *a.ord != *b.ord:
+			if *a.ord < *b.ord {
+				return -1
+			}
+			return 1
+		}
+		return a.pos - b.pos
+	}
+	best := map[string]row{}
+	for pos := 0; pos < 600; pos++ {
+		rw := row{id: fmt.Sprintf("k%d", (pos*7)%17), pos: pos}
+		if pos%5 != 0 {
+			v := float64(pos%3) / float64(pos%5)
+			rw.ord = &v
+		}
+		cur, ok := best[rw.id]
+		if !ok || last && cmp(rw, cur) > 0 || !last && cmp(rw, cur) < 0 {
+			best[rw.id] = rw
+		}
+	}
+	var out []string
+	for _, r := range best {
+		out = append(out, fmt.Sprintf("2026-01-01|%s|%d", r.id, r.pos))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+func TestRunDedupeAcrossTasks(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		last     bool
+		tasks    int
+		par      int
+		spillMem int64
+	}{
+		{"last, 3 tasks", true, 3, 2, 0},
+		{"first, 1 task", false, 1, 1, 0},
+		{"last, 7 tasks, spilling", true, 7, 3, 1},
+		{"first, 30 tasks, spilling", false, 30, 4, 2048},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := newLake(t)
+			ins := dedupeLake(t, l)
+			// Inputs dealt round robin: a task holds inputs far apart in
+			// key order, as first-fit packing can make.
+			tasks := make([]Task, c.tasks)
+			for i, in := range ins {
+				tasks[i%c.tasks].Index = i % c.tasks
+				tasks[i%c.tasks].Inputs = append(tasks[i%c.tasks].Inputs, in)
+			}
+			job := outputJob(t, l, tasks, [2]string{"id", "id"}, [2]string{"amount", "amount"}, [2]string{"ord", dedupeOrd}, [2]string{"dt", "dt"})
+			keep := spec.KeepFirst
+			if c.last {
+				keep = spec.KeepLast
+			}
+			job.Dedupe = &DedupeSpec{Key: []string{"id"}, OrderBy: "ord", Keep: keep}
+			res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: c.par, DedupeMemory: c.spillMem})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stats.RowsOut != 17 || res.Stats.Deduped != 600-17 {
+				t.Fatalf("stats %+v", res.Stats)
+			}
+			commit(t, l, res, nil)
+			got := l.readOutput()
+			sort.Strings(got)
+			if g, w := strings.Join(got, ","), dedupeReference(c.last); g != w {
+				t.Fatalf("winners\n got %s\nwant %s", g, w)
+			}
+		})
+	}
+}
