@@ -12,6 +12,7 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // OpenFunc opens a store URL.
@@ -79,11 +80,19 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 			return nil, fmt.Errorf("plan has %d output expressions for %d output columns", len(pp.OutputExprs), len(pp.OutputSchema))
 		}
 		for i, c := range pp.OutputSchema {
-			e, err := spec.OutputExpr(pp.OutputExprs[i], c.Type, env)
+			t := c.Type
+			if c.Name == pp.Explode {
+				// The plan types the exploded column by its element; its
+				// expression gives the list.
+				elem := t
+				t = schema.Type{Kind: schema.List, Elem: &elem}
+				job.Explode = c.Name
+			}
+			e, err := spec.OutputExpr(pp.OutputExprs[i], t, env)
 			if err != nil {
 				return nil, fmt.Errorf("output column %s: %w", c.Name, err)
 			}
-			job.Output = append(job.Output, OutputSpec{Name: c.Name, Expr: e, Type: c.Type})
+			job.Output = append(job.Output, OutputSpec{Name: c.Name, Expr: e, Type: t})
 		}
 	}
 	if d := pp.Dedupe; d != nil {

@@ -28,6 +28,9 @@ type Job struct {
 	// order) from a filtered row; nil: the output columns are source
 	// columns, taken by name.
 	Output []OutputSpec
+	// Explode names the output column whose list elements each make a row
+	// (its OutputSpec's Type is the list); "": none.
+	Explode string
 	// Dedupe keeps one output row per key across the run's tasks; nil: no
 	// dedupe.
 	Dedupe *DedupeSpec

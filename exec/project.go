@@ -112,6 +112,11 @@ type projection struct {
 	// then (for dedupe) the provenance columns.
 	out  *arrow.Schema
 	prov []int // the provenance columns in the input batch; nil: none
+	// explode is the output column whose list elements each make a row
+	// (explode.go), or -1; pre is then the schema before it (the column
+	// a list), out the schema after (the column the element).
+	explode int
+	pre     *arrow.Schema
 }
 
 type projCol struct {
@@ -170,6 +175,12 @@ func newProjection(job *Job, in *arrow.Schema, keepProv bool) (*projection, erro
 		}
 	}
 	p.out = arrow.NewSchema(fields, nil)
+	p.explode, p.pre = -1, p.out
+	if job.Explode != "" {
+		if err := p.setExplode(job.Explode); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -183,8 +194,18 @@ type badRow struct {
 // key names (from the provenance columns); skipped rows are left out. b is
 // not consumed.
 func (p *projection) apply(ctx context.Context, b arrow.RecordBatch, where func(row int) (key string, pos int64), onBad func(decode.BadRecord) error) (arrow.RecordBatch, error) {
+	out, err := p.columns(ctx, b, where, onBad)
+	if err != nil || p.explode < 0 {
+		return out, err
+	}
+	defer out.Release()
+	return explodeBatch(ctx, out, p.explode, p.out)
+}
+
+// columns computes the output columns of b (before explode).
+func (p *projection) columns(ctx context.Context, b arrow.RecordBatch, where func(row int) (key string, pos int64), onBad func(decode.BadRecord) error) (arrow.RecordBatch, error) {
 	n := b.NumRows()
-	cols := make([]arrow.Array, 0, len(p.out.Fields()))
+	cols := make([]arrow.Array, 0, len(p.pre.Fields()))
 	defer func() {
 		for _, c := range cols {
 			c.Release()
@@ -227,7 +248,7 @@ func (p *projection) apply(ctx context.Context, b arrow.RecordBatch, where func(
 		col.Retain()
 		cols = append(cols, col)
 	}
-	out := array.NewRecordBatch(p.out, cols, n)
+	out := array.NewRecordBatch(p.pre, cols, n)
 	if len(bad) == 0 {
 		return out, nil
 	}

@@ -223,6 +223,7 @@ func (p *Project) Detail() string {
 			}
 		}
 		parts = append(parts, strings.Join(cols, ", "))
+		parts = append(parts, nestedDetail(p.Output)...)
 		if len(p.Dropped) > 0 {
 			parts = append(parts, "dropped: "+strings.Join(p.Dropped, ", "))
 		}

@@ -59,6 +59,9 @@ func lower(name string, root Node) (*PipelinePlan, error) {
 		for _, it := range o.Items {
 			pp.OutputSchema = append(pp.OutputSchema, it.Column)
 			pp.OutputExprs = append(pp.OutputExprs, it.Text)
+			if it.Exploded {
+				pp.Explode = it.Name
+			}
 		}
 	} else {
 		pp.OutputSchema = shape.Columns(project.Columns)

@@ -47,6 +47,9 @@ type PipelinePlan struct {
 	// source's columns and keys); the executor compiles them with
 	// spec.OutputExpr. Empty: the output columns are source columns.
 	OutputExprs []string `json:"output_exprs,omitempty"`
+	// Explode is the output column of list type whose elements each make a
+	// row (OutputSchema types it by the element); "": none.
+	Explode string `json:"explode,omitempty"`
 	// Dedupe keeps one output row per key across the run; nil: no dedupe.
 	Dedupe *DedupePlan `json:"dedupe,omitempty"`
 	// Where is the residual row predicate as expr-lang text ("" keeps every

@@ -1,9 +1,11 @@
 package planner
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
 	"github.com/sluicedata/sluice/spec/schema"
 )
@@ -150,4 +152,18 @@ func prunedColumn(c schema.Column, fields []predicate.ColumnPath) schema.Column 
 		c.Type = pruneType(c.Type, paths)
 	}
 	return c
+}
+
+// nestedDetail shows an output block's flatten and explode on the Project.
+func nestedDetail(o *spec.Output) []string {
+	var parts []string
+	if len(o.Flatten) > 0 {
+		parts = append(parts, "flatten "+strings.Join(o.Flatten, ", "))
+	}
+	for _, it := range o.Items {
+		if it.Exploded {
+			parts = append(parts, fmt.Sprintf("explode %s (one row per element, %s)", it.Name, it.Column.Type))
+		}
+	}
+	return parts
 }

@@ -65,6 +65,8 @@ type Output struct {
 	Flatten      []string
 	Explode      string
 	FlattenRange hcl.Range
+	// FlattenRanges are the ranges of Flatten's paths, one each.
+	FlattenRanges []hcl.Range
 	ExplodeRange hcl.Range
 	DropRange    hcl.Range
 	DeclRange    hcl.Range
@@ -124,12 +126,15 @@ type OutputItem struct {
 	// Kept: a source column that follows the column blocks under
 	// rest = "keep".
 	Kept bool
+	// Exploded: the column explode names; Expr gives a list, and each
+	// element makes a row, so Column.Type is the element type.
+	Exploded bool
 }
 
 // Source is the source column an item passes through unchanged (renamed
 // or not), or "" for a derived value.
 func (it OutputItem) Source() string {
-	if ref, ok := it.Expr.(*predicate.ColumnRef); ok && ref.ColType.Equal(it.Column.Type) {
+	if ref, ok := it.Expr.(*predicate.ColumnRef); ok && len(ref.Path) == 0 && (ref.ColType.Equal(it.Column.Type) || it.Exploded) {
 		return ref.Name
 	}
 	return ""
@@ -297,6 +302,7 @@ func CompileOutput(o *Output, sh SourceShape) (*Output, hcl.Diagnostics) {
 			nc.Items = append(nc.Items, OutputItem{Name: n, Text: n, Expr: &predicate.ColumnRef{Name: n, ColType: col.Type, Partition: slices.Contains(env.Partitions, n)}, Column: col, Kept: true})
 		}
 	}
+	nc.Items = applyNested(&nc, nc.Items, env, &diags)
 	if diags.HasErrors() {
 		nc.Items = nil
 	}

@@ -27,6 +27,9 @@ func (l *loader) decodeOutput(b *hcl.Block) *Output {
 	if xs, ok := a.strList("flatten"); ok {
 		o.Flatten = l.checkNames(xs, a.get("flatten"), "flatten path")
 		o.FlattenRange = a.get("flatten").Expr.Range()
+		for _, x := range o.Flatten {
+			o.FlattenRanges = append(o.FlattenRanges, *elemRange(a.get("flatten"), x))
+		}
 	}
 	if s, _, ok := a.str("explode"); ok {
 		if s == "" {

@@ -210,6 +210,7 @@ type checker struct {
 	parts            map[string]bool
 	errs             []Error
 	spans            map[ast.Node]Span
+	depth            int // of the node being typed; 0: the whole expression
 }
 
 func newChecker(src string, env *Env) *checker {
@@ -427,9 +428,15 @@ func (c *checker) expr(n ast.Node) Expr {
 		c.errorf(Span{0, len(c.src)}, supported, "invalid expression")
 		return errExpr
 	}
+	// A column (or struct field) of a nested type may be the whole of an
+	// expression: an output column passes it through. Inside an operator
+	// it has no meaning.
+	whole := c.depth == 0
+	c.depth++
+	defer func() { c.depth-- }()
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
-		return c.ident(n, false)
+		return c.ident(n, whole)
 	case *ast.IntegerNode:
 		return &Literal{Value: int64(n.Value), Typ: schema.Int64Type, At: c.loc(n)}
 	case *ast.FloatNode:
@@ -451,7 +458,7 @@ func (c *checker) expr(n ast.Node) Expr {
 	case *ast.CallNode:
 		return c.call(n)
 	case *ast.MemberNode:
-		return c.member(n)
+		return c.member(n, whole)
 	case *ast.ChainNode:
 		c.errorf(c.span(n), "Write a.b: a field of a null struct is null already. "+supported, "optional chaining (?.) is not supported")
 	case *ast.SliceNode:
@@ -501,8 +508,9 @@ func (c *checker) names() []string {
 	return ns
 }
 
-// ident types a column reference; nested is true when a field of it is
-// read (payload.user), so a struct column is allowed.
+// ident types a column reference; nested is true when a nested type is
+// allowed: a field of it is read (payload.user), or it is the whole
+// expression.
 func (c *checker) ident(n *ast.IdentifierNode, nested bool) Expr {
 	at := c.loc(n)
 	name := n.Value

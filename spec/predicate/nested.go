@@ -14,7 +14,8 @@ import (
 // member types a nested field reference, payload.user.id or
 // payload["user"]["id"]: a chain of field accesses on a struct column,
 // ending at a field of scalar type.
-func (c *checker) member(n *ast.MemberNode) Expr {
+// whole allows a field of nested type (the expression is nothing else).
+func (c *checker) member(n *ast.MemberNode, whole bool) Expr {
 	var path []string
 	var props []ast.Node // the property node of each step, outermost first
 	var x ast.Node = n
@@ -76,7 +77,7 @@ func (c *checker) member(n *ast.MemberNode) Expr {
 		}
 		t = t.Fields[j].Type
 	}
-	if t.IsNested() {
+	if t.IsNested() && !whole {
 		c.errorf(at, "Lists, structs and maps pass through a pipeline but cannot be used in expressions; read one of its scalar fields.",
 			"%s has nested type %s", ref.Name+pathText(path), t)
 		return errExpr
