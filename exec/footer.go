@@ -12,6 +12,7 @@ import (
 	"github.com/sluicedata/sluice/exec/decode"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
+	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/schema"
 )
 
@@ -151,4 +152,27 @@ func (b *readErrBody) Read(p []byte) (int, error) {
 		b.s.err = err
 	}
 	return n, err
+}
+
+var _ planner.Sampler = Footers{}
+
+// SampleText implements planner.Sampler: the first max bytes of key,
+// decompressed (compression as the source says, auto by extension or
+// magic bytes). The download stops there.
+func (Footers) SampleText(ctx context.Context, store objstore.Store, key string, c spec.Compression, max int64) ([]byte, error) {
+	rc, _, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	body, err := decode.Decompress(rc, key, c)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, max))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return data, nil
 }

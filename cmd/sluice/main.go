@@ -66,6 +66,7 @@ func commands() []*cli.Command {
 		stateCommand(),
 		testCommand(),
 		graphCommand(),
+		schemaCommand(),
 		versionCommand(),
 		completionCommand(),
 	}
