@@ -67,9 +67,9 @@ type Output struct {
 	FlattenRange hcl.Range
 	// FlattenRanges are the ranges of Flatten's paths, one each.
 	FlattenRanges []hcl.Range
-	ExplodeRange hcl.Range
-	DropRange    hcl.Range
-	DeclRange    hcl.Range
+	ExplodeRange  hcl.Range
+	DropRange     hcl.Range
+	DeclRange     hcl.Range
 
 	// Items are the output's columns in order, each compiled against the
 	// source: the column blocks, then the kept rest. Nil until the
