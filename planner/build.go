@@ -272,6 +272,9 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
 		return nil, err
 	}
+	if err := addSampledColumns(ctx, rc, sel.Inputs, pp); err != nil {
+		return nil, err
+	}
 	pp.Summary.Timings.PlanMS = time.Since(start).Milliseconds()
 	root = annotate(root, pp)
 	pp.Nodes = nodesJSON(root)

@@ -97,6 +97,11 @@ func Follows(ctx context.Context, cfg *spec.Config, pp *PipelinePlan, opts Optio
 	if want.State, _, _, err = pinState(ctx, cfg, p, stateLoc); err != nil {
 		return nil, err
 	}
+	// add_columns on a JSON or CSV source: the same sample of the same
+	// inputs adds the same columns.
+	if err := addSampledColumns(ctx, rc, pp.Inputs(), want); err != nil {
+		return nil, err
+	}
 	diffs, err := settingsDiff(pp, want)
 	if err != nil {
 		return nil, err
