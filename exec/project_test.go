@@ -179,3 +179,51 @@ func TestRunDedupeAcrossTasks(t *testing.T) {
 		})
 	}
 }
+
+// A failed cast in an output expression is a bad record of its row, named
+// by object, row, output column and value: fail stops the run, skip counts
+// it, quarantine also writes it; try_ gives null instead.
+func TestRunOutputCastFailures(t *testing.T) {
+	body := `{"id":"12","amount":1}` + "\n" + `{"id":"x7","amount":2}` + "\n" + `{"id":"30","amount":3}` + "\n"
+	for _, c := range []struct {
+		policy spec.BadRecordPolicy
+		expr   string
+		rows   string
+		bad    int64
+		err    string
+	}{
+		{spec.BadRecordFail, "int(id)", "", 0, `on_bad_record = "fail": bad record: dt=2026-01-01/a.json row 2: column "n": `},
+		{spec.BadRecordSkip, "int(id)", "2026-01-01|12|1,2026-01-01|30|3", 1, ""},
+		{spec.BadRecordQuarantine, "int(id)", "2026-01-01|12|1,2026-01-01|30|3", 1, ""},
+		{spec.BadRecordFail, "try_int(id)", "2026-01-01|(null)|2,2026-01-01|12|1,2026-01-01|30|3", 0, ""},
+	} {
+		t.Run(c.policy.String()+" "+c.expr, func(t *testing.T) {
+			ctx := context.Background()
+			l := newLake(t)
+			a := l.put("dt=2026-01-01/a.json", body, false)
+			a.Partition = []any{"2026-01-01"}
+			job := outputJob(t, l, []Task{{Index: 0, Inputs: []Input{a}}}, [2]string{"n", c.expr}, [2]string{"amount", "amount"}, [2]string{"dt", "dt"})
+			job.Source.OnBadRecord = c.policy
+			res, err := Run(ctx, job, Options{Alloc: checked(t)})
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "'x7'") {
+					t.Fatalf("error %v, want one containing %q and the value", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stats.BadRecords != c.bad {
+				t.Fatalf("bad records %d, want %d", res.Stats.BadRecords, c.bad)
+			}
+			if (c.policy == spec.BadRecordQuarantine) != (len(res.Quarantine) == 1) {
+				t.Fatalf("quarantine %v", res.Quarantine)
+			}
+			commit(t, l, res, nil)
+			if got := strings.Join(l.readOutput(), ","); got != c.rows {
+				t.Fatalf("rows\n got %s\nwant %s", got, c.rows)
+			}
+		})
+	}
+}
