@@ -34,8 +34,11 @@ func outputLake(t *testing.T, root string) {
 			if seq%41 == 0 {
 				upd = "null"
 			}
-			fmt.Fprintf(&b, `{"id":%d,"customer":"c%d","amount_cents":%s,"rate":%g,"updated":%s,"seq":%d}`+"\n",
-				id, id%17, amount, 1+float64(seq%7)/10, upd, seq)
+			// created spreads over 4 days and every hour, in the order
+			// the rows come (so the days do not follow the paths' dt).
+			created := fmt.Sprintf("2026-02-%02d %02d:%02d:%02d", 1+(seq*13)%4, (seq*7)%24, seq%60, (seq*11)%60)
+			fmt.Fprintf(&b, `{"id":%d,"customer":" c%d ","amount_cents":%s,"rate":%g,"updated":%s,"seq":%d,"created":%q}`+"\n",
+				id, id%17, amount, 1+float64(seq%7)/10, upd, seq, created)
 			seq++
 		}
 		p := filepath.Join(root, "raw", "dt="+dt, fmt.Sprintf("part-%02d.json", f))
@@ -66,18 +69,23 @@ const outputSchema = `
     }
     column "seq" {
       type = "int64"
+    }
+    column "created" {
+      type = "string"
     }`
 
-// TestOutputAndDedupeAgreeWithDuckDB: renames, derived values, a
-// partition column derived from the data (not in the source's paths) and
-// dedupe with keep = "first" and "last" — across several tasks — give the
-// rows DuckDB computes for the same transformation written in SQL.
+// TestOutputAndDedupeAgreeWithDuckDB: renames, derived values (a
+// timestamp parse, a truncation to the day used in partition_by, string
+// functions, arithmetic, a coalesce), a partition column derived from the
+// data (no day in the source's paths) and dedupe with keep = "first" and
+// "last" — across several tasks — give the rows DuckDB computes for the
+// same transformation written in SQL.
 func TestOutputAndDedupeAgreeWithDuckDB(t *testing.T) {
 	sluiceBin(t)
 	root := t.TempDir()
 	outputLake(t, root)
 	db := openDuck(t)
-	raw := fmt.Sprintf("read_json(%s, format = 'newline_delimited', hive_partitioning = true, columns = {id: 'BIGINT', customer: 'VARCHAR', amount_cents: 'BIGINT', rate: 'DOUBLE', updated: 'BIGINT', seq: 'BIGINT'})",
+	raw := fmt.Sprintf("read_json(%s, format = 'newline_delimited', hive_partitioning = true, columns = {id: 'BIGINT', customer: 'VARCHAR', amount_cents: 'BIGINT', rate: 'DOUBLE', updated: 'BIGINT', seq: 'BIGINT', created: 'VARCHAR'})",
 		duck.Quote(filepath.Join(root, "raw", "*", "*.json")))
 	for _, keep := range []string{"first", "last"} {
 		t.Run(keep, func(t *testing.T) {
@@ -102,11 +110,13 @@ pipeline "orders" {
 
   output {
     column "order_id" { expr = "id" }
-    column "customer" {}
+    column "customer" { expr = "upper(trim(customer))" }
     column "amount_eur" {
-      expr = "amount_cents / 100.0 * rate"
+      expr = "coalesce(amount_cents, 0) / 100.0 * rate"
     }
     column "bucket" { expr = "id %% 4" }
+    column "created_hour" { expr = "hour(parse_timestamp(created, '%%Y-%%m-%%d %%H:%%M:%%S'))" }
+    column "day" { expr = "date(trunc(parse_timestamp(created, '%%Y-%%m-%%d %%H:%%M:%%S'), 'day'))" }
     column "updated" {}
     column "seq" {}
   }
@@ -119,7 +129,7 @@ pipeline "orders" {
 
   sink "curated" {
     url          = %q
-    partition_by = ["bucket"]
+    partition_by = ["day"]
   }
 }
 `, filepath.Join(root, "state-"+keep), filepath.Join(root, "raw")+"/", outputSchema, keep, out+"/")
@@ -134,14 +144,17 @@ pipeline "orders" {
 			if keep == "last" {
 				dir = "DESC NULLS LAST, seq DESC"
 			}
-			expected := fmt.Sprintf(`(SELECT order_id, customer, amount_eur, bucket, updated, seq FROM (
-  SELECT id AS order_id, customer, CAST(amount_cents AS DOUBLE) / 100.0::DOUBLE * rate AS amount_eur, id %% 4 AS bucket, updated, seq,
+			expected := fmt.Sprintf(`(SELECT * EXCLUDE (rn) FROM (
+  SELECT id AS order_id, upper(trim(customer)) AS customer, CAST(coalesce(amount_cents, 0) AS DOUBLE) / 100.0::DOUBLE * rate AS amount_eur,
+    id %% 4 AS bucket, hour(strptime(created, '%%Y-%%m-%%d %%H:%%M:%%S')) AS created_hour,
+    CAST(date_trunc('day', strptime(created, '%%Y-%%m-%%d %%H:%%M:%%S')) AS DATE) AS day, updated, seq,
     row_number() OVER (PARTITION BY id ORDER BY updated %s) AS rn
   FROM %s WHERE dt >= '2026-01-02') WHERE rn = 1)`, dir, raw)
 			cols := []duck.Column{{Name: "order_id", SQLType: "BIGINT"}, {Name: "customer", SQLType: "VARCHAR"},
 				{Name: "amount_eur", SQLType: "DOUBLE"}, {Name: "bucket", SQLType: "BIGINT"},
+				{Name: "created_hour", SQLType: "BIGINT"}, {Name: "day", SQLType: "DATE"},
 				{Name: "updated", SQLType: "BIGINT"}, {Name: "seq", SQLType: "BIGINT"}}
-			rows := compareOutput(t, db, duck.Select(expected, cols, ""), out, cols, "bucket")
+			rows := compareOutput(t, db, duck.Select(expected, cols, ""), out, cols, "day")
 			var input int64
 			if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM "+raw+" WHERE dt >= '2026-01-02'").Scan(&input); err != nil {
 				t.Fatal(err)
