@@ -206,6 +206,32 @@ func (d *deduper) sources(bk int, extra []arrow.RecordBatch) []source {
 	return out
 }
 
+// workerWinners returns, when nothing was spilled, the winners of every
+// bucket that worker w of p reduces (buckets w, w+p, …), in input order:
+// one reduce over the batches held, so that the winners are taken from
+// each batch once rather than once per bucket. ok is false when some
+// bucket was spilled: winners, one bucket at a time, must be used.
+func (d *deduper) workerWinners(ctx context.Context, w, p int) (out arrow.RecordBatch, removed int64, ok bool, err error) {
+	d.mu.Lock()
+	spilled := d.spilled > 0
+	d.mu.Unlock()
+	if spilled {
+		return nil, 0, false, nil
+	}
+	var srcs []source
+	for _, hb := range d.held {
+		var rows []int32
+		for bk := w; bk < dedupeBuckets; bk += p {
+			rows = append(rows, hb.order[hb.starts[bk]:hb.starts[bk+1]]...)
+		}
+		if len(rows) > 0 {
+			srcs = append(srcs, source{b: hb.b, rows: rows})
+		}
+	}
+	out, removed, err = d.reduce(ctx, srcs)
+	return out, removed, true, err
+}
+
 // winners returns bucket bk's winners in input order (nil: no rows),
 // reading its spill files back, and how many rows it left out. It is
 // called once per bucket, after every add.
@@ -261,25 +287,55 @@ func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch,
 		}
 		return byInput(a, b)
 	}
-	best := make(map[string]ref)
-	var kb []byte
-	for si, s := range srcs {
-		for i, n := 0, s.len(); i < n; i++ {
-			r := ref{int32(si), int32(s.row(i))}
-			kb = d.key(kb[:0], s.b, int(r.row))
-			cur, ok := best[string(kb)]
-			if !ok {
-				best[string(kb)] = r
-				continue
-			}
-			if c := order(r, cur); d.last && c > 0 || !d.last && c < 0 {
-				best[string(kb)] = r
+	better := func(r, cur ref) bool {
+		c := order(r, cur)
+		return d.last && c > 0 || !d.last && c < 0
+	}
+	var refs []ref
+	if len(d.keyIdx) == 1 && d.schema.Field(d.keyIdx[0]).Type.ID() == arrow.INT64 {
+		// One int64 key (an id, the common case): no key bytes to build.
+		best := make(map[int64]ref, total)
+		var null *ref
+		for si, s := range srcs {
+			col := s.b.Column(d.keyIdx[0]).(*array.Int64)
+			for i, n := 0, s.len(); i < n; i++ {
+				r := ref{int32(si), int32(s.row(i))}
+				if col.IsNull(int(r.row)) {
+					if null == nil || better(r, *null) {
+						rr := r
+						null = &rr
+					}
+					continue
+				}
+				k := col.Value(int(r.row))
+				if cur, ok := best[k]; !ok || better(r, cur) {
+					best[k] = r
+				}
 			}
 		}
-	}
-	refs := make([]ref, 0, len(best))
-	for _, r := range best {
-		refs = append(refs, r)
+		refs = make([]ref, 0, len(best)+1)
+		for _, r := range best {
+			refs = append(refs, r)
+		}
+		if null != nil {
+			refs = append(refs, *null)
+		}
+	} else {
+		best := make(map[string]ref)
+		var kb []byte
+		for si, s := range srcs {
+			for i, n := 0, s.len(); i < n; i++ {
+				r := ref{int32(si), int32(s.row(i))}
+				kb = d.key(kb[:0], s.b, int(r.row))
+				if cur, ok := best[string(kb)]; !ok || better(r, cur) {
+					best[string(kb)] = r
+				}
+			}
+		}
+		refs = make([]ref, 0, len(best))
+		for _, r := range best {
+			refs = append(refs, r)
+		}
 	}
 	slices.SortFunc(refs, byInput)
 	// Take each source's winners (in input order), then put the parts in

@@ -227,3 +227,62 @@ func TestRunOutputCastFailures(t *testing.T) {
 		})
 	}
 }
+
+// An int64 key (the fast path), null for some rows: nulls are one key.
+func TestRunDedupeInt64KeyWithNulls(t *testing.T) {
+	for _, spill := range []int64{0, 1} {
+		ctx := context.Background()
+		l := newLake(t)
+		ins := dedupeLake(t, l)
+		tasks := []Task{{Index: 0}, {Index: 1}, {Index: 2}}
+		for i, in := range ins {
+			tasks[i%3].Inputs = append(tasks[i%3].Inputs, in)
+		}
+		// k is amount % (amount % 5): null where amount % 5 == 0.
+		job := outputJob(t, l, tasks, [2]string{"k", "amount % (amount % 5)"}, [2]string{"amount", "amount"}, [2]string{"ord", dedupeOrd}, [2]string{"dt", "dt"})
+		job.Dedupe = &DedupeSpec{Key: []string{"k"}, OrderBy: "ord", Keep: spec.KeepFirst}
+		res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: 2, DedupeMemory: spill})
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(t, l, res, nil)
+		type row struct {
+			ord *float64
+			pos int
+		}
+		best := map[string]row{}
+		for pos := 0; pos < 600; pos++ {
+			k, r := "(null)", row{pos: pos}
+			if pos%5 != 0 {
+				k = fmt.Sprint(pos % (pos % 5))
+				v := float64(pos%3) / float64(pos%5)
+				r.ord = &v
+			}
+			cur, ok := best[k]
+			less := func(a, b row) bool { // a before b
+				switch {
+				case a.ord == nil && b.ord != nil:
+					return true
+				case a.ord != nil && b.ord == nil:
+					return false
+				case a.ord != nil && *a.ord != *b.ord:
+					return *a.ord < *b.ord
+				}
+				return a.pos < b.pos
+			}
+			if !ok || less(r, cur) {
+				best[k] = r
+			}
+		}
+		var want []string
+		for k, r := range best {
+			want = append(want, fmt.Sprintf("2026-01-01|%s|%d", k, r.pos))
+		}
+		sort.Strings(want)
+		got := l.readOutput()
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("spill %d: winners\n got %v\nwant %v", spill, got, want)
+		}
+	}
+}
