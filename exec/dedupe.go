@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"os"
 	"path/filepath"
@@ -30,12 +29,13 @@ const dedupeBuckets = 64
 
 // deduper keeps one output row per key across a run's tasks
 // (docs/language.md, "dedupe"). Tasks add their projected rows (output
-// columns, then the provenance columns) as they go; they are split by a
-// fixed hash of the key into buckets held in memory up to budget bytes.
-// Over budget, every bucket is first reduced to its current winners and,
-// if that is not enough, written to a spill file in a temporary directory.
-// When every task is done, finish reduces each bucket (its spill files and
-// what is in memory) and writes the winners.
+// columns, then the provenance columns) as they go: each batch is kept as
+// it is, with its rows grouped by bucket (a fixed hash of the key, so a
+// key always falls in the same bucket), until the batches held exceed the
+// budget; then every bucket is reduced to its winners so far and written
+// to a spill file of its own in a temporary directory, and the batches are
+// let go. When every task is done, finish reduces each bucket — its spill
+// files and its rows of the batches still held — and writes the winners.
 //
 // The winner of a key is the greatest (keep last) or least (keep first)
 // row by (order_by with nulls first, input, row): a total order that does
@@ -51,17 +51,20 @@ type deduper struct {
 	budget   int64
 
 	mu       sync.Mutex
-	removed  int64 // rows left out so far (shrink and winners)
-	buckets  [dedupeBuckets]dbucket
+	held     []*heldBatch
 	used     int64
+	spills   [dedupeBuckets][]string
 	spillDir string
-	spilled  int64 // bytes spilled, for tests and stats
+	spilled  int   // spill events, for tests
+	removed  int64 // rows left out while spilling
 }
 
-type dbucket struct {
-	batches []arrow.RecordBatch
-	bytes   int64
-	spills  []string
+// heldBatch is an added batch, with its rows grouped by bucket: rows
+// starts[k]:starts[k+1] of order are bucket k's.
+type heldBatch struct {
+	b      arrow.RecordBatch
+	order  []int32
+	starts [dedupeBuckets + 1]int32
 }
 
 func newDeduper(job *Job, schema *arrow.Schema, alloc memory.Allocator, o Options) (*deduper, error) {
@@ -87,89 +90,56 @@ func newDeduper(job *Job, schema *arrow.Schema, alloc memory.Allocator, o Option
 	return d, nil
 }
 
+// bucketOf is the bucket of a key: FNV-1a, fixed, so that a run's buckets
+// (and the files they are written to) are the same on every retry.
+func bucketOf(key []byte) int {
+	h := uint64(14695981039346656037)
+	for _, c := range key {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return int(h % dedupeBuckets)
+}
+
 // add takes b's rows (b is not consumed).
 func (d *deduper) add(ctx context.Context, b arrow.RecordBatch) error {
 	n := int(b.NumRows())
 	if n == 0 {
 		return nil
 	}
-	var idx [dedupeBuckets][]int32
+	hb := &heldBatch{b: b, order: make([]int32, n)}
+	bk := make([]uint8, n)
 	var kb []byte
+	var counts [dedupeBuckets]int32
 	for i := 0; i < n; i++ {
 		kb = d.key(kb[:0], b, i)
-		h := fnv.New64a()
-		_, _ = h.Write(kb)
-		bk := h.Sum64() % dedupeBuckets
-		idx[bk] = append(idx[bk], int32(i))
+		k := bucketOf(kb)
+		bk[i] = uint8(k)
+		counts[k]++
 	}
-	var parts [dedupeBuckets]arrow.RecordBatch
-	for bk, rows := range idx {
-		if len(rows) == 0 {
-			continue
-		}
-		if len(rows) == n {
-			b.Retain()
-			parts[bk] = b
-			continue
-		}
-		p, err := takeRows(ctx, d.alloc, b, rows)
-		if err != nil {
-			for _, q := range parts {
-				if q != nil {
-					q.Release()
-				}
-			}
-			return err
-		}
-		parts[bk] = p
+	for k := 0; k < dedupeBuckets; k++ {
+		hb.starts[k+1] = hb.starts[k] + counts[k]
 	}
+	next := hb.starts
+	for i := 0; i < n; i++ {
+		hb.order[next[bk[i]]] = int32(i)
+		next[bk[i]]++
+	}
+	b.Retain()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for bk, p := range parts {
-		if p == nil {
-			continue
-		}
-		sz := batchBytes(p)
-		d.buckets[bk].batches = append(d.buckets[bk].batches, p)
-		d.buckets[bk].bytes += sz
-		d.used += sz
-	}
+	d.held = append(d.held, hb)
+	d.used += batchBytes(b) + 4*int64(n)
 	if d.used > d.budget {
-		return d.shrink(ctx)
+		return d.spill(ctx)
 	}
 	return nil
 }
 
-// shrink reduces every bucket to its winners, then spills the buckets if
-// they still take more than half the budget (so the next shrink is not
-// right away). Called with mu held.
-func (d *deduper) shrink(ctx context.Context) error {
-	d.used = 0
-	for bk := range d.buckets {
-		b := &d.buckets[bk]
-		if len(b.batches) > 1 {
-			var before int64
-			for _, x := range b.batches {
-				before += x.NumRows()
-			}
-			w, err := d.reduce(ctx, b.batches)
-			releaseAll(b.batches)
-			b.batches = nil
-			if err != nil {
-				return err
-			}
-			b.batches = []arrow.RecordBatch{w}
-			d.removed += before - w.NumRows()
-		}
-		b.bytes = 0
-		for _, x := range b.batches {
-			b.bytes += batchBytes(x)
-		}
-		d.used += b.bytes
-	}
-	if d.used <= d.budget/2 {
-		return nil
-	}
+// spill reduces every bucket of the batches held to its winners so far,
+// writes them to the bucket's next spill file and lets the batches go.
+// Called with mu held.
+func (d *deduper) spill(ctx context.Context) error {
 	if d.spillDir == "" {
 		dir, err := os.MkdirTemp("", "sluice-dedupe-")
 		if err != nil {
@@ -177,112 +147,248 @@ func (d *deduper) shrink(ctx context.Context) error {
 		}
 		d.spillDir = dir
 	}
-	for bk := range d.buckets {
-		b := &d.buckets[bk]
-		if len(b.batches) == 0 {
-			continue
-		}
-		path := filepath.Join(d.spillDir, fmt.Sprintf("b%02d-%04d.arrow", bk, len(b.spills)))
-		if err := writeSpill(path, d.schema, b.batches, d.alloc); err != nil {
+	for bk := 0; bk < dedupeBuckets; bk++ {
+		w, removed, err := d.reduce(ctx, d.sources(bk, nil))
+		if err != nil {
 			return err
 		}
-		d.spilled += b.bytes
-		b.spills = append(b.spills, path)
-		releaseAll(b.batches)
-		b.batches, b.bytes = nil, 0
+		if w == nil {
+			continue
+		}
+		d.removed += removed
+		path := filepath.Join(d.spillDir, fmt.Sprintf("b%02d-%04d.arrow", bk, d.spilled))
+		err = writeSpill(path, d.schema, []arrow.RecordBatch{w}, d.alloc)
+		w.Release()
+		if err != nil {
+			return err
+		}
+		d.spills[bk] = append(d.spills[bk], path)
 	}
-	d.used = 0
+	for _, hb := range d.held {
+		hb.b.Release()
+	}
+	d.held, d.used = nil, 0
+	d.spilled++
 	return nil
 }
 
+// source is rows of one batch that take part in a reduce (nil rows: all).
+type source struct {
+	b    arrow.RecordBatch
+	rows []int32
+}
+
+func (s source) len() int {
+	if s.rows == nil {
+		return int(s.b.NumRows())
+	}
+	return len(s.rows)
+}
+
+func (s source) row(i int) int {
+	if s.rows == nil {
+		return i
+	}
+	return int(s.rows[i])
+}
+
+// sources are bucket bk's rows of the batches held, then extra.
+func (d *deduper) sources(bk int, extra []arrow.RecordBatch) []source {
+	var out []source
+	for _, hb := range d.held {
+		if rows := hb.order[hb.starts[bk]:hb.starts[bk+1]]; len(rows) > 0 {
+			out = append(out, source{b: hb.b, rows: rows})
+		}
+	}
+	for _, b := range extra {
+		out = append(out, source{b: b})
+	}
+	return out
+}
+
+// workerWinners returns, when nothing was spilled, the winners of every
+// bucket that worker w of p reduces (buckets w, w+p, …), in input order:
+// one reduce over the batches held, so that the winners are taken from
+// each batch once rather than once per bucket. ok is false when some
+// bucket was spilled: winners, one bucket at a time, must be used.
+func (d *deduper) workerWinners(ctx context.Context, w, p int) (out arrow.RecordBatch, removed int64, ok bool, err error) {
+	d.mu.Lock()
+	spilled := d.spilled > 0
+	d.mu.Unlock()
+	if spilled {
+		return nil, 0, false, nil
+	}
+	var srcs []source
+	for _, hb := range d.held {
+		var rows []int32
+		for bk := w; bk < dedupeBuckets; bk += p {
+			rows = append(rows, hb.order[hb.starts[bk]:hb.starts[bk+1]]...)
+		}
+		if len(rows) > 0 {
+			srcs = append(srcs, source{b: hb.b, rows: rows})
+		}
+	}
+	out, removed, err = d.reduce(ctx, srcs)
+	return out, removed, true, err
+}
+
 // winners returns bucket bk's winners in input order (nil: no rows),
-// reading its spill files back, and how many rows it left out.
+// reading its spill files back, and how many rows it left out. It is
+// called once per bucket, after every add.
 func (d *deduper) winners(ctx context.Context, bk int) (arrow.RecordBatch, int64, error) {
 	d.mu.Lock()
-	b := &d.buckets[bk]
-	batches := b.batches
-	spills := b.spills
-	b.batches, b.spills = nil, nil
+	spills := d.spills[bk]
+	d.spills[bk] = nil
 	d.mu.Unlock()
-	defer func() { releaseAll(batches) }()
+	var spilled []arrow.RecordBatch
+	defer func() { releaseAll(spilled) }()
 	for _, path := range spills {
 		bs, err := readSpill(path, d.alloc)
 		if err != nil {
 			return nil, 0, err
 		}
-		batches = append(batches, bs...)
+		spilled = append(spilled, bs...)
 		_ = os.Remove(path)
 	}
-	var in int64
-	for _, x := range batches {
-		in += x.NumRows()
-	}
-	if in == 0 {
-		return nil, 0, nil
-	}
-	w, err := d.reduce(ctx, batches)
-	if err != nil {
-		return nil, 0, err
-	}
-	return w, in - w.NumRows(), nil
+	// No add runs any more: the batches held are read without the lock.
+	return d.reduce(ctx, d.sources(bk, spilled))
 }
 
-// reduce returns the winners among batches' rows, in input order.
-func (d *deduper) reduce(ctx context.Context, batches []arrow.RecordBatch) (arrow.RecordBatch, error) {
-	all, err := concatBatches(d.alloc, d.schema, batches)
-	if err != nil {
-		return nil, err
+// ref is one row of a reduce's sources.
+type ref struct{ src, row int32 }
+
+// reduce returns the winners among srcs' rows, in input order (nil when
+// there is no row), and how many rows it left out.
+func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch, int64, error) {
+	var total int64
+	for _, s := range srcs {
+		total += int64(s.len())
 	}
-	defer all.Release()
-	n := int(all.NumRows())
-	inCol := all.Column(d.nout).(*array.Int64)
-	rowCol := all.Column(d.nout + 1).(*array.Int64)
-	order := func(i, j int) int {
+	if total == 0 {
+		return nil, 0, nil
+	}
+	pos := func(r ref) (int64, int64) {
+		b := srcs[r.src].b
+		return b.Column(d.nout).(*array.Int64).Value(int(r.row)), b.Column(d.nout + 1).(*array.Int64).Value(int(r.row))
+	}
+	byInput := func(a, b ref) int {
+		ai, ar := pos(a)
+		bi, br := pos(b)
+		if c := cmp.Compare(ai, bi); c != 0 {
+			return c
+		}
+		return cmp.Compare(ar, br)
+	}
+	order := func(a, b ref) int {
 		if d.orderIdx >= 0 {
-			if c := compareAt(all.Column(d.orderIdx), i, j); c != 0 {
+			if c := compareAcross(srcs[a.src].b.Column(d.orderIdx), int(a.row), srcs[b.src].b.Column(d.orderIdx), int(b.row)); c != 0 {
 				return c
 			}
 		}
-		if c := cmp.Compare(inCol.Value(i), inCol.Value(j)); c != 0 {
-			return c
-		}
-		return cmp.Compare(rowCol.Value(i), rowCol.Value(j))
+		return byInput(a, b)
 	}
-	best := make(map[string]int32, n)
-	var kb []byte
-	for i := 0; i < n; i++ {
-		kb = d.key(kb[:0], all, i)
-		j, ok := best[string(kb)]
-		if !ok {
-			best[string(kb)] = int32(i)
+	better := func(r, cur ref) bool {
+		c := order(r, cur)
+		return d.last && c > 0 || !d.last && c < 0
+	}
+	var refs []ref
+	if len(d.keyIdx) == 1 && d.schema.Field(d.keyIdx[0]).Type.ID() == arrow.INT64 {
+		// One int64 key (an id, the common case): no key bytes to build.
+		best := make(map[int64]ref, total)
+		var null *ref
+		for si, s := range srcs {
+			col := s.b.Column(d.keyIdx[0]).(*array.Int64)
+			for i, n := 0, s.len(); i < n; i++ {
+				r := ref{int32(si), int32(s.row(i))}
+				if col.IsNull(int(r.row)) {
+					if null == nil || better(r, *null) {
+						rr := r
+						null = &rr
+					}
+					continue
+				}
+				k := col.Value(int(r.row))
+				if cur, ok := best[k]; !ok || better(r, cur) {
+					best[k] = r
+				}
+			}
+		}
+		refs = make([]ref, 0, len(best)+1)
+		for _, r := range best {
+			refs = append(refs, r)
+		}
+		if null != nil {
+			refs = append(refs, *null)
+		}
+	} else {
+		best := make(map[string]ref)
+		var kb []byte
+		for si, s := range srcs {
+			for i, n := 0, s.len(); i < n; i++ {
+				r := ref{int32(si), int32(s.row(i))}
+				kb = d.key(kb[:0], s.b, int(r.row))
+				if cur, ok := best[string(kb)]; !ok || better(r, cur) {
+					best[string(kb)] = r
+				}
+			}
+		}
+		refs = make([]ref, 0, len(best))
+		for _, r := range best {
+			refs = append(refs, r)
+		}
+	}
+	slices.SortFunc(refs, byInput)
+	// Take each source's winners (in input order), then put the parts in
+	// input order.
+	perSrc := make([][]int32, len(srcs))
+	for _, r := range refs {
+		perSrc[r.src] = append(perSrc[r.src], r.row)
+	}
+	var parts []arrow.RecordBatch
+	defer func() { releaseAll(parts) }()
+	offset := make([]int32, len(srcs))
+	var off int32
+	for si, rows := range perSrc {
+		offset[si] = off
+		if len(rows) == 0 {
 			continue
 		}
-		c := order(i, int(j))
-		if d.last && c > 0 || !d.last && c < 0 {
-			best[string(kb)] = int32(i)
+		p, err := takeRows(ctx, d.alloc, srcs[si].b, rows)
+		if err != nil {
+			return nil, 0, err
 		}
+		parts = append(parts, p)
+		off += int32(len(rows))
 	}
-	rows := make([]int32, 0, len(best))
-	for _, i := range best {
-		rows = append(rows, i)
+	all, err := concatBatches(d.alloc, d.schema, parts)
+	if err != nil {
+		return nil, 0, err
 	}
-	slices.SortFunc(rows, func(a, b int32) int {
-		if c := cmp.Compare(inCol.Value(int(a)), inCol.Value(int(b))); c != 0 {
-			return c
-		}
-		return cmp.Compare(rowCol.Value(int(a)), rowCol.Value(int(b)))
-	})
-	return takeRows(ctx, d.alloc, all, rows)
+	if len(parts) == 1 {
+		return all, total - int64(len(refs)), nil
+	}
+	defer all.Release()
+	perm := make([]int32, len(refs))
+	seen := make([]int32, len(srcs))
+	for i, r := range refs {
+		perm[i] = offset[r.src] + seen[r.src]
+		seen[r.src]++
+	}
+	out, err := takeRows(ctx, d.alloc, all, perm)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total - int64(len(refs)), nil
 }
 
 // close releases what the deduper holds and removes its spill files.
 func (d *deduper) close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for bk := range d.buckets {
-		releaseAll(d.buckets[bk].batches)
-		d.buckets[bk].batches = nil
+	for _, hb := range d.held {
+		hb.b.Release()
 	}
+	d.held = nil
 	if d.spillDir != "" {
 		_ = os.RemoveAll(d.spillDir)
 	}
@@ -362,10 +468,11 @@ func normFloat32(f float32) float32 {
 	return f
 }
 
-// compareAt orders rows i and j of a: nulls first, then by value (NaN
-// before every number, as cmp.Compare orders it).
-func compareAt(a arrow.Array, i, j int) int {
-	ni, nj := a.IsNull(i), a.IsNull(j)
+// compareAcross orders row i of a and row j of b (arrays of one type):
+// nulls first, then by value (NaN before every number, as cmp.Compare
+// orders it).
+func compareAcross(a arrow.Array, i int, b arrow.Array, j int) int {
+	ni, nj := a.IsNull(i), b.IsNull(j)
 	switch {
 	case ni && nj:
 		return 0
@@ -376,29 +483,30 @@ func compareAt(a arrow.Array, i, j int) int {
 	}
 	switch x := a.(type) {
 	case *array.Int32:
-		return cmp.Compare(x.Value(i), x.Value(j))
+		return cmp.Compare(x.Value(i), b.(*array.Int32).Value(j))
 	case *array.Int64:
-		return cmp.Compare(x.Value(i), x.Value(j))
+		return cmp.Compare(x.Value(i), b.(*array.Int64).Value(j))
 	case *array.Float32:
-		return cmp.Compare(x.Value(i), x.Value(j))
+		return cmp.Compare(x.Value(i), b.(*array.Float32).Value(j))
 	case *array.Float64:
-		return cmp.Compare(x.Value(i), x.Value(j))
+		return cmp.Compare(x.Value(i), b.(*array.Float64).Value(j))
 	case *array.Date32:
-		return cmp.Compare(x.Value(i), x.Value(j))
+		return cmp.Compare(x.Value(i), b.(*array.Date32).Value(j))
 	case *array.Timestamp:
-		return cmp.Compare(x.Value(i), x.Value(j))
+		return cmp.Compare(x.Value(i), b.(*array.Timestamp).Value(j))
 	case *array.Boolean:
-		return cmp.Compare(b2i(x.Value(i)), b2i(x.Value(j)))
+		return cmp.Compare(b2i(x.Value(i)), b2i(b.(*array.Boolean).Value(j)))
 	case *array.String:
-		return cmp.Compare(x.Value(i), x.Value(j))
+		return cmp.Compare(x.Value(i), b.(*array.String).Value(j))
 	case *array.Binary:
-		return bytes.Compare(x.Value(i), x.Value(j))
+		return bytes.Compare(x.Value(i), b.(*array.Binary).Value(j))
 	case *array.Decimal128:
-		return x.Value(i).Cmp(x.Value(j))
+		return x.Value(i).Cmp(b.(*array.Decimal128).Value(j))
 	case *array.Dictionary:
-		return compareAt(x.Dictionary(), x.GetValueIndex(i), x.GetValueIndex(j))
+		y := b.(*array.Dictionary)
+		return compareAcross(x.Dictionary(), x.GetValueIndex(i), y.Dictionary(), y.GetValueIndex(j))
 	}
-	return cmp.Compare(a.ValueStr(i), a.ValueStr(j))
+	return cmp.Compare(a.ValueStr(i), b.ValueStr(j))
 }
 
 func b2i(b bool) int {

@@ -276,22 +276,37 @@ func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResul
 	defer tk.pipe.close()
 	start := time.Now()
 	var removed int64
-	for bk := w; bk < dedupeBuckets; bk += p {
-		win, n, err := r.dedupe.winners(ctx, bk)
-		if err != nil {
-			return nil, err
-		}
-		if win == nil {
-			continue
-		}
-		removed += n
+	write := func(win arrow.RecordBatch) error {
 		cols := win.Columns()[:r.dedupe.nout]
 		out := array.NewRecordBatch(r.outSchema, cols, win.NumRows())
 		win.Release()
-		err = tk.writeOut(out)
-		out.Release()
-		if err != nil {
-			return nil, err
+		defer out.Release()
+		return tk.writeOut(out)
+	}
+	win, n, whole, err := r.dedupe.workerWinners(ctx, w, p)
+	switch {
+	case err != nil:
+		return nil, err
+	case whole:
+		removed = n
+		if win != nil {
+			if err := write(win); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		for bk := w; bk < dedupeBuckets; bk += p {
+			win, n, err := r.dedupe.winners(ctx, bk)
+			if err != nil {
+				return nil, err
+			}
+			if win == nil {
+				continue
+			}
+			removed += n
+			if err := write(win); err != nil {
+				return nil, err
+			}
 		}
 	}
 	tk.counts.writeNS.Add(int64(time.Since(start)))

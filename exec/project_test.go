@@ -179,3 +179,110 @@ func TestRunDedupeAcrossTasks(t *testing.T) {
 		})
 	}
 }
+
+// A failed cast in an output expression is a bad record of its row, named
+// by object, row, output column and value: fail stops the run, skip counts
+// it, quarantine also writes it; try_ gives null instead.
+func TestRunOutputCastFailures(t *testing.T) {
+	body := `{"id":"12","amount":1}` + "\n" + `{"id":"x7","amount":2}` + "\n" + `{"id":"30","amount":3}` + "\n"
+	for _, c := range []struct {
+		policy spec.BadRecordPolicy
+		expr   string
+		rows   string
+		bad    int64
+		err    string
+	}{
+		{spec.BadRecordFail, "int(id)", "", 0, `on_bad_record = "fail": bad record: dt=2026-01-01/a.json row 2: column "n": `},
+		{spec.BadRecordSkip, "int(id)", "2026-01-01|12|1,2026-01-01|30|3", 1, ""},
+		{spec.BadRecordQuarantine, "int(id)", "2026-01-01|12|1,2026-01-01|30|3", 1, ""},
+		{spec.BadRecordFail, "try_int(id)", "2026-01-01|(null)|2,2026-01-01|12|1,2026-01-01|30|3", 0, ""},
+	} {
+		t.Run(c.policy.String()+" "+c.expr, func(t *testing.T) {
+			ctx := context.Background()
+			l := newLake(t)
+			a := l.put("dt=2026-01-01/a.json", body, false)
+			a.Partition = []any{"2026-01-01"}
+			job := outputJob(t, l, []Task{{Index: 0, Inputs: []Input{a}}}, [2]string{"n", c.expr}, [2]string{"amount", "amount"}, [2]string{"dt", "dt"})
+			job.Source.OnBadRecord = c.policy
+			res, err := Run(ctx, job, Options{Alloc: checked(t)})
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "'x7'") {
+					t.Fatalf("error %v, want one containing %q and the value", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stats.BadRecords != c.bad {
+				t.Fatalf("bad records %d, want %d", res.Stats.BadRecords, c.bad)
+			}
+			if (c.policy == spec.BadRecordQuarantine) != (len(res.Quarantine) == 1) {
+				t.Fatalf("quarantine %v", res.Quarantine)
+			}
+			commit(t, l, res, nil)
+			if got := strings.Join(l.readOutput(), ","); got != c.rows {
+				t.Fatalf("rows\n got %s\nwant %s", got, c.rows)
+			}
+		})
+	}
+}
+
+// An int64 key (the fast path), null for some rows: nulls are one key.
+func TestRunDedupeInt64KeyWithNulls(t *testing.T) {
+	for _, spill := range []int64{0, 1} {
+		ctx := context.Background()
+		l := newLake(t)
+		ins := dedupeLake(t, l)
+		tasks := []Task{{Index: 0}, {Index: 1}, {Index: 2}}
+		for i, in := range ins {
+			tasks[i%3].Inputs = append(tasks[i%3].Inputs, in)
+		}
+		// k is amount % (amount % 5): null where amount % 5 == 0.
+		job := outputJob(t, l, tasks, [2]string{"k", "amount % (amount % 5)"}, [2]string{"amount", "amount"}, [2]string{"ord", dedupeOrd}, [2]string{"dt", "dt"})
+		job.Dedupe = &DedupeSpec{Key: []string{"k"}, OrderBy: "ord", Keep: spec.KeepFirst}
+		res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: 2, DedupeMemory: spill})
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(t, l, res, nil)
+		type row struct {
+			ord *float64
+			pos int
+		}
+		best := map[string]row{}
+		for pos := 0; pos < 600; pos++ {
+			k, r := "(null)", row{pos: pos}
+			if pos%5 != 0 {
+				k = fmt.Sprint(pos % (pos % 5))
+				v := float64(pos%3) / float64(pos%5)
+				r.ord = &v
+			}
+			cur, ok := best[k]
+			less := func(a, b row) bool { // a before b
+				switch {
+				case a.ord == nil && b.ord != nil:
+					return true
+				case a.ord != nil && b.ord == nil:
+					return false
+				case a.ord != nil && *a.ord != *b.ord:
+					return *a.ord < *b.ord
+				}
+				return a.pos < b.pos
+			}
+			if !ok || less(r, cur) {
+				best[k] = r
+			}
+		}
+		var want []string
+		for k, r := range best {
+			want = append(want, fmt.Sprintf("2026-01-01|%s|%d", k, r.pos))
+		}
+		sort.Strings(want)
+		got := l.readOutput()
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("spill %d: winners\n got %v\nwant %v", spill, got, want)
+		}
+	}
+}

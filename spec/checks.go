@@ -223,9 +223,6 @@ func (l *loader) checkPartitionBy(sk *Sink, p *Pipeline, a attrs) {
 	src := p.Source
 	at := a.get("partition_by")
 	outputs, known := p.outputNames()
-	if p.Output != nil && p.Output.Items == nil && src.Schema != nil {
-		known = false // the output block has errors, reported already
-	}
 	outCols := p.OutputColumns()
 	for _, pb := range sk.PartitionBy {
 		if known && !contains(outputs, pb) {

@@ -203,6 +203,12 @@ func Eval(e Expr, row func(name string) (value any, ok bool)) (any, error) {
 			return nil, err
 		}
 		return normalize(x, e.Typ)
+	case *Cond:
+		return evalCond(e, row)
+	case *Coalesce:
+		return evalCoalesce(e, row)
+	case *Apply:
+		return evalApply(e, row)
 	case nil:
 		return nil, fmt.Errorf("nil expression")
 	}

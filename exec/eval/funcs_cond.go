@@ -1,0 +1,309 @@
+package eval
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicedata/sluice/spec/predicate"
+)
+
+// condNode is If ? Then : Else. Both branches are evaluated on the whole
+// batch (a kernel per row subset would cost more than it saves on the
+// short expressions of output columns), then each row takes its value from
+// the branch its condition selects; row errors of the branch not taken
+// are dropped.
+type condNode struct {
+	cond, then, els node
+	dt              arrow.DataType
+}
+
+func (cn *condNode) dataType() arrow.DataType { return cn.dt }
+
+// branch compiles an operand of ?: or coalesce and checks that it has the
+// representation of dt (the type checker unified the operands).
+func (c *compiler) branch(e predicate.Expr, dt arrow.DataType, parent predicate.Expr) (node, error) {
+	n, err := c.compile(e)
+	if err != nil {
+		return nil, err
+	}
+	if classOf(n.dataType()) != classOf(dt) {
+		if n, err = c.cast(n, dt, parent); err != nil {
+			return nil, err
+		}
+	}
+	if classOf(n.dataType()) != classOf(dt) {
+		return nil, fmt.Errorf("%s: operand %s is %s, not %s", parent, e, n.dataType(), dt)
+	}
+	return n, nil
+}
+
+func (c *compiler) cond(e *predicate.Cond) (node, error) {
+	dt, err := literalType(e.Typ)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e, err)
+	}
+	cond, err := c.boolArg(e.If)
+	if err != nil {
+		return nil, err
+	}
+	then, err := c.branch(e.Then, dt, e)
+	if err != nil {
+		return nil, err
+	}
+	els, err := c.branch(e.Else, dt, e)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := asConst(cond); ok {
+		if !k.v.null && k.v.b {
+			return retype(then, dt), nil
+		}
+		return retype(els, dt), nil
+	}
+	return &condNode{cond: cond, then: then, els: els, dt: dt}, nil
+}
+
+// retype gives a constant the node's type (a string constant of a binary
+// branch, a timestamp constant of another timezone); other nodes keep
+// theirs, which has the same representation.
+func retype(n node, dt arrow.DataType) node {
+	if k, ok := asConst(n); ok {
+		return &constNode{dt: dt, v: k.v}
+	}
+	return n
+}
+
+func (cn *condNode) eval(ec *evalCtx) (arrow.Array, error) {
+	c, err := cn.cond.eval(ec)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Release()
+	n := ec.n
+	cb, coff := bitsOf(c)
+	taken := func(i int) bool { return c.IsValid(i) && bitAt(cb, coff+i) }
+	mark := len(ec.errs)
+	t, err := cn.then.eval(ec)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Release()
+	ec.keepErrors(mark, taken)
+	mark = len(ec.errs)
+	e, err := cn.els.eval(ec)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Release()
+	ec.keepErrors(mark, func(i int) bool { return !taken(i) })
+	srcs := []arrow.Array{t, e}
+	which := make([]int8, n)
+	for i := range which {
+		if !taken(i) {
+			which[i] = 1
+		}
+		if !srcs[which[i]].IsValid(i) {
+			which[i] = -1
+		}
+	}
+	return pick(ec.mem, cn.dt, n, srcs, which)
+}
+
+// coalesceNode is the first non-null of its arguments. It stops
+// evaluating arguments once every row has a value.
+type coalesceNode struct {
+	args []node
+	dt   arrow.DataType
+}
+
+func (cn *coalesceNode) dataType() arrow.DataType { return cn.dt }
+
+func (c *compiler) coalesce(e *predicate.Coalesce) (node, error) {
+	dt, err := literalType(e.Typ)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e, err)
+	}
+	cn := &coalesceNode{dt: dt}
+	for _, a := range e.Args {
+		n, err := c.branch(a, dt, e)
+		if err != nil {
+			return nil, err
+		}
+		if k, ok := asConst(n); ok {
+			if k.v.null {
+				continue // never chosen
+			}
+			if len(cn.args) == 0 {
+				return retype(n, dt), nil
+			}
+			cn.args = append(cn.args, n)
+			break // later arguments are never reached
+		}
+		cn.args = append(cn.args, n)
+	}
+	switch len(cn.args) {
+	case 0:
+		return &constNode{dt: dt, v: scalar{null: true}}, nil
+	case 1:
+		return cn.args[0], nil
+	}
+	return cn, nil
+}
+
+func (cn *coalesceNode) eval(ec *evalCtx) (arrow.Array, error) {
+	n := ec.n
+	which := make([]int8, n)
+	for i := range which {
+		which[i] = -1
+	}
+	left := n
+	var arrs []arrow.Array
+	defer func() {
+		for _, a := range arrs {
+			a.Release()
+		}
+	}()
+	for k, a := range cn.args {
+		if left == 0 {
+			break
+		}
+		mark := len(ec.errs)
+		arr, err := a.eval(ec)
+		if err != nil {
+			return nil, err
+		}
+		arrs = append(arrs, arr)
+		ec.keepErrors(mark, func(i int) bool { return which[i] < 0 })
+		if arr.NullN() == 0 {
+			for i := range which {
+				if which[i] < 0 {
+					which[i] = int8(k)
+				}
+			}
+			break
+		}
+		for i := range which {
+			if which[i] < 0 && arr.IsValid(i) {
+				which[i] = int8(k)
+				left--
+			}
+		}
+	}
+	return pick(ec.mem, cn.dt, n, arrs, which)
+}
+
+// pick builds an n-row array of dt whose row i is row i of
+// srcs[which[i]], or null where which[i] < 0. The sources have dt's
+// representation (a string source may have 32- or 64-bit offsets).
+func pick(mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, which []int8) (arrow.Array, error) {
+	validity := onesBitmap(mem, n)
+	vb := validity.Bytes()
+	for i, w := range which {
+		if w < 0 {
+			vb[i>>3] &^= 1 << (uint(i) & 7)
+		}
+	}
+	validity = dropAllValid(validity, n)
+	switch classOf(dt) {
+	case clsBool:
+		out := newBitmap(mem, n)
+		ob := out.Bytes()
+		for i, w := range which {
+			if w >= 0 {
+				bm, off := bitsOf(srcs[w])
+				if bitAt(bm, off+i) {
+					setBit(ob, i)
+				}
+			}
+		}
+		return makeArray(dt, n, validity, out), nil
+	case clsInt32:
+		return pickFixed[int32](mem, dt, n, srcs, which, validity), nil
+	case clsInt64:
+		return pickFixed[int64](mem, dt, n, srcs, which, validity), nil
+	case clsFloat32:
+		return pickFixed[float32](mem, dt, n, srcs, which, validity), nil
+	case clsFloat64:
+		return pickFixed[float64](mem, dt, n, srcs, which, validity), nil
+	case clsDecimal:
+		return pickFixed[decimal128.Num](mem, dt, n, srcs, which, validity), nil
+	case clsBytes:
+		views := make([]strView[int64], len(srcs))
+		for k, s := range srcs {
+			views[k] = view64(s)
+		}
+		b := newStrBuilder(mem, dt, n, 0)
+		for i, w := range which {
+			if w >= 0 {
+				b.append(views[w].at(i))
+			}
+			b.next()
+		}
+		return b.finish(validity)
+	}
+	if validity != nil {
+		validity.Release()
+	}
+	return nil, fmt.Errorf("cannot select values of type %s", dt)
+}
+
+func pickFixed[T fixed](mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, which []int8, validity *memory.Buffer) arrow.Array {
+	vals := make([][]T, len(srcs))
+	for k, s := range srcs {
+		vals[k] = valuesOf[T](s)
+	}
+	buf, out := newFixed[T](mem, n)
+	for i, w := range which {
+		if w >= 0 {
+			out[i] = vals[w][i]
+		}
+	}
+	return makeArray(dt, n, validity, buf)
+}
+
+// strBuilder builds a string or binary array row by row into Go memory
+// (one allocation that grows), then copies it into Arrow buffers once.
+type strBuilder struct {
+	mem   memory.Allocator
+	dt    arrow.DataType
+	offs  []int64
+	data  []byte
+	large bool
+}
+
+func newStrBuilder(mem memory.Allocator, dt arrow.DataType, n, sizeHint int) *strBuilder {
+	offs := make([]int64, 1, n+1)
+	return &strBuilder{mem: mem, dt: dt, offs: offs, data: make([]byte, 0, sizeHint), large: isLargeType(dt)}
+}
+
+func (b *strBuilder) append(p []byte)       { b.data = append(b.data, p...) }
+func (b *strBuilder) appendString(s string) { b.data = append(b.data, s...) }
+
+// next ends the current row.
+func (b *strBuilder) next() { b.offs = append(b.offs, int64(len(b.data))) }
+
+func (b *strBuilder) finish(validity *memory.Buffer) (arrow.Array, error) {
+	n := len(b.offs) - 1
+	data := newBuf(b.mem, len(b.data))
+	copy(data.Bytes(), b.data)
+	if b.large {
+		ob, offs := newFixed[int64](b.mem, n+1)
+		copy(offs, b.offs)
+		return makeArray(b.dt, n, validity, ob, data), nil
+	}
+	if len(b.data) > 1<<31-1 {
+		data.Release()
+		if validity != nil {
+			validity.Release()
+		}
+		return nil, fmt.Errorf("string result of %d bytes exceeds the 2 GiB of a %s array", len(b.data), b.dt)
+	}
+	ob, offs := newFixed[int32](b.mem, n+1)
+	for i, o := range b.offs {
+		offs[i] = int32(o)
+	}
+	return makeArray(b.dt, n, validity, ob, data), nil
+}

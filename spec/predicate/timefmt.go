@@ -1,0 +1,312 @@
+package predicate
+
+import (
+	"fmt"
+	"strings"
+)
+
+// TimeFormat is a compiled strftime-style format of parse_timestamp. The
+// directives are:
+//
+//	%Y  year, four digits          %m  month, 1 or 2 digits
+//	%d  day, 1 or 2 digits         %H  hour (00-23), 1 or 2 digits
+//	%M  minute, 1 or 2 digits      %S  second, 1 or 2 digits
+//	%f  fraction of a second, 1 to 9 digits (finer than microseconds is truncated)
+//	%z  offset: Z, +hh, +hhmm or +hh:mm (or -)
+//	%b  month name, three letters, any case (Jan)
+//	%F  %Y-%m-%d                   %T  %H:%M:%S
+//	%%  a literal %
+//
+// Any other character must appear as written. The whole value must match.
+// Fields the format does not mention default to 1970-01-01 00:00:00.
+type TimeFormat struct {
+	Source  string
+	items   []fmtItem
+	HasZone bool // %z: the value carries its offset, the tz argument is not used
+}
+
+type fmtItem struct {
+	dir byte   // 0: literal text
+	lit string // literal text
+}
+
+// CompileTimeFormat checks and compiles a format. The error names the
+// offending directive.
+func CompileTimeFormat(f string) (*TimeFormat, error) {
+	tf := &TimeFormat{Source: f}
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			tf.items = append(tf.items, fmtItem{lit: lit.String()})
+			lit.Reset()
+		}
+	}
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			lit.WriteByte(f[i])
+			continue
+		}
+		if i+1 == len(f) {
+			return nil, fmt.Errorf("format %s ends with a lone %%: write %%%% for a literal %%", Quote(f))
+		}
+		i++
+		switch d := f[i]; d {
+		case '%':
+			lit.WriteByte('%')
+		case 'Y', 'm', 'd', 'H', 'M', 'S', 'f', 'z', 'b':
+			flush()
+			tf.items = append(tf.items, fmtItem{dir: d})
+			if d == 'z' {
+				tf.HasZone = true
+			}
+		case 'F':
+			flush()
+			tf.items = append(tf.items, fmtItem{dir: 'Y'}, fmtItem{lit: "-"}, fmtItem{dir: 'm'}, fmtItem{lit: "-"}, fmtItem{dir: 'd'})
+		case 'T':
+			flush()
+			tf.items = append(tf.items, fmtItem{dir: 'H'}, fmtItem{lit: ":"}, fmtItem{dir: 'M'}, fmtItem{lit: ":"}, fmtItem{dir: 'S'})
+		default:
+			return nil, fmt.Errorf("format %s: unsupported directive %%%c (supported: %%Y %%m %%d %%H %%M %%S %%f %%z %%b %%F %%T %%%%)", Quote(f), d)
+		}
+	}
+	flush()
+	return tf, nil
+}
+
+// Civil is a parsed date and time of day, with its UTC offset when the
+// value carried one.
+type Civil struct {
+	Year, Month, Day int
+	Hour, Min, Sec   int
+	Nsec             int
+	Offset           int // seconds east of UTC, when HasOffset
+	HasOffset        bool
+}
+
+var monthAbbr = [12]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+// Parse reads b with the format. On failure it returns a reason (for a
+// row error); it does not allocate on success.
+func (tf *TimeFormat) Parse(b []byte) (Civil, string) {
+	c := Civil{Year: 1970, Month: 1, Day: 1}
+	p := 0
+	for _, it := range tf.items {
+		if it.dir == 0 {
+			if len(b)-p < len(it.lit) || string(b[p:p+len(it.lit)]) != it.lit {
+				return c, "does not match the format " + Quote(tf.Source) + " (expected " + Quote(it.lit) + ")"
+			}
+			p += len(it.lit)
+			continue
+		}
+		var v, n int
+		switch it.dir {
+		case 'Y':
+			v, n = digits(b[p:], 4, 4)
+		case 'm', 'd', 'H', 'M', 'S':
+			v, n = digits(b[p:], 1, 2)
+		case 'f':
+			v, n = digits(b[p:], 1, 9)
+			for k := n; k < 9; k++ {
+				v *= 10
+			}
+		case 'b':
+			if len(b)-p >= 3 {
+				for m, a := range monthAbbr {
+					if lowerEq(b[p:p+3], a) {
+						v, n = m+1, 3
+						break
+					}
+				}
+			}
+		case 'z':
+			off, k, ok := parseOffset(b[p:])
+			if !ok {
+				return c, "does not match the format " + Quote(tf.Source) + " (expected an offset such as Z, +02:00 or -0500)"
+			}
+			c.Offset, c.HasOffset, n = off, true, k
+			p += n
+			continue
+		}
+		if n == 0 {
+			return c, "does not match the format " + Quote(tf.Source) + " (expected " + directiveName(it.dir) + ")"
+		}
+		p += n
+		switch it.dir {
+		case 'Y':
+			c.Year = v
+		case 'm', 'b':
+			c.Month = v
+		case 'd':
+			c.Day = v
+		case 'H':
+			c.Hour = v
+		case 'M':
+			c.Min = v
+		case 'S':
+			c.Sec = v
+		case 'f':
+			c.Nsec = v
+		}
+	}
+	if p != len(b) {
+		return c, "does not match the format " + Quote(tf.Source) + " (unexpected text at the end)"
+	}
+	switch {
+	case c.Month < 1 || c.Month > 12:
+		return c, "month out of range"
+	case c.Day < 1 || c.Day > DaysIn(c.Year, c.Month):
+		return c, "day out of range"
+	case c.Hour > 23:
+		return c, "hour out of range"
+	case c.Min > 59:
+		return c, "minute out of range"
+	case c.Sec > 59:
+		return c, "second out of range"
+	}
+	return c, ""
+}
+
+func directiveName(d byte) string {
+	switch d {
+	case 'Y':
+		return "a four-digit year"
+	case 'm':
+		return "a month"
+	case 'd':
+		return "a day"
+	case 'H':
+		return "an hour"
+	case 'M':
+		return "minutes"
+	case 'S':
+		return "seconds"
+	case 'f':
+		return "a fraction of a second"
+	case 'b':
+		return "a month name such as Jan"
+	}
+	return "%" + string(d)
+}
+
+// digits reads between lo and hi ASCII digits (as many as there are, up to
+// hi); n is 0 when there are fewer than lo.
+func digits(b []byte, lo, hi int) (v, n int) {
+	for n < hi && n < len(b) && b[n] >= '0' && b[n] <= '9' {
+		v = v*10 + int(b[n]-'0')
+		n++
+	}
+	if n < lo {
+		return 0, 0
+	}
+	return v, n
+}
+
+func lowerEq(b []byte, a string) bool {
+	for i := range len(a) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != a[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseOffset reads Z, ±hh, ±hhmm or ±hh:mm.
+func parseOffset(b []byte) (off, n int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	if b[0] == 'Z' || b[0] == 'z' {
+		return 0, 1, true
+	}
+	if b[0] != '+' && b[0] != '-' {
+		return 0, 0, false
+	}
+	h, k := digits(b[1:], 2, 2)
+	if k == 0 || h > 23 {
+		return 0, 0, false
+	}
+	n = 3
+	m := 0
+	rest := b[3:]
+	if len(rest) > 0 && rest[0] == ':' {
+		if m, k = digits(rest[1:], 2, 2); k == 0 {
+			return 0, 0, false
+		}
+		n += 3
+	} else if m, k = digits(rest, 2, 2); k > 0 {
+		n += 2
+	}
+	if m > 59 {
+		return 0, 0, false
+	}
+	off = h*3600 + m*60
+	if b[0] == '-' {
+		off = -off
+	}
+	return off, n, true
+}
+
+// DaysIn is the number of days of a month (proleptic Gregorian calendar).
+func DaysIn(year, month int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// DaysFromCivil is the number of days from 1970-01-01 to the date
+// (proleptic Gregorian; H. Hinnant's algorithm), valid for any year whose
+// day count fits an int64.
+func DaysFromCivil(y, m, d int64) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := floorDiv(y, 400)
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// CivilFromDays is the inverse of DaysFromCivil.
+func CivilFromDays(z int64) (y, m, d int64) {
+	z += 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = doy - (153*mp+2)/5 + 1
+	if mp < 10 {
+		m = mp + 3
+	} else {
+		m = mp - 9
+	}
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// FloorDiv is a / b rounded toward negative infinity (b > 0).
+func FloorDiv(a, b int64) int64 { return floorDiv(a, b) }
