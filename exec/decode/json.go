@@ -116,6 +116,9 @@ type jsonReader struct {
 	// key is then two loads and two compares instead of a memequal call.
 	hintWords []keyWords
 	resc      *rescuer // nil: no rescued data column
+	// pruners cut struct columns' raw values to their declared fields
+	// (jsonprune.go), one per column.
+	pruners []pruner
 }
 
 // NewJSON returns a reader of newline-delimited JSON objects. Only the
@@ -151,6 +154,7 @@ func newJSONReader(o Options) (*jsonReader, error) {
 		nested:     make([]*fastjson.Value, len(cols)),
 		parsers:    make([]fastjson.Parser, len(cols)),
 		cells:      make([]cell, len(cols)),
+		pruners:    make([]pruner, len(cols)),
 	}
 	jr.resc = newRescuer(&o, cols)
 	for i, c := range cols {
@@ -247,6 +251,9 @@ func (r *jsonReader) decodeLine(line []byte) (ok bool, err error) {
 		if c.conv.kind >= kList {
 			// Values from one parser stay valid until its next parse, so
 			// each nested column has its own.
+			if c.conv.kind == kStruct {
+				v = r.pruners[i].prune(c.conv, v)
+			}
 			jv, err := r.parsers[i].ParseBytes(fixLoneSurrogates(v, &c.scratch2))
 			if err != nil {
 				return false, r.badLine(line, c.name, "invalid JSON: "+err.Error())

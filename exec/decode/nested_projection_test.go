@@ -140,3 +140,73 @@ func TestJSONNestedProjection(t *testing.T) {
 		t.Errorf("whole read: %d bad records, want 2 (the bio values)", len(bad))
 	}
 }
+
+// BenchmarkJSONNestedProjection decodes a struct column whose objects
+// carry a large subtree the declared type leaves out (pruned), and the
+// same objects read whole (the pruner turns itself off).
+func BenchmarkJSONNestedProjection(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(&sb, `{"k":%d,"payload":{"user":{"id":%d,"country":"FR","bio":"%s"},"note":"%s","history":[`, i, i, strings.Repeat("b", 200), strings.Repeat("n", 100))
+		for h := 0; h < 20; h++ {
+			if h > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, `{"at":"2026-01-%02d","v":%d,"tags":["a","b","c"]}`, h+1, h)
+		}
+		sb.WriteString("]}}\n")
+	}
+	data := sb.String()
+	full := arrow.StructOf(field("user", nestedUser, true), field("note", arrow.BinaryTypes.String, true),
+		field("history", arrow.ListOf(arrow.StructOf(field("at", arrow.BinaryTypes.String, true), field("v", arrow.PrimitiveTypes.Int64, true), field("tags", arrow.ListOf(arrow.BinaryTypes.String), true))), true))
+	for _, bc := range []struct {
+		name string
+		dt   arrow.DataType
+	}{{"pruned", prunedPayload}, {"whole", full}} {
+		b.Run(bc.name, func(b *testing.B) {
+			want := sch(field("payload", bc.dt, true))
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				r, err := NewJSON(strings.NewReader(data), Options{Key: "b.json", Schema: want})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					rec, err := r.Next()
+					if err != nil {
+						break
+					}
+					rec.Release()
+				}
+				r.Close()
+			}
+		})
+	}
+}
+
+func TestPruneObject(t *testing.T) {
+	c, err := newConv(prunedPayload, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		`{"user":{"id":1,"bio":"x"},"note":"n"}`:                              `{"user":{"id":1}}`,
+		`{ "note" : [1,{"a":2}] , "us\u0065r" : { "x":{"y":[]}, "id" : 2 } }`: `{"us\u0065r":{"id":2}}`,
+		`{"user":null,"note":1}`:                                              `{"user":null}`,
+		`{}`:                                                                  `{}`,
+	} {
+		got, _, ok := pruneObject(c, []byte(in), nil, new([]byte))
+		if !ok || string(got) != want {
+			t.Errorf("pruneObject(%s) = %s, %v; want %s", in, got, ok, want)
+		}
+	}
+	// A column whose values never lose a key stops being pruned.
+	var p pruner
+	full := []byte(`{"user":{"id":1}}`)
+	for i := 0; i < pruneMaxIdle; i++ {
+		p.prune(c, full)
+	}
+	if !p.off {
+		t.Error("pruner still on after values with nothing to cut")
+	}
+}
