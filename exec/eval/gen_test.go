@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -78,7 +79,15 @@ var genColumns = []genColumn{
 	{"ts2", tsType, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
 	{"dec", decType, &arrow.Decimal128Type{Precision: 10, Scale: 2}},
 	{"dec2", decType, &arrow.Decimal128Type{Precision: 12, Scale: 2}},
+	// A struct read by path (st.a, st.in.x, st.s): nulls at each level.
+	{"st", stType, arrow.StructOf(
+		arrow.Field{Name: "a", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		arrow.Field{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		arrow.Field{Name: "in", Type: arrow.StructOf(arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Int64, Nullable: true}), Nullable: true},
+	)},
 }
+
+var stType = schema.MustParseType("struct(a int64, s string, in struct(x int64))")
 
 func genSchema() *arrow.Schema {
 	fs := make([]arrow.Field, len(genColumns))
@@ -114,41 +123,56 @@ func genBatch(mem memory.Allocator, ch chooser, n int) arrow.RecordBatch {
 	defer bld.Release()
 	nullRate := ch.IntN(4) // 0: no nulls at all, exercising the fast paths
 	for r := 0; r < n; r++ {
-		for i, c := range genColumns {
+		for i := range genColumns {
 			fb := bld.Field(i)
 			if nullRate > 0 && ch.IntN(10) < nullRate {
 				fb.AppendNull()
 				continue
 			}
-			switch b := fb.(type) {
-			case *array.BooleanBuilder:
-				b.Append(ch.IntN(2) == 1)
-			case *array.Int32Builder:
-				b.Append(int32(pickInt(ch)))
-			case *array.Int64Builder:
-				b.Append(pickInt(ch))
-			case *array.Float32Builder:
-				b.Append(float32(pickFloat(ch)))
-			case *array.Float64Builder:
-				b.Append(pickFloat(ch))
-			case *array.StringBuilder:
-				b.Append(pickStr(ch))
-			case *array.LargeStringBuilder:
-				b.Append(pickStr(ch))
-			case *array.BinaryBuilder:
-				b.Append([]byte(pickStr(ch)))
-			case *array.Date32Builder:
-				b.Append(arrow.Date32(datePool[ch.IntN(len(datePool))]))
-			case *array.TimestampBuilder:
-				b.Append(arrow.Timestamp(tsPool[ch.IntN(len(tsPool))]))
-			case *array.Decimal128Builder:
-				b.Append(decimal128.FromI64(decPool[ch.IntN(len(decPool))]))
-			default:
-				panic("unhandled builder for " + c.name)
-			}
+			appendGen(fb, ch, nullRate)
 		}
 	}
 	return bld.NewRecordBatch()
+}
+
+// appendGen appends one random non-null value to b (a struct's fields may
+// be null at nullRate).
+func appendGen(fb array.Builder, ch chooser, nullRate int) {
+	switch b := fb.(type) {
+	case *array.StructBuilder:
+		b.Append(true)
+		for j := 0; j < b.NumField(); j++ {
+			if nullRate > 0 && ch.IntN(10) < nullRate {
+				b.FieldBuilder(j).AppendNull()
+				continue
+			}
+			appendGen(b.FieldBuilder(j), ch, nullRate)
+		}
+	case *array.BooleanBuilder:
+		b.Append(ch.IntN(2) == 1)
+	case *array.Int32Builder:
+		b.Append(int32(pickInt(ch)))
+	case *array.Int64Builder:
+		b.Append(pickInt(ch))
+	case *array.Float32Builder:
+		b.Append(float32(pickFloat(ch)))
+	case *array.Float64Builder:
+		b.Append(pickFloat(ch))
+	case *array.StringBuilder:
+		b.Append(pickStr(ch))
+	case *array.LargeStringBuilder:
+		b.Append(pickStr(ch))
+	case *array.BinaryBuilder:
+		b.Append([]byte(pickStr(ch)))
+	case *array.Date32Builder:
+		b.Append(arrow.Date32(datePool[ch.IntN(len(datePool))]))
+	case *array.TimestampBuilder:
+		b.Append(arrow.Timestamp(tsPool[ch.IntN(len(tsPool))]))
+	case *array.Decimal128Builder:
+		b.Append(decimal128.FromI64(decPool[ch.IntN(len(decPool))]))
+	default:
+		panic(fmt.Sprintf("unhandled builder %T", fb))
+	}
 }
 
 func pickInt(ch chooser) int64 {
@@ -228,6 +252,12 @@ func (g *exprGen) intExpr(depth int) predicate.Expr {
 	}
 	switch k {
 	case 0:
+		if g.ch.IntN(5) == 0 {
+			if g.ch.IntN(2) == 0 {
+				return &predicate.ColumnRef{Name: "st", Path: []string{"a"}, ColType: schema.Int64Type}
+			}
+			return &predicate.ColumnRef{Name: "st", Path: []string{"in", "x"}, ColType: schema.Int64Type}
+		}
 		return g.col(g.pickName("i64", "j64"))
 	case 1:
 		if g.ch.IntN(12) == 0 {
@@ -282,6 +312,9 @@ func (g *exprGen) strExpr(depth int) predicate.Expr {
 	}
 	switch k {
 	case 0:
+		if g.ch.IntN(5) == 0 {
+			return &predicate.ColumnRef{Name: "st", Path: []string{"s"}, ColType: schema.StringType}
+		}
 		return g.col(g.pickName("s", "ls"))
 	case 1:
 		if g.ch.IntN(15) == 0 {

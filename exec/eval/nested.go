@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // fieldNode reads field idx of a struct-valued node: payload.user.id is
@@ -90,4 +91,29 @@ func (c *compiler) nestedColumn(e *predicate.ColumnRef) (node, error) {
 		return nil, fmt.Errorf("%s: batch type %s does not hold predicate type %s", e, n.dataType(), e.ColType)
 	}
 	return n, nil
+}
+
+// nestedTypeOK is columnTypeOK for list, struct and map types: the same
+// shape, field names in order, element types holding theirs.
+func nestedTypeOK(t schema.Type, dt arrow.DataType) bool {
+	switch t.Kind {
+	case schema.List:
+		l, ok := dt.(*arrow.ListType)
+		return ok && t.Elem != nil && columnTypeOK(*t.Elem, l.Elem())
+	case schema.Struct:
+		s, ok := dt.(*arrow.StructType)
+		if !ok || s.NumFields() != len(t.Fields) {
+			return false
+		}
+		for i, f := range t.Fields {
+			if s.Field(i).Name != f.Name || !columnTypeOK(f.Type, s.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	case schema.Map:
+		m, ok := dt.(*arrow.MapType)
+		return ok && t.Key != nil && t.Elem != nil && columnTypeOK(*t.Key, m.KeyType()) && columnTypeOK(*t.Elem, m.ItemType())
+	}
+	return false
 }

@@ -244,6 +244,8 @@ func columnTypeOK(t schema.Type, dt arrow.DataType) bool {
 	case schema.Decimal:
 		d, ok := dt.(*arrow.Decimal128Type)
 		return ok && int(d.Scale) == t.Scale
+	case schema.List, schema.Struct, schema.Map:
+		return nestedTypeOK(t, dt)
 	}
 	return false
 }

@@ -309,6 +309,13 @@ func normalize(v any, t schema.Type) (any, error) {
 	case schema.Invalid:
 		// Untyped (syntax-only) column: take the value as it comes.
 		return v, nil
+	case schema.Struct, schema.List, schema.Map:
+		// A nested value passes through whole (only == nil reads it):
+		// a struct is a map[string]any, a list a []any.
+		switch v.(type) {
+		case map[string]any, []any:
+			return v, nil
+		}
 	}
 	return nil, fmt.Errorf("value %v (%T) is not a %s", v, v, t)
 }
