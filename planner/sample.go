@@ -15,6 +15,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/schema"
@@ -452,4 +453,60 @@ func (f *inferrer) csvRecord(names, rec []string, nulls []string) {
 		}
 		f.add(name, typeValue{t: textType(rec[i], true)})
 	}
+}
+
+// HivePartitions finds the hive partition keys of sampled object keys
+// (relative to the source prefix): the key=value directory segments that
+// every key has, at the same depth, under the same name. Each is typed
+// from its values as a partition key may be (int64, date, else string),
+// outermost first.
+func HivePartitions(rels []string) []schema.Column {
+	if len(rels) == 0 {
+		return nil
+	}
+	var names []string
+	var types []schema.Type
+	for n, rel := range rels {
+		segs := strings.Split(rel, "/")
+		segs = segs[:len(segs)-1] // the file name
+		var ks []string
+		var ts []schema.Type
+		for _, seg := range segs {
+			k, v, ok := hive.Cut(seg)
+			if !ok {
+				break
+			}
+			t := schema.StringType
+			if val, ok := hive.DecodeValue(v); ok {
+				switch tt := textType(val, true); tt.Kind {
+				case schema.Int64, schema.Date:
+					t = tt
+				}
+			} else {
+				t = schema.Type{} // the null partition says nothing of the type
+			}
+			ks, ts = append(ks, k), append(ts, t)
+		}
+		if n == 0 {
+			names, types = ks, ts
+			continue
+		}
+		common := 0
+		for common < len(names) && common < len(ks) && names[common] == ks[common] {
+			common++
+		}
+		names, types = names[:common], types[:common]
+		for i := range names {
+			w, ok := widen(types[i], ts[i])
+			if !ok || w.Kind != schema.Invalid && w.Kind != schema.Int64 && w.Kind != schema.Date {
+				w = schema.StringType
+			}
+			types[i] = w
+		}
+	}
+	var out []schema.Column
+	for i, k := range names {
+		out = append(out, schema.Column{Name: k, Type: untyped(types[i]), Nullable: true})
+	}
+	return out
 }

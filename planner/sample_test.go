@@ -103,3 +103,21 @@ func TestSampleJSONAndCSV(t *testing.T) {
 		t.Errorf("csv columns %s, want %s", strings.Join(cols, "|"), want)
 	}
 }
+
+func TestHivePartitions(t *testing.T) {
+	got := HivePartitions([]string{
+		"dt=2026-01-01/region=eu/n=1/a.json",
+		"dt=2026-01-02/region=us/n=__HIVE_DEFAULT_PARTITION__/b.json",
+		"dt=2026-01-03/region=7/n=2/x=1/c.json",
+	})
+	var s []string
+	for _, c := range got {
+		s = append(s, c.Name+" "+c.Type.String())
+	}
+	if want := "dt date|region string|n int64"; strings.Join(s, "|") != want {
+		t.Errorf("partitions %s, want %s", strings.Join(s, "|"), want)
+	}
+	if got := HivePartitions([]string{"dt=1/a.json", "b.json"}); len(got) != 0 {
+		t.Errorf("a key without the segment: %v", got)
+	}
+}

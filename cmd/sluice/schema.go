@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -36,7 +37,9 @@ JSON lines: each key is a column, typed from its values and widened across
 the sample (int64 → float64 → string; date → timestamp → string); strings
 in RFC 3339 are timestamp(us), YYYY-MM-DD dates; objects are structs, arrays
 lists. CSV (with a header): the same from the text of each field. Parquet:
-the footers' columns. A column missing from a record or null in one is
+the footers' columns. Hive directories (dt=2026-01-01/) that every sampled
+path has become columns typed int64, date or string, described as
+partition keys to list in the source's partitions. A column missing from a record or null in one is
 nullable; one present and non-null in every record sampled is nullable =
 false (review that: a later null is a bad record). A column whose values had
 types that only string holds says so in its description.
@@ -63,7 +66,9 @@ type inferJSON struct {
 	Objects []string     `json:"objects"`
 	Records int64        `json:"records"`
 	Columns []columnJSON `json:"columns"`
-	File    string       `json:"file,omitempty"`
+	// Partitions are the hive keys found in the object paths.
+	Partitions []string `json:"partitions"`
+	File       string   `json:"file,omitempty"`
 }
 
 type columnJSON struct {
@@ -122,6 +127,19 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 	if err != nil {
 		return inv.Errorf("%s", objstore.Describe(err))
 	}
+	var rels []string
+	for _, k := range s.Objects {
+		rels = append(rels, strings.TrimPrefix(k, prefix))
+	}
+	var partitions []string
+	for _, c := range planner.HivePartitions(rels) {
+		partitions = append(partitions, c.Name)
+		if slices.ContainsFunc(s.Columns, func(x schema.Column) bool { return x.Name == c.Name }) {
+			continue
+		}
+		c.Description = "hive partition key (from the object paths): list it in the source's partitions"
+		s.Columns = append(s.Columns, c)
+	}
 	if len(s.Columns) == 0 {
 		return inv.Errorf("the %d objects sampled under %s hold no column", len(s.Objects), url)
 	}
@@ -150,7 +168,10 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 		}
 	}
 	if inv.Common.JSON {
-		doc := inferJSON{Schema: name, Format: o.Format.String(), Objects: s.Objects, Records: s.Records, File: out, Columns: []columnJSON{}}
+		doc := inferJSON{Schema: name, Format: o.Format.String(), Objects: s.Objects, Records: s.Records, File: out, Columns: []columnJSON{}, Partitions: partitions}
+		if doc.Partitions == nil {
+			doc.Partitions = []string{}
+		}
 		for _, c := range sc.Columns {
 			doc.Columns = append(doc.Columns, columnJSON{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable})
 		}
