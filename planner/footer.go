@@ -166,7 +166,9 @@ func unwrapCol(e predicate.Expr) (string, bool) {
 	for {
 		switch x := e.(type) {
 		case *predicate.ColumnRef:
-			if x.Partition {
+			if x.Partition || len(x.Path) > 0 {
+				// Footer statistics are kept for top-level columns only:
+				// a nested field (payload.user.id) has none to prune by.
 				return "", false
 			}
 			return x.Name, true
