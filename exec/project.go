@@ -146,7 +146,7 @@ func newProjection(job *Job, in *arrow.Schema, keepProv bool) (*projection, erro
 		for _, o := range job.Output {
 			f := arrow.Field{Name: o.Name, Type: arrowtype.ToArrow(o.Type), Nullable: true}
 			c := projCol{name: o.Name, field: f, pass: -1}
-			if ref, ok := o.Expr.(*predicate.ColumnRef); ok {
+			if ref, ok := o.Expr.(*predicate.ColumnRef); ok && len(ref.Path) == 0 {
 				if idx := in.FieldIndices(ref.Name); len(idx) > 0 && arrow.TypeEqual(in.Field(idx[0]).Type, f.Type) {
 					c.pass = idx[0]
 					f.Nullable = in.Field(idx[0]).Nullable

@@ -263,8 +263,8 @@ func CompileOutput(o *Output, sh SourceShape) (*Output, hcl.Diagnostics) {
 			errf(c.ExprRange, "Untyped output expression", "The expr of output column %q has no type (it is null); write a typed value or declare type = \"...\".", c.Name)
 			continue
 		}
-		nullable := true
-		if ref, ok := e.(*predicate.ColumnRef); ok {
+		nullable := true // struct fields (payload.user.id) are always nullable
+		if ref, ok := e.(*predicate.ColumnRef); ok && len(ref.Path) == 0 {
 			if col, ok := sh.Column(ref.Name); ok {
 				nullable = col.Nullable
 			}
