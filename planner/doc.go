@@ -18,8 +18,13 @@
 // lower — so that apply can check a saved plan against the configuration
 // it names.
 //
+// Schema inference (sample.go) types sample objects — JSON lines and CSV
+// records from their text, Parquet from footers — for sluice schema infer
+// and for on_schema_change = "add_columns" on JSON and CSV sources
+// (sample_drift.go).
+//
 // It reaches storage through objstore.Store, bookmarks through package
-// state, and Parquet footers through the FooterReader interface it declares,
-// so that it never imports exec (which sits above it). Running a plan is
-// exec's job.
+// state, and Parquet footers and text samples through the FooterReader and
+// Sampler interfaces it declares, so that it never imports exec (which sits
+// above it). Running a plan is exec's job.
 package planner

@@ -58,4 +58,12 @@
 //
 // A missing key, JSON null, or an unquoted CSV field equal to a null value
 // is null; in a non-nullable column that is a bad record.
+//
+// With Options.Rescue (rescued_data_column), fields the schema does not
+// declare and values that do not convert (in a nullable column) go to the
+// rescued data column as a JSON object instead (rescue.go): the record is
+// kept. A struct column declared with fewer fields than the data holds
+// (the planner's nested projection) reads only those: Parquet fetches only
+// their leaf column chunks, JSON cuts the raw text to them before parsing
+// (jsonprune.go).
 package decode
