@@ -337,7 +337,25 @@ func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch,
 			refs = append(refs, r)
 		}
 	}
-	slices.SortFunc(refs, byInput)
+	// Sort the winners into input order on their positions, read once.
+	type keyed struct {
+		in, row int64
+		r       ref
+	}
+	ks := make([]keyed, len(refs))
+	for i, r := range refs {
+		in, row := pos(r)
+		ks[i] = keyed{in, row, r}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if c := cmp.Compare(a.in, b.in); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.row, b.row)
+	})
+	for i := range ks {
+		refs[i] = ks[i].r
+	}
 	// Take each source's winners (in input order), then put the parts in
 	// input order.
 	perSrc := make([][]int32, len(srcs))

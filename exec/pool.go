@@ -281,7 +281,17 @@ func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResul
 		out := array.NewRecordBatch(r.outSchema, cols, win.NumRows())
 		win.Release()
 		defer out.Release()
-		return tk.writeOut(out)
+		// In batches of the usual size: the writer's pages and buffers
+		// are sized for them.
+		for i := int64(0); i < out.NumRows(); i += coalesceRows {
+			part := out.NewSlice(i, min(i+coalesceRows, out.NumRows()))
+			err := tk.writeOut(part)
+			part.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	win, n, whole, err := r.dedupe.workerWinners(ctx, w, p)
 	switch {
