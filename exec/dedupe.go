@@ -152,13 +152,13 @@ func (d *deduper) spill(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if w == nil {
+		if len(w) == 0 {
 			continue
 		}
 		d.removed += removed
 		path := filepath.Join(d.spillDir, fmt.Sprintf("b%02d-%04d.arrow", bk, d.spilled))
-		err = writeSpill(path, d.schema, []arrow.RecordBatch{w}, d.alloc)
-		w.Release()
+		err = writeSpill(path, d.schema, w, d.alloc)
+		releaseAll(w)
 		if err != nil {
 			return err
 		}
@@ -211,7 +211,7 @@ func (d *deduper) sources(bk int, extra []arrow.RecordBatch) []source {
 // one reduce over the batches held, so that the winners are taken from
 // each batch once rather than once per bucket. ok is false when some
 // bucket was spilled: winners, one bucket at a time, must be used.
-func (d *deduper) workerWinners(ctx context.Context, w, p int) (out arrow.RecordBatch, removed int64, ok bool, err error) {
+func (d *deduper) workerWinners(ctx context.Context, w, p int) (out []arrow.RecordBatch, removed int64, ok bool, err error) {
 	d.mu.Lock()
 	spilled := d.spilled > 0
 	d.mu.Unlock()
@@ -232,10 +232,10 @@ func (d *deduper) workerWinners(ctx context.Context, w, p int) (out arrow.Record
 	return out, removed, true, err
 }
 
-// winners returns bucket bk's winners in input order (nil: no rows),
+// winners returns bucket bk's winners in input order (none: no rows),
 // reading its spill files back, and how many rows it left out. It is
 // called once per bucket, after every add.
-func (d *deduper) winners(ctx context.Context, bk int) (arrow.RecordBatch, int64, error) {
+func (d *deduper) winners(ctx context.Context, bk int) ([]arrow.RecordBatch, int64, error) {
 	d.mu.Lock()
 	spills := d.spills[bk]
 	d.spills[bk] = nil
@@ -257,9 +257,9 @@ func (d *deduper) winners(ctx context.Context, bk int) (arrow.RecordBatch, int64
 // ref is one row of a reduce's sources.
 type ref struct{ src, row int32 }
 
-// reduce returns the winners among srcs' rows, in input order (nil when
-// there is no row), and how many rows it left out.
-func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch, int64, error) {
+// reduce returns the winners among srcs' rows, in input order, as batches
+// (none when there is no row), and how many rows it left out.
+func (d *deduper) reduce(ctx context.Context, srcs []source) ([]arrow.RecordBatch, int64, error) {
 	var total int64
 	for _, s := range srcs {
 		total += int64(s.len())
@@ -356,34 +356,43 @@ func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch,
 	for i := range ks {
 		refs[i] = ks[i].r
 	}
-	// Take each source's winners (in input order), then put the parts in
-	// input order.
+	// Take each source's winners (in input order). When each source's
+	// winners are contiguous in input order (tasks read contiguous runs of
+	// inputs, the usual packing), the parts in order of their first winner
+	// are the input order already; otherwise they are put in it with one
+	// more take.
+	var srcOrder []int32 // sources in order of their first winner
 	perSrc := make([][]int32, len(srcs))
-	for _, r := range refs {
+	grouped := true
+	for i, r := range refs {
+		if len(perSrc[r.src]) == 0 {
+			srcOrder = append(srcOrder, r.src)
+		} else if refs[i-1].src != r.src {
+			grouped = false
+		}
 		perSrc[r.src] = append(perSrc[r.src], r.row)
 	}
 	var parts []arrow.RecordBatch
-	defer func() { releaseAll(parts) }()
 	offset := make([]int32, len(srcs))
 	var off int32
-	for si, rows := range perSrc {
+	for _, si := range srcOrder {
 		offset[si] = off
-		if len(rows) == 0 {
-			continue
-		}
-		p, err := takeRows(ctx, d.alloc, srcs[si].b, rows)
+		p, err := takeRows(ctx, d.alloc, srcs[si].b, perSrc[si])
 		if err != nil {
+			releaseAll(parts)
 			return nil, 0, err
 		}
 		parts = append(parts, p)
-		off += int32(len(rows))
+		off += int32(len(perSrc[si]))
 	}
+	removed := total - int64(len(refs))
+	if grouped {
+		return parts, removed, nil
+	}
+	defer releaseAll(parts)
 	all, err := concatBatches(d.alloc, d.schema, parts)
 	if err != nil {
 		return nil, 0, err
-	}
-	if len(parts) == 1 {
-		return all, total - int64(len(refs)), nil
 	}
 	defer all.Release()
 	perm := make([]int32, len(refs))
@@ -396,7 +405,7 @@ func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch,
 	if err != nil {
 		return nil, 0, err
 	}
-	return out, total - int64(len(refs)), nil
+	return []arrow.RecordBatch{out}, removed, nil
 }
 
 // close releases what the deduper holds and removes its spill files.

@@ -276,10 +276,9 @@ func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResul
 	defer tk.pipe.close()
 	start := time.Now()
 	var removed int64
-	write := func(win arrow.RecordBatch) error {
+	write1 := func(win arrow.RecordBatch) error {
 		cols := win.Columns()[:r.dedupe.nout]
 		out := array.NewRecordBatch(r.outSchema, cols, win.NumRows())
-		win.Release()
 		defer out.Release()
 		// In batches of the usual size: the writer's pages and buffers
 		// are sized for them.
@@ -293,25 +292,30 @@ func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResul
 		}
 		return nil
 	}
+	// write writes winners in order and releases them.
+	write := func(wins []arrow.RecordBatch) error {
+		defer releaseAll(wins)
+		for _, win := range wins {
+			if err := write1(win); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	win, n, whole, err := r.dedupe.workerWinners(ctx, w, p)
 	switch {
 	case err != nil:
 		return nil, err
 	case whole:
 		removed = n
-		if win != nil {
-			if err := write(win); err != nil {
-				return nil, err
-			}
+		if err := write(win); err != nil {
+			return nil, err
 		}
 	default:
 		for bk := w; bk < dedupeBuckets; bk += p {
 			win, n, err := r.dedupe.winners(ctx, bk)
 			if err != nil {
 				return nil, err
-			}
-			if win == nil {
-				continue
 			}
 			removed += n
 			if err := write(win); err != nil {
