@@ -33,6 +33,9 @@ type Options struct {
 	// plan reads to report schema drift (drift.go); 0: none. The CLI
 	// passes DefaultDriftFooters.
 	DriftFooters int
+	// Tables reads the tables of iceberg sinks; nil: they are not
+	// inspected (plan says so).
+	Tables TableInspector
 }
 
 // Build plans the next run of the selected pipelines of cfg, in name order.
@@ -243,6 +246,11 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
 		return nil, err
 	}
+	if p.Sink.Format == spec.FormatIceberg {
+		if err := planTable(ctx, cfg, p, pp, opts.Tables); err != nil {
+			return nil, err
+		}
+	}
 	root = annotate(root, pp)
 	pp.Nodes = nodesJSON(root)
 	pp.Commit = commitSentence(pp)
@@ -320,6 +328,19 @@ func isRemote(url string) bool {
 
 func commitSentence(pp *PipelinePlan) string {
 	n := pp.Summary.EstimatedFiles
+	if pp.Table != nil {
+		what := "appended"
+		switch pp.Sink.Mode {
+		case spec.ModeOverwrite:
+			what = "replacing every live file of the table"
+		case spec.ModeOverwritePartitions:
+			what = "replacing the live files of the affected partitions"
+		}
+		if what == "appended" {
+			return fmt.Sprintf("table: one snapshot of about %s appended to %s, committed with the bookmarks; nothing is visible before", plural(n, "file"), pp.Table.Table)
+		}
+		return fmt.Sprintf("table: one snapshot of about %s %s of %s, committed with the bookmarks; nothing is visible before", plural(n, "file"), what, pp.Table.Table)
+	}
 	var what string
 	switch pp.Sink.Mode {
 	case spec.ModeOverwrite:
