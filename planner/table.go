@@ -5,16 +5,16 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sluicedata/sluice/lake"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/schema"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // TableInspector reads the table an iceberg sink commits to, for plan,
-// without changing anything. lake.Opener implements it; the command
+// without changing anything. tables.Opener implements it; the command
 // passes one holding the configuration's catalog secrets.
 type TableInspector interface {
-	Inspect(ctx context.Context, cfg lake.CatalogConfig, w lake.Want) (*lake.Inspection, error)
+	Inspect(ctx context.Context, cfg tables.CatalogConfig, w tables.Want) (*tables.Inspection, error)
 }
 
 // TablePlan is the table an iceberg sink commits to: what apply needs to
@@ -22,7 +22,7 @@ type TableInspector interface {
 // saw of it. apply checks the table again when it prepares it, under the
 // pipeline's lock: what plan saw is for people.
 type TablePlan struct {
-	Catalog      lake.CatalogConfig    `json:"catalog"`
+	Catalog      tables.CatalogConfig  `json:"catalog"`
 	Table        string                `json:"table"`
 	Partitioning []spec.PartitionField `json:"partitioning,omitempty"`
 	// Inspected: plan read the table (false when planned without catalog
@@ -39,20 +39,20 @@ type TablePlan struct {
 }
 
 // Want is what the pipeline writes into the table, for lake.
-func (p *PipelinePlan) Want() lake.Want {
-	return lake.Want{Table: p.Table.Table, Columns: p.OutputSchema, Partitioning: p.Table.Partitioning, OnSchemaChange: p.Source.OnSchemaChange}
+func (p *PipelinePlan) Want() tables.Want {
+	return tables.Want{Table: p.Table.Table, Columns: p.OutputSchema, Partitioning: p.Table.Partitioning, OnSchemaChange: p.Source.OnSchemaChange}
 }
 
 // planTable describes the iceberg sink's table and, with an inspector,
 // reads it: whether it exists, its current snapshot, the schema change the
 // run makes. A table the output cannot be written into as configured (a
 // changed type, another partitioning) fails the plan.
-func planTable(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, pp *PipelinePlan, tables TableInspector) error {
+func planTable(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, pp *PipelinePlan, inspector TableInspector) error {
 	c := cfg.Catalog(p.Sink.Catalog)
 	if c == nil {
 		return fmt.Errorf("sink %s: no catalog %q", p.Sink.Name, p.Sink.Catalog)
 	}
-	recorded, _ := lake.ConfigOf(c)
+	recorded, _ := tables.ConfigOf(c)
 	pp.Table = &TablePlan{Catalog: recorded, Table: p.Sink.Table, Partitioning: p.Sink.Partitioning}
 	if recorded.Experimental() {
 		pp.Summary.Warnings = append(pp.Summary.Warnings, fmt.Sprintf("catalog %s is a %s catalog, which is experimental: it has not been tested end to end against a real server", c.Name, c.Type))
@@ -65,10 +65,10 @@ func planTable(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, pp *Pipe
 			pp.Summary.Warnings = append(pp.Summary.Warnings, fmt.Sprintf("column %s is %s; Iceberg tables (format version 2) store microseconds, so its sub-microsecond digits are dropped", col.Name, col.Type))
 		}
 	}
-	if tables == nil {
+	if inspector == nil {
 		return nil
 	}
-	in, err := tables.Inspect(ctx, recorded, pp.Want())
+	in, err := inspector.Inspect(ctx, recorded, pp.Want())
 	if err != nil {
 		return fmt.Errorf("sink %s: %w", p.Sink.Name, err)
 	}

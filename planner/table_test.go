@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicedata/sluice/lake"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/schema"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // icebergFixture is the golden tree's pipeline writing an Iceberg table of
@@ -30,9 +30,9 @@ func icebergFixture(t *testing.T, mod func(*spec.Pipeline)) *fixture {
 	return f
 }
 
-func planWith(t *testing.T, f *fixture, tables TableInspector) *Plan {
+func planWith(t *testing.T, f *fixture, inspector TableInspector) *Plan {
 	t.Helper()
-	p, err := Build(context.Background(), f.cfg, Options{RunID: "20261121T232147Z-a1b2c3", Now: func() time.Time { return testNow }, Tables: tables})
+	p, err := Build(context.Background(), f.cfg, Options{RunID: "20261121T232147Z-a1b2c3", Now: func() time.Time { return testNow }, Tables: inspector})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func planWith(t *testing.T, f *fixture, tables TableInspector) *Plan {
 // columns, plan shows its snapshot and the column apply will add.
 func TestGoldenIceberg(t *testing.T) {
 	f := icebergFixture(t, nil)
-	p := planWith(t, f, &lake.Opener{})
+	p := planWith(t, f, &tables.Opener{})
 	pp := p.Pipelines[0]
 	if pp.Table == nil || !pp.Table.Inspected || pp.Table.Exists || !strings.HasSuffix(pp.Table.Location, "/lake/wh/analytics.db/orders") {
 		t.Fatalf("table %+v", pp.Table)
@@ -56,8 +56,8 @@ func TestGoldenIceberg(t *testing.T) {
 
 	// A table made by an earlier version of the pipeline, without note.
 	ctx := context.Background()
-	cfg, _ := lake.ConfigOf(f.cfg.Catalogs[0])
-	c, err := (&lake.Opener{}).Open(ctx, cfg)
+	cfg, _ := tables.ConfigOf(f.cfg.Catalogs[0])
+	c, err := (&tables.Opener{}).Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +68,14 @@ func TestGoldenIceberg(t *testing.T) {
 			old = append(old, col)
 		}
 	}
-	tbl, err := c.Prepare(ctx, lake.Want{Table: "analytics.orders", Columns: old, Partitioning: pp.Table.Partitioning})
+	tbl, err := c.Prepare(ctx, tables.Want{Table: "analytics.orders", Columns: old, Partitioning: pp.Table.Partitioning})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tbl.Commit(ctx, lake.Commit{RunID: "run-0", Mode: spec.ModeAppend}, lake.CommitOptions{}); err != nil {
+	if _, err := tbl.Commit(ctx, tables.Commit{RunID: "run-0", Mode: spec.ModeAppend}, tables.CommitOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	p = planWith(t, f, &lake.Opener{})
+	p = planWith(t, f, &tables.Opener{})
 	tp := p.Pipelines[0].Table
 	if !tp.Exists || tp.SnapshotID != tbl.SnapshotID() || len(tp.AddColumns) != 1 || tp.AddColumns[0] != "note string" {
 		t.Fatalf("existing table %+v", tp)
@@ -86,7 +86,7 @@ func TestGoldenIceberg(t *testing.T) {
 
 	// Under on_schema_change = "fail" the new column fails the plan.
 	f.pipeline().Source.OnSchemaChange = spec.SchemaChangeFail
-	if _, err := Build(ctx, f.cfg, Options{Tables: &lake.Opener{}}); err == nil || !strings.Contains(err.Error(), `no column "note"`) {
+	if _, err := Build(ctx, f.cfg, Options{Tables: &tables.Opener{}}); err == nil || !strings.Contains(err.Error(), `no column "note"`) {
 		t.Fatalf("plan with a missing column under fail: %v", err)
 	}
 	// Without catalog access the table is described, not inspected.

@@ -13,7 +13,7 @@ const module = "github.com/sluicedata/sluice/"
 
 // layers lists sluice's packages from the top down (docs/architecture.md).
 // A package may import one of a lower layer, never one of its own layer or
-// above: cmd → apply → {txn, exec} → planner → {state, lake} → spec →
+// above: cmd → apply → {txn, exec} → planner → {state, tables} → spec →
 // leaves. A package is placed by its longest listed prefix. txn and exec
 // share a layer on purpose: the protocol must not know the data plane, nor
 // the data plane the protocol; apply joins them. state and lake share one
@@ -26,7 +26,7 @@ var layers = [][]string{
 	{"txn", "exec"},
 	{"exec/decode", "exec/write", "exec/eval"},
 	{"planner"},
-	{"state", "lake"},
+	{"state", "tables"},
 	{"spec/fixture"},
 	{"spec"},
 	{"spec/predicate", "exec/arrowtype", "objstore/objstoretest"},
@@ -103,7 +103,7 @@ func TestImportsPointDown(t *testing.T) {
 func TestLayerOf(t *testing.T) {
 	for pkg, want := range map[string]int{
 		"cmd/sluice/internal/cli": 0, "apply/fixture": 1, "apply": 2, "txn": 3, "exec": 3,
-		"exec/decode": 4, "planner": 5, "state": 6, "lake": 6, "spec/fixture": 7, "spec": 8,
+		"exec/decode": 4, "planner": 5, "state": 6, "tables": 6, "spec/fixture": 7, "spec": 8,
 		"hive": 10, "objstore": 10, "interop/duck": -1, "internal/s3test": -1,
 	} {
 		if got := layerOf(pkg); got != want {

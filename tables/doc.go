@@ -1,4 +1,4 @@
-// Package lake is sluice's one door to Apache Iceberg tables (through
+// Package tables is sluice's one door to Apache Iceberg tables (through
 // iceberg-go): it opens a catalog from a catalog block's settings (the
 // embedded sql catalog on a SQLite file, and the experimental rest and
 // glue catalogs), maps a pipeline's output columns to an Iceberg schema
@@ -15,4 +15,4 @@
 // transforms from WriteSpec. Metadata on s3:// goes through a FileIO over
 // package objstore (fileio.go), so sluice's S3 settings apply and no cloud
 // SDK beyond the AWS one is linked.
-package lake
+package tables
