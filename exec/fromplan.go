@@ -10,22 +10,47 @@ import (
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // OpenFunc opens a store URL.
 type OpenFunc func(ctx context.Context, url string) (objstore.Location, error)
 
+// JobOption changes how JobFromPlan builds a Job.
+type JobOption func(*jobOptions)
+
+type jobOptions struct {
+	table *tables.WriteSpec
+	loc   objstore.Location
+}
+
+// ToTable writes an iceberg sink's files at loc (the table's data
+// location) as ws says. A plan's iceberg sink has no URL: where its table
+// lives is known once the table is prepared, under the lock.
+func ToTable(loc objstore.Location, ws *tables.WriteSpec) JobOption {
+	return func(o *jobOptions) { o.loc, o.table = loc, ws }
+}
+
 // JobFromPlan turns one pipeline of a physical plan into a Job: it opens
 // the stores, types the schemas for Arrow, recompiles the predicates the
 // plan carries as text, and types each input's partition values.
-func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, open OpenFunc) (*Job, error) {
+func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, open OpenFunc, opts ...JobOption) (*Job, error) {
+	var jo jobOptions
+	for _, o := range opts {
+		o(&jo)
+	}
 	src, err := open(ctx, pp.Source.URL)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", pp.Source.URL, err)
 	}
-	sink, err := open(ctx, pp.Sink.URL)
-	if err != nil {
-		return nil, fmt.Errorf("sink %s: %w", pp.Sink.URL, err)
+	sink := jo.loc
+	switch {
+	case pp.Table != nil && jo.table == nil:
+		return nil, fmt.Errorf("sink %s: table %s was not prepared", pp.Sink.Name, pp.Table.Table)
+	case pp.Table == nil:
+		if sink, err = open(ctx, pp.Sink.URL); err != nil {
+			return nil, fmt.Errorf("sink %s: %w", pp.Sink.URL, err)
+		}
 	}
 	// The plan's shape: partition keys typed as planned (their values come
 	// from the object path, never from the file, even when the schema
@@ -45,6 +70,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 			Name: pp.Sink.Name, Loc: sink, Format: pp.Sink.Format, Compression: pp.Sink.Compression,
 			PartitionBy: pp.Sink.PartitionBy, Mode: pp.Sink.Mode, Committer: pp.Sink.Committer,
 			TargetFileSize: pp.Sink.TargetFileSize, RowGroupSize: pp.Sink.RowGroupSize, CSV: pp.Sink.CSV,
+			Table: jo.table,
 		},
 	}
 	for _, c := range fileCols {
