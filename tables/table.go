@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -45,6 +46,10 @@ func ident(name string) (table.Identifier, error) {
 	}
 	return append(append(table.Identifier{}, ns...), t), nil
 }
+
+// Missing reports an error that means the table (or its namespace, or a
+// sql catalog's file) does not exist.
+func Missing(err error) bool { return err != nil && missing(err) }
 
 // missing reports errors that mean the table does not exist (yet).
 func missing(err error) bool {
@@ -242,6 +247,21 @@ func (t *Table) Location() string { return strings.TrimSuffix(t.tbl.Location(), 
 // DataLocation is where sluice writes the table's data files: the table's
 // data/ directory, which the table owns (orphan removal covers it).
 func (t *Table) DataLocation() string { return t.Location() + "/data/" }
+
+// FileURI is the location a table records for the file at rel (a key
+// relative to the data location, hive-escaped): file:// locations are
+// URIs, so their segments are percent-encoded (a hive "%2F" is "%252F");
+// object store keys are taken verbatim, as Iceberg's S3 FileIO does.
+func FileURI(dataLocation, rel string) string {
+	if !strings.HasPrefix(dataLocation, "file:") {
+		return dataLocation + rel
+	}
+	segs := strings.Split(rel, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return dataLocation + strings.Join(segs, "/")
+}
 
 // SnapshotID is the current snapshot's id (0: none).
 func (t *Table) SnapshotID() int64 {
