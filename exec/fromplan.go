@@ -22,13 +22,15 @@ type JobOption func(*jobOptions)
 type jobOptions struct {
 	table *tables.WriteSpec
 	loc   objstore.Location
+	set   bool
 }
 
-// ToTable writes an iceberg sink's files at loc (the table's data
-// location) as ws says. A plan's iceberg sink has no URL: where its table
-// lives is known once the table is prepared, under the lock.
-func ToTable(loc objstore.Location, ws *tables.WriteSpec) JobOption {
-	return func(o *jobOptions) { o.loc, o.table = loc, ws }
+// WithSink writes the job's outputs at loc, the sink as its commit
+// prepared it, instead of opening the plan's sink URL; ws, for an iceberg
+// sink, says how the table's files are written (its sink has no URL: where
+// the table lives is known once the table is prepared, under the lock).
+func WithSink(loc objstore.Location, ws *tables.WriteSpec) JobOption {
+	return func(o *jobOptions) { o.loc, o.table, o.set = loc, ws, true }
 }
 
 // JobFromPlan turns one pipeline of a physical plan into a Job: it opens
@@ -47,7 +49,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 	switch {
 	case pp.Table != nil && jo.table == nil:
 		return nil, fmt.Errorf("sink %s: table %s was not prepared", pp.Sink.Name, pp.Table.Table)
-	case pp.Table == nil:
+	case !jo.set:
 		if sink, err = open(ctx, pp.Sink.URL); err != nil {
 			return nil, fmt.Errorf("sink %s: %w", pp.Sink.URL, err)
 		}

@@ -225,7 +225,7 @@ func TestTableJobFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
-	job, err := JobFromPlan(ctx, plan.RunID, pp, open, ToTable(loc, &ws))
+	job, err := JobFromPlan(ctx, plan.RunID, pp, open, WithSink(loc, &ws))
 	if err != nil {
 		t.Fatal(err)
 	}

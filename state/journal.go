@@ -91,7 +91,11 @@ type Journal struct {
 	// DropSegments are segment objects no longer named after the swap
 	// (compaction), deleted last.
 	DropSegments []string `json:"drop_segments,omitempty"`
-	Error        string   `json:"error,omitempty"`
+	// Table, for a run into an Iceberg table, is package txn's record of
+	// it (the catalog and the table from WRITING; the commit from
+	// COMMITTING). SinkURL is then the table's data location.
+	Table json.RawMessage `json:"table,omitempty"`
+	Error string          `json:"error,omitempty"`
 }
 
 // JournalKey is where a run's journal lives.

@@ -24,6 +24,7 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/tables"
 	"github.com/sluicedata/sluice/txn"
 )
 
@@ -77,9 +78,11 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 		}
 	}
 	if fromFile {
-		if msg := configChanged(inv, plan); msg != "" {
+		msg, here := configChanged(inv, plan)
+		if msg != "" {
 			return stale(inv, ev, "", msg)
 		}
+		cfg = here // for its catalogs' secrets; nil away from the configuration
 	} else {
 		var code cli.ExitCode
 		if cfg, code = loadConfig(inv); cfg == nil {
@@ -102,8 +105,9 @@ func runApply(inv *cli.Invocation, auto bool, pipelines []string) cli.ExitCode {
 	}
 	v := &applyView{inv: inv, ev: ev}
 	opts := apply.Options{
-		Exec:  exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
-		Lease: state.LeaseFromEnv(inv.Getenv),
+		Exec:     exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
+		Lease:    state.LeaseFromEnv(inv.Getenv),
+		Catalogs: tables.NewOpener(cfg),
 		Hooks: apply.Hooks{
 			Recovered: v.recovered,
 			Progress:  v.progress,
@@ -235,7 +239,13 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		return fail(inv, ev, r.Pipeline, r.Err)
 	}
 	pp, s, m := r.Plan, r.Stats, r.Manifest
-	ev.emit("committed", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey})
+	committed := map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey}
+	where := pp.Sink.URL
+	if r.Table != "" {
+		committed["table"], committed["snapshot_id"] = r.Table, r.Snapshot
+		where = fmt.Sprintf("table %s (snapshot %d)", r.Table, r.Snapshot)
+	}
+	ev.emit("committed", committed)
 	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "elapsed_ms": r.Elapsed.Milliseconds()})
 	if !inv.Common.JSON {
 		secs := r.Elapsed.Seconds()
@@ -249,7 +259,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		}
 		fmt.Fprintf(inv.Stdout, "\n%s: read %d files (%s) in %.1fs%s, %d rows in, %d rows out; wrote %d files (%s) to %s, committed as run %s.%s\n",
 			pp.Name, s.FilesRead, planner.FormatBytes(s.BytesRead), secs, rate, s.RowsIn, s.RowsOut,
-			s.FilesWritten, planner.FormatBytes(s.BytesWritten), pp.Sink.URL, m.RunID, bad)
+			s.FilesWritten, planner.FormatBytes(s.BytesWritten), where, m.RunID, bad)
 	}
 	return cli.ExitOK
 }
@@ -259,23 +269,26 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 // pipeline of the plan, its digest (files and resolved variables) must be
 // the plan's. A plan applied away from any configuration is checked
 // against state and inputs only.
-func configChanged(inv *cli.Invocation, plan *planner.Plan) string {
+//
+// It returns that configuration when it is the plan's (apply takes its
+// catalogs' secrets from it), else nil.
+func configChanged(inv *cli.Invocation, plan *planner.Plan) (string, *spec.Config) {
 	if m, _ := filepath.Glob("*.hcl"); len(m) == 0 || plan.ConfigDigest == "" {
-		return ""
+		return "", nil
 	}
 	cfg, diags := spec.Load(".", spec.LoadOptions{Vars: inv.Common.Vars, VarFiles: inv.Common.VarFiles, Environ: inv.Environ})
 	if diags.HasErrors() || cfg == nil {
-		return ""
+		return "", nil
 	}
 	for _, pp := range plan.Pipelines {
 		if !slices.ContainsFunc(cfg.Pipelines, func(p *spec.Pipeline) bool { return p.Name == pp.Name }) {
-			return ""
+			return "", nil
 		}
 	}
 	if cfg.Digest != plan.ConfigDigest {
-		return "the plan is stale: the configuration in the current directory (its files or variable values) changed since the plan was made; run 'sluice plan' again"
+		return "the plan is stale: the configuration in the current directory (its files or variable values) changed since the plan was made; run 'sluice plan' again", nil
 	}
-	return ""
+	return "", cfg
 }
 
 func stale(inv *cli.Invocation, ev *events, pipeline, msg string) cli.ExitCode {
