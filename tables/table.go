@@ -244,6 +244,10 @@ func (t *Table) Name() string { return t.name }
 // Location is the table's base location (a URI).
 func (t *Table) Location() string { return strings.TrimSuffix(t.tbl.Location(), "/") }
 
+// MetadataLocation is the table's current metadata file: what engines
+// without a catalog (DuckDB's iceberg_scan) open.
+func (t *Table) MetadataLocation() string { return t.tbl.MetadataLocation() }
+
 // DataLocation is where sluice writes the table's data files: the table's
 // data/ directory, which the table owns (orphan removal covers it).
 func (t *Table) DataLocation() string { return t.Location() + "/data/" }

@@ -62,6 +62,7 @@ func commands() []*cli.Command {
 		showCommand(),
 		applyCommand(),
 		stateCommand(),
+		tableCommand(),
 		testCommand(),
 		graphCommand(),
 		versionCommand(),
