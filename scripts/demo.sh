@@ -49,3 +49,10 @@ echo "Commit manifests: $LAKE/curated/*/_sluice/commits/   Bookmarks: $LAKE/stat
 echo "Quarantined bad lines (one JSON object each, with key, line, reason, raw): $LAKE/curated/orders/_sluice/bad/"
 echo "Query them with any Parquet reader, e.g. DuckDB:"
 echo "  SELECT dt, count(*) FROM read_parquet('$LAKE/curated/orders/**/*.parquet', hive_partitioning=true) GROUP BY dt ORDER BY dt;"
+
+step "sluice table show   (the Iceberg table: one snapshot per run, each carrying its run id)"
+"$SLUICE" table show -chdir pipelines
+meta=$("$SLUICE" table show -chdir pipelines -json orders_table | sed -n 's/.*"metadata_location": "file:\/\/\(.*\)".*/\1/p')
+echo "Engines read it through the catalog ($LAKE/catalog.db, the JDBC layout Spark, Trino and PyIceberg's"
+echo "SqlCatalog share) or from its metadata file, e.g. DuckDB with its iceberg extension:"
+echo "  SELECT dt, count(*) FROM iceberg_scan('$meta') GROUP BY dt ORDER BY dt;"
