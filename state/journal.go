@@ -101,9 +101,18 @@ type Journal struct {
 // JournalKey is where a run's journal lives.
 func (s *Bookmarks) JournalKey(runID string) string { return s.dir + "journal/" + runID + ".json" }
 
+// TableJournalVersion is the format of the journal of a run into an
+// Iceberg table: a sluice that predates tables would read it as a file
+// run and, rolling it forward, record inputs whose rows never reached the
+// table; the higher version makes it refuse instead ("upgrade sluice").
+const TableJournalVersion = 2
+
 // WriteJournal records j (Updated is set here).
 func (s *Bookmarks) WriteJournal(ctx context.Context, j *Journal) error {
 	j.FormatVersion = FormatVersion
+	if len(j.Table) > 0 {
+		j.FormatVersion = TableJournalVersion
+	}
 	j.Updated = time.Now().UTC()
 	body, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
@@ -132,8 +141,8 @@ func (s *Bookmarks) ReadJournal(ctx context.Context, runID string) (*Journal, er
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("state: %s: corrupt journal: %w", key, err)
 	}
-	if j.FormatVersion > FormatVersion {
-		return nil, fmt.Errorf("state: %s: journal format version %d is newer than %d; upgrade sluice", key, j.FormatVersion, FormatVersion)
+	if j.FormatVersion > TableJournalVersion {
+		return nil, fmt.Errorf("state: %s: journal format version %d is newer than %d; upgrade sluice", key, j.FormatVersion, TableJournalVersion)
 	}
 	return &j, nil
 }
