@@ -12,6 +12,7 @@ import (
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // Options tune Build.
@@ -33,9 +34,10 @@ type Options struct {
 	// plan reads to report schema drift (drift.go); 0: none. The CLI
 	// passes DefaultDriftFooters.
 	DriftFooters int
-	// Tables reads the tables of iceberg sinks; nil: they are not
-	// inspected (plan says so).
-	Tables TableInspector
+	// Tables opens the catalogs of iceberg sinks to read their tables
+	// (read-only; it holds the configuration's catalog secrets); nil: the
+	// tables are not inspected (plan says so).
+	Tables *tables.Opener
 }
 
 // Build plans the next run of the selected pipelines of cfg, in name order.

@@ -10,16 +10,10 @@ import (
 	"github.com/sluicedata/sluice/tables"
 )
 
-// TableInspector reads the table an iceberg sink commits to, for plan,
-// without changing anything. tables.Opener implements it; the command
-// passes one holding the configuration's catalog secrets.
-type TableInspector interface {
-	Inspect(ctx context.Context, cfg tables.CatalogConfig, w tables.Want) (*tables.Inspection, error)
-}
-
 // TablePlan is the table an iceberg sink commits to: what apply needs to
 // open it again (the catalog's settings, never its secrets) and what plan
-// saw of it. apply checks the table again when it prepares it, under the
+// saw of it (through package tables, which opens a sql catalog read-only
+// for plan). apply checks the table again when it prepares it, under the
 // pipeline's lock: what plan saw is for people.
 type TablePlan struct {
 	Catalog      tables.CatalogConfig  `json:"catalog"`
@@ -47,7 +41,7 @@ func (p *PipelinePlan) Want() tables.Want {
 // reads it: whether it exists, its current snapshot, the schema change the
 // run makes. A table the output cannot be written into as configured (a
 // changed type, another partitioning) fails the plan.
-func planTable(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, pp *PipelinePlan, inspector TableInspector) error {
+func planTable(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, pp *PipelinePlan, opener *tables.Opener) error {
 	c := cfg.Catalog(p.Sink.Catalog)
 	if c == nil {
 		return fmt.Errorf("sink %s: no catalog %q", p.Sink.Name, p.Sink.Catalog)
@@ -65,10 +59,10 @@ func planTable(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, pp *Pipe
 			pp.Summary.Warnings = append(pp.Summary.Warnings, fmt.Sprintf("column %s is %s; Iceberg tables (format version 2) store microseconds, so its sub-microsecond digits are dropped", col.Name, col.Type))
 		}
 	}
-	if inspector == nil {
+	if opener == nil {
 		return nil
 	}
-	in, err := inspector.Inspect(ctx, recorded, pp.Want())
+	in, err := opener.Inspect(ctx, recorded, pp.Want())
 	if err != nil {
 		return fmt.Errorf("sink %s: %w", p.Sink.Name, err)
 	}

@@ -30,9 +30,9 @@ func icebergFixture(t *testing.T, mod func(*spec.Pipeline)) *fixture {
 	return f
 }
 
-func planWith(t *testing.T, f *fixture, inspector TableInspector) *Plan {
+func planWith(t *testing.T, f *fixture, opener *tables.Opener) *Plan {
 	t.Helper()
-	p, err := Build(context.Background(), f.cfg, Options{RunID: "20261121T232147Z-a1b2c3", Now: func() time.Time { return testNow }, Tables: inspector})
+	p, err := Build(context.Background(), f.cfg, Options{RunID: "20261121T232147Z-a1b2c3", Now: func() time.Time { return testNow }, Tables: opener})
 	if err != nil {
 		t.Fatal(err)
 	}
