@@ -78,6 +78,7 @@ type runner struct {
 	evalSchema *arrow.Schema // file columns + partition columns
 	outSchema  *arrow.Schema // the sink's columns
 	outIdx     []int         // outSchema's columns in evalSchema
+	table      *tableWrite   // an iceberg sink's conversion; nil for files
 	filter     *eval.Program
 	checks     []*checkState
 	fetchMem   *byteBudget
@@ -124,6 +125,13 @@ func newRunner(job *Job, o Options) (*runner, error) {
 		outFields = append(outFields, r.evalSchema.Field(idx[0]))
 	}
 	r.outSchema = arrow.NewSchema(outFields, nil)
+	if job.Sink.Table != nil {
+		tw, err := newTableWrite(r.outSchema, job.Sink.Table)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", job.Pipeline, err)
+		}
+		r.table = tw
+	}
 	if job.Filter != nil {
 		p, err := eval.Compile(job.Filter.Root, r.evalSchema)
 		if err != nil {

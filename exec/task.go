@@ -51,14 +51,20 @@ func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	job := r.job
-	w, err := write.New(ctx, r.outSchema, write.Options{
+	wo := write.Options{
 		Store: job.Sink.Loc.Store, Prefix: job.Sink.Loc.Prefix,
 		Format: job.Sink.Format, Compression: job.Sink.Compression,
 		PartitionBy: job.Sink.PartitionBy, TargetFileSize: job.Sink.TargetFileSize,
 		RowGroupSize: job.Sink.RowGroupSize, CSV: job.Sink.CSV,
 		RunID: job.RunID, Task: t.Index, Version: r.o.Version, Object: job.Sink.Object,
 		Alloc: r.alloc, Budget: r.writeMem,
-	})
+	}
+	schema := r.outSchema
+	if r.table != nil {
+		schema = r.table.schema
+		wo.Format, wo.PartitionBy, wo.PartitionNames, wo.TypedPartitions = spec.FormatParquet, r.table.by, r.table.names, true
+	}
+	w, err := write.New(ctx, schema, wo)
 	if err != nil {
 		return nil, fmt.Errorf("task %d: %w", t.Index, err)
 	}
@@ -417,5 +423,13 @@ func (tk *task) process(b arrow.RecordBatch) error {
 	}
 	tk.counts.rowsOut.Add(out.NumRows())
 	r.out.Add(out.NumRows())
+	if r.table != nil {
+		tb, err := r.table.convert(ctx, out, r.alloc)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", r.job.Pipeline, err)
+		}
+		defer tb.Release()
+		return w.Write(ctx, tb)
+	}
 	return w.Write(ctx, out)
 }
