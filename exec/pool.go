@@ -16,6 +16,7 @@ import (
 	"github.com/sluicedata/sluice/exec/eval"
 	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
 )
 
 // Options tune a run. The zero value is usable.
@@ -77,9 +78,13 @@ type runner struct {
 	outSchema  *arrow.Schema // the sink's columns
 	outIdx     []int         // outSchema's columns in evalSchema
 	filter     *eval.Program
-	checks     []*checkState
-	fetchMem   *byteBudget
-	writeMem   *write.Budget
+	// dictionaries are the file columns a Parquet reader may hand over
+	// as dictionary arrays (decode.Options.Dictionaries): strings and
+	// binaries the filter does not read, materialised after it (process).
+	dictionaries map[string]bool
+	checks       []*checkState
+	fetchMem     *byteBudget
+	writeMem     *write.Budget
 
 	filesTotal, bytesTotal            int64
 	filesDone, bytesDone, rowsIn, out atomic.Int64
@@ -127,6 +132,9 @@ func newRunner(job *Job, o Options) (*runner, error) {
 			return nil, fmt.Errorf("pipeline %s: where: %w", job.Pipeline, err)
 		}
 		r.filter = p
+	}
+	if job.Source.Format == spec.FormatParquet {
+		r.dictionaries = lateColumns(job.Source.FileSchema, r.filter)
 	}
 	for _, c := range job.Checks {
 		cs := &checkState{spec: c}

@@ -392,7 +392,14 @@ func (r *runner) process(ctx context.Context, w *write.Writer, b arrow.RecordBat
 	}
 	cols := make([]arrow.Array, len(r.outIdx))
 	for i, idx := range r.outIdx {
-		cols[i] = kept.Column(idx)
+		// Dictionary columns are made plain now that only the rows kept
+		// remain (late materialisation; decode.Options.Dictionaries).
+		d, err := decode.Dense(r.alloc, kept.Column(idx))
+		if err != nil {
+			return fmt.Errorf("pipeline %s: column %s: %w", r.job.Pipeline, r.outSchema.Field(i).Name, err)
+		}
+		defer d.Release()
+		cols[i] = d
 	}
 	out := array.NewRecordBatch(r.outSchema, cols, kept.NumRows())
 	defer out.Release()
