@@ -12,43 +12,73 @@ import (
 )
 
 // coalescer concatenates consecutive small batches into batches of at
-// least coalesceRows rows. Ownership: add takes a reference of its own to
-// b (the caller still releases b); a returned batch belongs to the caller.
+// least coalesceRows rows or coalesceBytes bytes. Ownership: add takes a
+// reference of its own to b (the caller still releases b); a returned
+// batch belongs to the caller.
 type coalescer struct {
 	alloc   memory.Allocator
 	schema  *arrow.Schema
 	pending []arrow.RecordBatch
 	rows    int64
+	bytes   int64
 }
 
 func (c *coalescer) add(b arrow.RecordBatch) arrow.RecordBatch {
 	if b.NumRows() == 0 {
 		return nil
 	}
-	if len(c.pending) == 0 && b.NumRows() >= coalesceRows {
+	size := batchBytes(b)
+	if len(c.pending) == 0 && (b.NumRows() >= coalesceRows || size >= coalesceBytes) {
 		b.Retain()
 		return b
 	}
 	b.Retain()
 	c.pending = append(c.pending, b)
 	c.rows += b.NumRows()
-	if c.rows < coalesceRows {
+	c.bytes += size
+	if c.rows < coalesceRows && c.bytes < coalesceBytes {
 		return nil
 	}
 	return c.finish()
 }
 
+// batchBytes is the size of b's buffers (a slice counts its whole
+// buffers: this sizes batches, it is not an exact measure).
+func batchBytes(b arrow.RecordBatch) int64 {
+	var n int64
+	for _, c := range b.Columns() {
+		n += dataBytes(c.Data())
+	}
+	return n
+}
+
+func dataBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, buf := range d.Buffers() {
+		if buf != nil {
+			n += int64(buf.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += dataBytes(c)
+	}
+	if d.DataType().ID() == arrow.DICTIONARY {
+		n += dataBytes(d.Dictionary())
+	}
+	return n
+}
+
 // discard releases what is pending, for a task that stops early.
 func (c *coalescer) discard() {
 	releaseAll(c.pending)
-	c.pending, c.rows = nil, 0
+	c.pending, c.rows, c.bytes = nil, 0, 0
 }
 
 // finish returns what is pending as one batch, or nil.
 func (c *coalescer) finish() arrow.RecordBatch {
 	defer func() {
 		c.pending = c.pending[:0]
-		c.rows = 0
+		c.rows, c.bytes = 0, 0
 	}()
 	switch len(c.pending) {
 	case 0:

@@ -50,6 +50,12 @@ const DefaultMemoryLimit = 1 << 30
 // same time and ~12 MiB more peak RSS on the NDJSON benchmark.
 const coalesceRows = 8 << 10
 
+// coalesceBytes bounds a batch by its decoded size as well: 8Ki rows of
+// nested events of ~1 KB are 8 MiB, and a task holds about four batches
+// (builders, the stage's queue, the one being written), so wide rows made
+// tasks hold tens of MiB decoded. A batch ends at whichever comes first.
+const coalesceBytes = 2 << 20
+
 // Run executes every task of job and returns the pending outputs. On error
 // every upload it started is aborted, so nothing of the run remains.
 func Run(ctx context.Context, job *Job, o Options) (*Result, error) {
