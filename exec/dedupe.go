@@ -593,31 +593,6 @@ func concatBatches(alloc memory.Allocator, schema *arrow.Schema, batches []arrow
 	return out, nil
 }
 
-// batchBytes is the memory b's buffers hold.
-func batchBytes(b arrow.RecordBatch) int64 {
-	var n int64
-	for _, c := range b.Columns() {
-		n += dataBytes(c.Data())
-	}
-	return n
-}
-
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, buf := range d.Buffers() {
-		if buf != nil {
-			n += int64(buf.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataBytes(c)
-	}
-	if d.DataType().ID() == arrow.DICTIONARY {
-		n += dataBytes(d.Dictionary())
-	}
-	return n
-}
-
 func writeSpill(path string, schema *arrow.Schema, batches []arrow.RecordBatch, alloc memory.Allocator) error {
 	f, err := os.Create(path)
 	if err != nil {

@@ -119,6 +119,7 @@ type projCol struct {
 	field arrow.Field
 	pass  int         // the input column it passes through unchanged, or -1
 	val   *eval.Value // else its compiled expression
+	reads []string    // the input columns val reads
 }
 
 // newProjection compiles the output columns against in (the filtered
@@ -154,6 +155,7 @@ func newProjection(job *Job, in *arrow.Schema, keepProv bool) (*projection, erro
 					return nil, fmt.Errorf("output column %s: %w", o.Name, err)
 				}
 				c.val = v
+				c.reads = refColumns(o.Expr)
 			}
 			p.cols = append(p.cols, c)
 			fields = append(fields, f)
@@ -171,6 +173,15 @@ func newProjection(job *Job, in *arrow.Schema, keepProv bool) (*projection, erro
 	}
 	p.out = arrow.NewSchema(fields, nil)
 	return p, nil
+}
+
+// exprColumns are the input columns the derived output columns read.
+func (p *projection) exprColumns() []string {
+	var out []string
+	for _, c := range p.cols {
+		out = append(out, c.reads...)
+	}
+	return out
 }
 
 // badRow is one row whose cast failed, with the first column that did.
@@ -193,8 +204,12 @@ func (p *projection) apply(ctx context.Context, b arrow.RecordBatch, where func(
 	var bad map[int]badRow
 	for _, c := range p.cols {
 		if c.pass >= 0 {
-			col := b.Column(c.pass)
-			col.Retain()
+			// Dictionary columns are made plain now that only the rows
+			// kept remain (late materialisation; decode.Options.Dictionaries).
+			col, err := decode.Dense(compute.GetAllocator(ctx), b.Column(c.pass))
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", c.name, err)
+			}
 			cols = append(cols, col)
 			continue
 		}
@@ -255,4 +270,16 @@ func (p *projection) apply(ctx context.Context, b arrow.RecordBatch, where func(
 	mask := mb.NewBooleanArray()
 	defer mask.Release()
 	return compute.FilterRecordBatch(ctx, out, mask, compute.DefaultFilterOptions())
+}
+
+// refColumns are the columns an expression reads.
+func refColumns(e predicate.Expr) []string {
+	var out []string
+	if ref, ok := e.(*predicate.ColumnRef); ok {
+		out = append(out, ref.Name)
+	}
+	for _, c := range predicate.Children(e) {
+		out = append(out, refColumns(c)...)
+	}
+	return out
 }
