@@ -363,11 +363,6 @@ func scenarios(o options) []scenario {
 		{num: 4, name: "4 tiny ndjson files", data: tiny, where: where, sqlWhere: sqlWhere, minDT: minDT, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wide, wideSelect), goal: duckGoal},
 		{num: 5, name: "5 ndjson from S3", data: ndjson, where: where, sqlWhere: sqlWhere, minDT: minDT, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wide, wideSelect), s3: true, goal: s3Goal},
 		{num: 6, name: "6 plan memory", planKeys: keys},
-<<<<<<< HEAD
-		{num: 7, name: "7a ndjson via Temporal, 1 worker", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), temporal: 1},
-		{num: 7, name: "7b ndjson via Temporal, 2 workers", data: ndjson, where: where, sqlWhere: sqlWhere, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wideSelect), temporal: 2},
-		shapeScenario(ndjson),
-=======
 		// Nested structs and lists pass through; the predicate language
 		// cannot reach into them (yet), so the filter is on a top-level field.
 		{num: 7, name: "7 nested json events", data: events, where: "type == 'PushEvent'", sqlWhere: `"type" = 'PushEvent'`,
@@ -376,7 +371,7 @@ func scenarios(o options) []scenario {
 		{num: 8, name: "8b 200 columns ndjson, 10 kept", data: manyJSON, selectCols: manySelect, partitionBy: []string{"dt"}, cols: typed(many, manySelect), goal: duckGoal},
 		{num: 10, name: "10a ndjson via Temporal, 1 worker", data: ndjson, where: where, sqlWhere: sqlWhere, minDT: minDT, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wide, wideSelect), temporal: 1},
 		{num: 10, name: "10b ndjson via Temporal, 2 workers", data: ndjson, where: where, sqlWhere: sqlWhere, minDT: minDT, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wide, wideSelect), temporal: 2},
->>>>>>> main
+		shapeScenario(ndjson),
 	}
 }
 
@@ -417,7 +412,7 @@ func shapeScenario(ndjson dataset) scenario {
 		{Name: "day", SQLType: "DATE"}, {Name: "country", SQLType: "VARCHAR"}, {Name: "revenue", SQLType: "DOUBLE"},
 		{Name: "note", SQLType: "VARCHAR"}, {Name: "event", SQLType: "VARCHAR"}}
 	return scenario{num: 9, name: "9 ndjson shaped + dedupe", data: ndjson, where: "dt >= '2026-01-04'", partitionBy: []string{"day"},
-		cols: cols, blocks: blocks, schemaHCL: schema, sqlSelect: sel, rawTypes: map[string]string{"created_at": "VARCHAR"}, goal: parquetGoal}
+		cols: cols, blocks: blocks, schemaHCL: schema, sqlSelect: sel, rawTypes: map[string]string{"created_at": "VARCHAR"}, goal: duckGoal}
 }
 
 // work is a fresh directory for one repetition (state and output), removed
@@ -461,6 +456,7 @@ func (sc scenario) sluiceRuns(o options, runs, threads int, sourceURL string, en
 		cfg := sluicecfg.Pipeline{
 			StateURL: filepath.Join(dir, "state"), SourceURL: sourceURL, Format: sc.data.format().String(),
 			Where: sc.where, Select: sc.selectCols, SinkURL: filepath.Join(dir, "out") + "/", PartitionBy: sc.partitionBy,
+			Blocks: sc.blocks,
 		}
 		if !sc.noHivePart {
 			cfg.Partitions = []string{"dt"}
@@ -470,7 +466,11 @@ func (sc scenario) sluiceRuns(o options, runs, threads int, sourceURL string, en
 		}
 		if !sc.noSchema && sc.data.format() != lakegen.WideParquet {
 			cfg.SchemaFile = filepath.Join(dir, "events.schema.hcl")
-			if err := os.WriteFile(cfg.SchemaFile, []byte(lakegen.SchemaHCL("events", sc.data.columns())), 0o644); err != nil {
+			schema := lakegen.SchemaHCL("events", sc.data.columns())
+			if sc.schemaHCL != "" {
+				schema = sc.schemaHCL
+			}
+			if err := os.WriteFile(cfg.SchemaFile, []byte(schema), 0o644); err != nil {
 				return smp, lastOut, nil, err
 			}
 		}
@@ -594,70 +594,10 @@ func (sc scenario) run(o options) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
-<<<<<<< HEAD
-		cfg := sluicecfg.Pipeline{
-			StateURL: filepath.Join(dir, "state"), SourceURL: sourceURL, Format: formatOf(sc.data),
-			Where: sc.where, Select: sc.selectCols, SinkURL: filepath.Join(dir, "out") + "/", PartitionBy: sc.partitionBy,
-			Blocks: sc.blocks,
-		}
-		if !sc.noHivePart {
-			cfg.Partitions = []string{"dt"}
-		}
-		if sc.data.opts.Format == lakegen.WideCSVGzip {
-			cfg.Compression = "gzip"
-		}
-		if !sc.noSchema && sc.data.opts.Format != lakegen.WideParquet {
-			cfg.SchemaFile = filepath.Join(dir, "events.schema.hcl")
-			schema := lakegen.WideSchemaHCL("events")
-			if sc.schemaHCL != "" {
-				schema = sc.schemaHCL
-			}
-			if err := os.WriteFile(cfg.SchemaFile, []byte(schema), 0o644); err != nil {
-				return nil, err
-			}
-		}
-		if err := cfg.Write(filepath.Join(dir, "conf")); err != nil {
-			return nil, err
-		}
-		var cpu0 time.Duration
-		if gw != nil {
-			cpu0 = gw.cpuTime()
-		}
-		args := []string{"apply", "-auto-approve", "-parallelism", strconv.Itoa(o.threads)}
-		if profiling {
-			args = append(args, o.profileArgs(sc.name)...)
-		}
-		r, err := runner.Run(context.Background(), o.sluice, append(args, filepath.Join(dir, "conf")), env, dir)
-		if err != nil || r.ExitCode != 0 {
-			row.Sluice.Failed = fmt.Sprintf("exit %d %v: %s", r.ExitCode, err, lastLines(r.Stdout, r.Stderr))
-			os.RemoveAll(dir)
-			break
-		}
-		if profiling {
-			fmt.Fprintf(os.Stderr, "profiles: %s\n", strings.Join(args[4:], " "))
-			os.RemoveAll(dir)
-			continue
-		}
-		if gw != nil {
-			serverCPU = append(serverCPU, gw.cpuTime()-cpu0)
-		}
-		row.Sluice.Walls = append(row.Sluice.Walls, r.Wall)
-		row.Sluice.RSS = append(row.Sluice.RSS, r.MaxRSS)
-		row.Sluice.Polled = row.Sluice.Polled || r.Polled
-		row.Sluice.CPU = append(row.Sluice.CPU, r.CPU())
-		if lastOut != "" {
-			os.RemoveAll(filepath.Dir(lastOut))
-		}
-		lastOut = filepath.Join(dir, "out")
-	}
-	if lastOut != "" {
-		defer os.RemoveAll(filepath.Dir(lastOut))
-=======
 		if out1 != "" {
 			os.RemoveAll(filepath.Dir(out1))
 		}
 		row.OneThread = one
->>>>>>> main
 	}
 
 	if sc.s3 {
@@ -750,17 +690,12 @@ func rawRead(sc scenario, dir string) string {
 	raw = raw[:len(raw)-1] // dt comes from the path
 	switch d.format() {
 	case lakegen.WideJSON:
-<<<<<<< HEAD
-		cols := wideRaw()
-		for i, c := range cols {
+		for i, c := range raw {
 			if t, ok := sc.rawTypes[c.Name]; ok {
-				cols[i].SQLType = t
+				raw[i].SQLType = t
 			}
 		}
-		return duck.ReadJSON(glob, cols)
-=======
 		return duck.ReadJSON(glob, raw)
->>>>>>> main
 	case lakegen.WideCSVGzip:
 		return duck.ReadCSV(glob, raw)
 	}
