@@ -57,6 +57,22 @@ type deduper struct {
 	spillDir string
 	spilled  int   // spill events, for tests
 	removed  int64 // rows left out while spilling
+
+	// live holds, while nothing has spilled, the winners so far of each
+	// final worker's buckets (bucket % len(live)), as refs into held: add
+	// keeps them as rows arrive, so that the work overlaps decoding and
+	// finish only sorts and writes them. nil once a spill let the held
+	// batches go (buckets are then reduced at the end).
+	live     []*liveWinners
+	liveRows []int64 // rows added per worker
+	intKey   bool    // one int64 key column
+}
+
+// liveWinners is one final worker's winners by key.
+type liveWinners struct {
+	ints map[int64]ref
+	null *ref // the winner of the null key (int64 keys)
+	strs map[string]ref
 }
 
 // heldBatch is an added batch, with its rows grouped by bucket: rows
@@ -87,6 +103,12 @@ func newDeduper(job *Job, schema *arrow.Schema, alloc memory.Allocator, o Option
 		}
 		d.orderIdx = idx[0]
 	}
+	d.intKey = len(d.keyIdx) == 1 && schema.Field(d.keyIdx[0]).Type.ID() == arrow.INT64
+	workers := max(1, min(o.Parallelism, dedupeBuckets))
+	d.liveRows = make([]int64, workers)
+	for range workers {
+		d.live = append(d.live, &liveWinners{ints: map[int64]ref{}, strs: map[string]ref{}})
+	}
 	return d, nil
 }
 
@@ -109,11 +131,23 @@ func (d *deduper) add(ctx context.Context, b arrow.RecordBatch) error {
 	}
 	hb := &heldBatch{b: b, order: make([]int32, n)}
 	bk := make([]uint8, n)
-	var kb []byte
+	// Keys are built once, outside the lock; the live maps (other than
+	// for an int64 key) index them.
+	var keys []byte
+	var ends []int32
+	if !d.intKey {
+		ends = make([]int32, n)
+	}
 	var counts [dedupeBuckets]int32
 	for i := 0; i < n; i++ {
-		kb = d.key(kb[:0], b, i)
-		k := bucketOf(kb)
+		start := len(keys)
+		keys = d.key(keys, b, i)
+		k := bucketOf(keys[start:])
+		if d.intKey {
+			keys = keys[:0]
+		} else {
+			ends[i] = int32(len(keys))
+		}
 		bk[i] = uint8(k)
 		counts[k]++
 	}
@@ -130,10 +164,50 @@ func (d *deduper) add(ctx context.Context, b arrow.RecordBatch) error {
 	defer d.mu.Unlock()
 	d.held = append(d.held, hb)
 	d.used += batchBytes(b) + 4*int64(n)
+	if d.live != nil {
+		d.track(int32(len(d.held)-1), bk, keys, ends)
+	}
 	if d.used > d.budget {
 		return d.spill(ctx)
 	}
 	return nil
+}
+
+// track updates the live winners with the rows of held batch src (bk are
+// the rows' buckets; keys and ends their key bytes, unless intKey).
+// Called with mu held.
+func (d *deduper) track(src int32, bk []uint8, keys []byte, ends []int32) {
+	b := d.held[src].b
+	better := d.better(func(i int32) arrow.RecordBatch { return d.held[i].b })
+	workers := len(d.live)
+	var col *array.Int64
+	if d.intKey {
+		col = b.Column(d.keyIdx[0]).(*array.Int64)
+	}
+	start := int32(0)
+	for i := range bk {
+		lw := d.live[int(bk[i])%workers]
+		d.liveRows[int(bk[i])%workers]++
+		r := ref{src, int32(i)}
+		switch {
+		case d.intKey && col.IsNull(i):
+			if lw.null == nil || better(r, *lw.null) {
+				rr := r
+				lw.null = &rr
+			}
+		case d.intKey:
+			k := col.Value(i)
+			if cur, ok := lw.ints[k]; !ok || better(r, cur) {
+				lw.ints[k] = r
+			}
+		default:
+			k := keys[start:ends[i]]
+			start = ends[i]
+			if cur, ok := lw.strs[string(k)]; !ok || better(r, cur) {
+				lw.strs[string(k)] = r
+			}
+		}
+	}
 }
 
 // spill reduces every bucket of the batches held to its winners so far,
@@ -152,13 +226,13 @@ func (d *deduper) spill(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if w == nil {
+		if len(w) == 0 {
 			continue
 		}
 		d.removed += removed
 		path := filepath.Join(d.spillDir, fmt.Sprintf("b%02d-%04d.arrow", bk, d.spilled))
-		err = writeSpill(path, d.schema, []arrow.RecordBatch{w}, d.alloc)
-		w.Release()
+		err = writeSpill(path, d.schema, w, d.alloc)
+		releaseAll(w)
 		if err != nil {
 			return err
 		}
@@ -169,6 +243,7 @@ func (d *deduper) spill(ctx context.Context) error {
 	}
 	d.held, d.used = nil, 0
 	d.spilled++
+	d.live = nil // its refs named the batches let go
 	return nil
 }
 
@@ -211,12 +286,27 @@ func (d *deduper) sources(bk int, extra []arrow.RecordBatch) []source {
 // one reduce over the batches held, so that the winners are taken from
 // each batch once rather than once per bucket. ok is false when some
 // bucket was spilled: winners, one bucket at a time, must be used.
-func (d *deduper) workerWinners(ctx context.Context, w, p int) (out arrow.RecordBatch, removed int64, ok bool, err error) {
+func (d *deduper) workerWinners(ctx context.Context, w, p int) (out []arrow.RecordBatch, removed int64, ok bool, err error) {
 	d.mu.Lock()
 	spilled := d.spilled > 0
 	d.mu.Unlock()
 	if spilled {
 		return nil, 0, false, nil
+	}
+	if d.live != nil && p == len(d.live) {
+		lw := d.live[w]
+		refs := make([]ref, 0, len(lw.ints)+len(lw.strs)+1)
+		for _, r := range lw.ints {
+			refs = append(refs, r)
+		}
+		for _, r := range lw.strs {
+			refs = append(refs, r)
+		}
+		if lw.null != nil {
+			refs = append(refs, *lw.null)
+		}
+		out, err = d.materialize(ctx, func(i int32) arrow.RecordBatch { return d.held[i].b }, len(d.held), refs)
+		return out, d.liveRows[w] - int64(len(refs)), true, err
 	}
 	var srcs []source
 	for _, hb := range d.held {
@@ -232,10 +322,10 @@ func (d *deduper) workerWinners(ctx context.Context, w, p int) (out arrow.Record
 	return out, removed, true, err
 }
 
-// winners returns bucket bk's winners in input order (nil: no rows),
+// winners returns bucket bk's winners in input order (none: no rows),
 // reading its spill files back, and how many rows it left out. It is
 // called once per bucket, after every add.
-func (d *deduper) winners(ctx context.Context, bk int) (arrow.RecordBatch, int64, error) {
+func (d *deduper) winners(ctx context.Context, bk int) ([]arrow.RecordBatch, int64, error) {
 	d.mu.Lock()
 	spills := d.spills[bk]
 	d.spills[bk] = nil
@@ -257,9 +347,9 @@ func (d *deduper) winners(ctx context.Context, bk int) (arrow.RecordBatch, int64
 // ref is one row of a reduce's sources.
 type ref struct{ src, row int32 }
 
-// reduce returns the winners among srcs' rows, in input order (nil when
-// there is no row), and how many rows it left out.
-func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch, int64, error) {
+// reduce returns the winners among srcs' rows, in input order, as batches
+// (none when there is no row), and how many rows it left out.
+func (d *deduper) reduce(ctx context.Context, srcs []source) ([]arrow.RecordBatch, int64, error) {
 	var total int64
 	for _, s := range srcs {
 		total += int64(s.len())
@@ -267,30 +357,7 @@ func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch,
 	if total == 0 {
 		return nil, 0, nil
 	}
-	pos := func(r ref) (int64, int64) {
-		b := srcs[r.src].b
-		return b.Column(d.nout).(*array.Int64).Value(int(r.row)), b.Column(d.nout + 1).(*array.Int64).Value(int(r.row))
-	}
-	byInput := func(a, b ref) int {
-		ai, ar := pos(a)
-		bi, br := pos(b)
-		if c := cmp.Compare(ai, bi); c != 0 {
-			return c
-		}
-		return cmp.Compare(ar, br)
-	}
-	order := func(a, b ref) int {
-		if d.orderIdx >= 0 {
-			if c := compareAcross(srcs[a.src].b.Column(d.orderIdx), int(a.row), srcs[b.src].b.Column(d.orderIdx), int(b.row)); c != 0 {
-				return c
-			}
-		}
-		return byInput(a, b)
-	}
-	better := func(r, cur ref) bool {
-		c := order(r, cur)
-		return d.last && c > 0 || !d.last && c < 0
-	}
+	better := d.better(func(i int32) arrow.RecordBatch { return srcs[i].b })
 	var refs []ref
 	if len(d.keyIdx) == 1 && d.schema.Field(d.keyIdx[0]).Type.ID() == arrow.INT64 {
 		// One int64 key (an id, the common case): no key bytes to build.
@@ -337,48 +404,110 @@ func (d *deduper) reduce(ctx context.Context, srcs []source) (arrow.RecordBatch,
 			refs = append(refs, r)
 		}
 	}
-	slices.SortFunc(refs, byInput)
-	// Take each source's winners (in input order), then put the parts in
-	// input order.
-	perSrc := make([][]int32, len(srcs))
-	for _, r := range refs {
-		perSrc[r.src] = append(perSrc[r.src], r.row)
-	}
-	var parts []arrow.RecordBatch
-	defer func() { releaseAll(parts) }()
-	offset := make([]int32, len(srcs))
-	var off int32
-	for si, rows := range perSrc {
-		offset[si] = off
-		if len(rows) == 0 {
-			continue
-		}
-		p, err := takeRows(ctx, d.alloc, srcs[si].b, rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		parts = append(parts, p)
-		off += int32(len(rows))
-	}
-	all, err := concatBatches(d.alloc, d.schema, parts)
+	out, err := d.materialize(ctx, func(i int32) arrow.RecordBatch { return srcs[i].b }, len(srcs), refs)
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(parts) == 1 {
-		return all, total - int64(len(refs)), nil
+	return out, total - int64(len(refs)), nil
+}
+
+// better returns whether row r beats row cur (of the batches batch
+// returns) as the winner of their key.
+func (d *deduper) better(batch func(int32) arrow.RecordBatch) func(r, cur ref) bool {
+	return func(r, cur ref) bool {
+		rb, cb := batch(r.src), batch(cur.src)
+		c := 0
+		if d.orderIdx >= 0 {
+			c = compareAcross(rb.Column(d.orderIdx), int(r.row), cb.Column(d.orderIdx), int(cur.row))
+		}
+		if c == 0 {
+			c = cmp.Compare(rb.Column(d.nout).(*array.Int64).Value(int(r.row)), cb.Column(d.nout).(*array.Int64).Value(int(cur.row)))
+		}
+		if c == 0 {
+			c = cmp.Compare(rb.Column(d.nout+1).(*array.Int64).Value(int(r.row)), cb.Column(d.nout+1).(*array.Int64).Value(int(cur.row)))
+		}
+		return d.last && c > 0 || !d.last && c < 0
+	}
+}
+
+// materialize returns the rows refs name (of the nsrc batches batch
+// returns) in input order, as batches.
+func (d *deduper) materialize(ctx context.Context, batch func(int32) arrow.RecordBatch, nsrc int, refs []ref) ([]arrow.RecordBatch, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	pos := func(r ref) (int64, int64) {
+		b := batch(r.src)
+		return b.Column(d.nout).(*array.Int64).Value(int(r.row)), b.Column(d.nout + 1).(*array.Int64).Value(int(r.row))
+	}
+	// Sort the winners into input order on their positions, read once.
+	type keyed struct {
+		in, row int64
+		r       ref
+	}
+	ks := make([]keyed, len(refs))
+	for i, r := range refs {
+		in, row := pos(r)
+		ks[i] = keyed{in, row, r}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if c := cmp.Compare(a.in, b.in); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.row, b.row)
+	})
+	for i := range ks {
+		refs[i] = ks[i].r
+	}
+	// Take each source's winners (in input order). When each source's
+	// winners are contiguous in input order (tasks read contiguous runs of
+	// inputs, the usual packing), the parts in order of their first winner
+	// are the input order already; otherwise they are put in it with one
+	// more take.
+	var srcOrder []int32 // sources in order of their first winner
+	perSrc := make([][]int32, nsrc)
+	grouped := true
+	for i, r := range refs {
+		if len(perSrc[r.src]) == 0 {
+			srcOrder = append(srcOrder, r.src)
+		} else if refs[i-1].src != r.src {
+			grouped = false
+		}
+		perSrc[r.src] = append(perSrc[r.src], r.row)
+	}
+	var parts []arrow.RecordBatch
+	offset := make([]int32, nsrc)
+	var off int32
+	for _, si := range srcOrder {
+		offset[si] = off
+		p, err := takeRows(ctx, d.alloc, batch(si), perSrc[si])
+		if err != nil {
+			releaseAll(parts)
+			return nil, err
+		}
+		parts = append(parts, p)
+		off += int32(len(perSrc[si]))
+	}
+	if grouped {
+		return parts, nil
+	}
+	defer releaseAll(parts)
+	all, err := concatBatches(d.alloc, d.schema, parts)
+	if err != nil {
+		return nil, err
 	}
 	defer all.Release()
 	perm := make([]int32, len(refs))
-	seen := make([]int32, len(srcs))
+	seen := make([]int32, nsrc)
 	for i, r := range refs {
 		perm[i] = offset[r.src] + seen[r.src]
 		seen[r.src]++
 	}
 	out, err := takeRows(ctx, d.alloc, all, perm)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return out, total - int64(len(refs)), nil
+	return []arrow.RecordBatch{out}, nil
 }
 
 // close releases what the deduper holds and removes its spill files.
@@ -564,31 +693,6 @@ func concatBatches(alloc memory.Allocator, schema *arrow.Schema, batches []arrow
 		c.Release()
 	}
 	return out, nil
-}
-
-// batchBytes is the memory b's buffers hold.
-func batchBytes(b arrow.RecordBatch) int64 {
-	var n int64
-	for _, c := range b.Columns() {
-		n += dataBytes(c.Data())
-	}
-	return n
-}
-
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, buf := range d.Buffers() {
-		if buf != nil {
-			n += int64(buf.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataBytes(c)
-	}
-	if d.DataType().ID() == arrow.DICTIONARY {
-		n += dataBytes(d.Dictionary())
-	}
-	return n
 }
 
 func writeSpill(path string, schema *arrow.Schema, batches []arrow.RecordBatch, alloc memory.Allocator) error {

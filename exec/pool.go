@@ -17,6 +17,7 @@ import (
 	"github.com/sluicedata/sluice/exec/eval"
 	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
 )
 
 // Options tune a run. The zero value is usable.
@@ -53,6 +54,12 @@ const DefaultMemoryLimit = 1 << 30
 // same time and ~12 MiB more peak RSS on the NDJSON benchmark.
 const coalesceRows = 8 << 10
 
+// coalesceBytes bounds a batch by its decoded size as well: 8Ki rows of
+// nested events of ~1 KB are 8 MiB, and a task holds about four batches
+// (builders, the stage's queue, the one being written), so wide rows made
+// tasks hold tens of MiB decoded. A batch ends at whichever comes first.
+const coalesceBytes = 2 << 20
+
 // Run executes every task of job and returns the pending outputs. On error
 // every upload it started is aborted, so nothing of the run remains. Errors
 // name the task, object or operator that failed but not the pipeline: the
@@ -84,13 +91,19 @@ type runner struct {
 	// prov: batches carry provenance columns (project.go); proj computes
 	// the output columns; dedupe, when set, takes the output rows of
 	// every task and writes the winners once they are all in (dedupe.go).
-	prov     bool
-	proj     *projection
-	dedupe   *deduper
-	filter   *eval.Program
-	checks   []*checkState
-	fetchMem *byteBudget
-	writeMem *write.Budget
+	prov   bool
+	proj   *projection
+	dedupe *deduper
+	table  *tableWrite // an iceberg sink's conversion; nil for files
+	filter *eval.Program
+	// dictionaries are the file columns a Parquet reader may hand over
+	// as dictionary arrays (decode.Options.Dictionaries): strings and
+	// binaries neither the filter nor an output expression reads,
+	// materialised after the filter (projection.apply).
+	dictionaries map[string]bool
+	checks       []*checkState
+	fetchMem     *byteBudget
+	writeMem     *write.Budget
 
 	// The run's totals, for progress reports; each task counts its own
 	// (taskCounts) for its TaskResult.
@@ -141,12 +154,25 @@ func newRunner(job *Job, o Options) (*runner, error) {
 			return nil, err
 		}
 	}
+	if job.Sink.Table != nil {
+		tw, err := newTableWrite(r.outSchema, job.Sink.Table)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", job.Pipeline, err)
+		}
+		r.table = tw
+	}
 	if job.Filter != nil {
 		p, err := eval.Compile(job.Filter.Root, r.evalSchema)
 		if err != nil {
 			return nil, fmt.Errorf("where: %w", err)
 		}
 		r.filter = p
+	}
+	if job.Source.Format == spec.FormatParquet {
+		r.dictionaries = lateColumns(job.Source.FileSchema, r.filter)
+		for _, c := range proj.exprColumns() {
+			delete(r.dictionaries, c)
+		}
 	}
 	for _, c := range job.Checks {
 		cs := &checkState{spec: c}
@@ -276,12 +302,31 @@ func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResul
 	defer tk.pipe.close()
 	start := time.Now()
 	var removed int64
-	write := func(win arrow.RecordBatch) error {
+	write1 := func(win arrow.RecordBatch) error {
 		cols := win.Columns()[:r.dedupe.nout]
 		out := array.NewRecordBatch(r.outSchema, cols, win.NumRows())
-		win.Release()
 		defer out.Release()
-		return tk.writeOut(out)
+		// In batches of the usual size: the writer's pages and buffers
+		// are sized for them.
+		for i := int64(0); i < out.NumRows(); i += coalesceRows {
+			part := out.NewSlice(i, min(i+coalesceRows, out.NumRows()))
+			err := tk.writeOut(part)
+			part.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// write writes winners in order and releases them.
+	write := func(wins []arrow.RecordBatch) error {
+		defer releaseAll(wins)
+		for _, win := range wins {
+			if err := write1(win); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	win, n, whole, err := r.dedupe.workerWinners(ctx, w, p)
 	switch {
@@ -289,19 +334,14 @@ func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResul
 		return nil, err
 	case whole:
 		removed = n
-		if win != nil {
-			if err := write(win); err != nil {
-				return nil, err
-			}
+		if err := write(win); err != nil {
+			return nil, err
 		}
 	default:
 		for bk := w; bk < dedupeBuckets; bk += p {
 			win, n, err := r.dedupe.winners(ctx, bk)
 			if err != nil {
 				return nil, err
-			}
-			if win == nil {
-				continue
 			}
 			removed += n
 			if err := write(win); err != nil {

@@ -124,6 +124,7 @@ type projCol struct {
 	field arrow.Field
 	pass  int         // the input column it passes through unchanged, or -1
 	val   *eval.Value // else its compiled expression
+	reads []string    // the input columns val reads
 }
 
 // newProjection compiles the output columns against in (the filtered
@@ -159,6 +160,7 @@ func newProjection(job *Job, in *arrow.Schema, keepProv bool) (*projection, erro
 					return nil, fmt.Errorf("output column %s: %w", o.Name, err)
 				}
 				c.val = v
+				c.reads = refColumns(o.Expr)
 			}
 			p.cols = append(p.cols, c)
 			fields = append(fields, f)
@@ -182,6 +184,15 @@ func newProjection(job *Job, in *arrow.Schema, keepProv bool) (*projection, erro
 		}
 	}
 	return p, nil
+}
+
+// exprColumns are the input columns the derived output columns read.
+func (p *projection) exprColumns() []string {
+	var out []string
+	for _, c := range p.cols {
+		out = append(out, c.reads...)
+	}
+	return out
 }
 
 // badRow is one row whose cast failed, with the first column that did.
@@ -214,8 +225,12 @@ func (p *projection) columns(ctx context.Context, b arrow.RecordBatch, where fun
 	var bad map[int]badRow
 	for _, c := range p.cols {
 		if c.pass >= 0 {
-			col := b.Column(c.pass)
-			col.Retain()
+			// Dictionary columns are made plain now that only the rows
+			// kept remain (late materialisation; decode.Options.Dictionaries).
+			col, err := decode.Dense(compute.GetAllocator(ctx), b.Column(c.pass))
+			if err != nil {
+				return nil, fmt.Errorf("column %s: %w", c.name, err)
+			}
 			cols = append(cols, col)
 			continue
 		}
@@ -276,4 +291,16 @@ func (p *projection) columns(ctx context.Context, b arrow.RecordBatch, where fun
 	mask := mb.NewBooleanArray()
 	defer mask.Release()
 	return compute.FilterRecordBatch(ctx, out, mask, compute.DefaultFilterOptions())
+}
+
+// refColumns are the columns an expression reads.
+func refColumns(e predicate.Expr) []string {
+	var out []string
+	if ref, ok := e.(*predicate.ColumnRef); ok {
+		out = append(out, ref.Name)
+	}
+	for _, c := range predicate.Children(e) {
+		out = append(out, refColumns(c)...)
+	}
+	return out
 }

@@ -58,8 +58,9 @@ func (r *runner) decodeOptions(q *quarantine) decode.Options {
 		OnBad: r.onBad(q), MaxRecordBytes: int(src.MaxRecordBytes),
 		// No single decoded buffer may exceed the run's memory budget: a
 		// file that claims one that large is unreadable, not a crash.
-		MemoryLimit: r.o.MemoryLimit,
-		Rescue:      src.Rescue,
+		MemoryLimit:  r.o.MemoryLimit,
+		Dictionaries: r.dictionaries,
+		Rescue:       src.Rescue,
 	}
 	if src.OnSchemaChange == spec.SchemaChangeAddColumns {
 		// add_columns: a column the planner added from a newer file's
