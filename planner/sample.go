@@ -176,6 +176,9 @@ func newInferrer() *inferrer { return &inferrer{byName: map[string]*inferred{}} 
 func (f *inferrer) record() { f.records++ }
 
 func (f *inferrer) add(name string, v typeValue) {
+	if name == "" {
+		return // a schema cannot declare a column without a name
+	}
 	c := f.byName[name]
 	if c == nil {
 		c = &inferred{name: name}
@@ -353,6 +356,9 @@ func jsonType(v *fastjson.Value) typeValue {
 		obj, _ := v.Object()
 		st := schema.Type{Kind: schema.Struct}
 		obj.Visit(func(k []byte, x *fastjson.Value) {
+			if len(k) == 0 {
+				return // nor a struct field
+			}
 			t := jsonType(x).t
 			if i := slices.IndexFunc(st.Fields, func(f schema.Field) bool { return f.Name == string(k) }); i >= 0 {
 				st.Fields[i].Type, _ = widen(st.Fields[i].Type, t)

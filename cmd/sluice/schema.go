@@ -30,7 +30,7 @@ func schemaCommand() *cli.Command {
 			MaxArgs:  1,
 			Common:   cli.CommonJSON,
 			Help: `Samples the first objects under URL (a local directory or s3://bucket/prefix/,
-in key order, skipping names starting with _ or .) and writes a schema file
+in key order, skipping names starting with _ or .), or one local file, and writes a schema file
 (docs/language.md "Schema files") that a source loads with schema_file().
 
 JSON lines: each key is a column, typed from its values and widened across
@@ -81,6 +81,15 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 	if objects < 1 || rows < 1 {
 		return inv.UsageError("-sample and -rows must be at least 1")
 	}
+	// A local file (not a directory) is sampled alone.
+	shown := url
+	var single string
+	if !strings.Contains(url, "://") {
+		if fi, err := os.Stat(url); err == nil && fi.Mode().IsRegular() {
+			single = filepath.Base(url)
+			url = filepath.Dir(url)
+		}
+	}
 	loc, err := objstore.Open(inv.Ctx, url)
 	if err != nil {
 		return inv.Errorf("%s", objstore.Describe(err))
@@ -92,17 +101,21 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 	o := planner.SampleOptions{Objects: objects, Rows: rows, Compression: spec.CompressionAuto,
 		CSV: spec.CSVOptions{Header: true, Delimiter: ',', Quote: '"', NullValues: []string{""}, QuotedNulls: true}}
 	var keys []string
-	l, err := planner.NewLister(planner.ListSpec{Store: loc.Store, Prefix: prefix, Prefetch: -1})
-	if err != nil {
-		return inv.Errorf("%v", err)
-	}
-	for len(keys) < objects && l.Next(inv.Ctx) {
-		if f := l.File(); f.Size > 0 {
-			keys = append(keys, f.Key)
+	if single != "" {
+		keys = []string{prefix + single}
+	} else {
+		l, err := planner.NewLister(planner.ListSpec{Store: loc.Store, Prefix: prefix, Prefetch: -1})
+		if err != nil {
+			return inv.Errorf("%v", err)
 		}
-	}
-	if err := l.Err(); err != nil {
-		return inv.Errorf("listing %s: %s", url, objstore.Describe(err))
+		for len(keys) < objects && l.Next(inv.Ctx) {
+			if f := l.File(); f.Size > 0 {
+				keys = append(keys, f.Key)
+			}
+		}
+		if err := l.Err(); err != nil {
+			return inv.Errorf("listing %s: %s", url, objstore.Describe(err))
+		}
 	}
 	if len(keys) == 0 {
 		return inv.Errorf("no object to sample under %s", url)
@@ -145,6 +158,9 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 	}
 	if name == "" {
 		name = schemaName(url)
+		if single != "" {
+			name = schemaName(strings.TrimSuffix(single, path.Ext(single)))
+		}
 	}
 	sc := &schema.Schema{Name: name, Columns: s.Columns}
 	for i, c := range sc.Columns {
@@ -153,7 +169,7 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 		}
 	}
 	comment := []string{
-		fmt.Sprintf("Inferred by sluice schema infer from %s:", url),
+		fmt.Sprintf("Inferred by sluice schema infer from %s:", shown),
 		fmt.Sprintf("%s, %s (%s). Review before use.", plural(len(s.Objects), "object"), plural(int(s.Records), "record"), o.Format),
 	}
 	text := spec.FormatSchemaFile(sc, "", comment)
