@@ -295,7 +295,7 @@ var (
 	duckGoal = Goal{Wall: 0.8, RSS: 0.5}
 	// shapeGoal is issue 16's for scenario 9 (derived columns and dedupe).
 	shapeGoal = Goal{Wall: 1.0}
-	s3Goal   = Goal{Throughput: 0.7}
+	s3Goal    = Goal{Throughput: 0.7}
 )
 
 var wideSelect = []string{"id", "user_id", "event", "country", "price", "qty", "discount", "is_member", "created_at", "note", "dt"}
