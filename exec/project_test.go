@@ -286,3 +286,14 @@ func TestRunDedupeInt64KeyWithNulls(t *testing.T) {
 		}
 	}
 }
+
+// A task run alone (another process's) cannot dedupe across the run.
+func TestRunTaskRefusesDedupe(t *testing.T) {
+	l := newLake(t)
+	job := outputJob(t, l, []Task{{Index: 0}}, [2]string{"id", "id"})
+	job.Dedupe = &DedupeSpec{Key: []string{"id"}, Keep: spec.KeepFirst}
+	_, err := RunTask(context.Background(), job, 0, Options{})
+	if err == nil || !strings.Contains(err.Error(), "-executor local") {
+		t.Fatalf("err %v", err)
+	}
+}
