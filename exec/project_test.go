@@ -2,10 +2,12 @@ package exec
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
@@ -284,5 +286,50 @@ func TestRunDedupeInt64KeyWithNulls(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Fatalf("spill %d: winners\n got %v\nwant %v", spill, got, want)
 		}
+	}
+}
+
+// A task run alone (another process's) cannot dedupe across the run.
+func TestRunTaskRefusesDedupe(t *testing.T) {
+	l := newLake(t)
+	job := outputJob(t, l, []Task{{Index: 0}}, [2]string{"id", "id"})
+	job.Dedupe = &DedupeSpec{Key: []string{"id"}, Keep: spec.KeepFirst}
+	_, err := RunTask(context.Background(), job, 0, Options{})
+	if err == nil || !strings.Contains(err.Error(), "-executor local") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// A task retried under -retries with a dedupe: the run's winners are
+// those of a run without the failure.
+func TestDedupeWithTaskRetry(t *testing.T) {
+	ctx := context.Background()
+	l, job, _ := retryLake(t, 1, errors.New("connection reset by peer"))
+	seq := 0
+	for i := range job.Tasks {
+		for j := range job.Tasks[i].Inputs {
+			job.Tasks[i].Inputs[j].Seq = seq
+			seq++
+		}
+	}
+	env := predicate.Env{Columns: append(append([]schema.Column(nil), orderCols...),
+		schema.Column{Name: "dt", Type: schema.StringType, Nullable: true}), Partitions: []string{"dt"}}
+	job.Sink.Columns = nil
+	for _, c := range []string{"id", "amount", "dt"} {
+		e, errs := predicate.CompileValue(c, env)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		job.Output = append(job.Output, OutputSpec{Name: c, Expr: e, Type: e.Type()})
+		job.Sink.Columns = append(job.Sink.Columns, c)
+	}
+	job.Dedupe = &DedupeSpec{Key: []string{"dt"}, OrderBy: "amount", Keep: spec.KeepLast}
+	res, err := Run(ctx, job, Options{Alloc: checked(t), Parallelism: 2, Retries: 2, RetryBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, l, res, nil)
+	if got, want := strings.Join(l.readOutput(), ","), "2026-01-01|a1|5,2026-01-02|b2|8"; got != want {
+		t.Fatalf("rows %s, want %s", got, want)
 	}
 }

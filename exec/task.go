@@ -55,7 +55,7 @@ type task struct {
 
 // runTask reads a task's inputs in key order, writes their rows and
 // returns what the task produced.
-func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
+func (r *runner) runTask(ctx context.Context, t Task) (_ *TaskResult, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	job := r.job
@@ -63,6 +63,11 @@ func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			r.undoAttempt(ctx, tk.w, tk.counts)
+		}
+	}()
 	if r.prov {
 		tk.keys = map[int64]string{}
 		for _, in := range t.Inputs {

@@ -719,7 +719,7 @@ func (l *loader) decodeSink(b *hcl.Block, p *Pipeline) *Sink {
 	}
 	if src != nil {
 		if sk.Format == FormatIceberg {
-			l.checkTablePartitioning(sk, src, a)
+			l.checkTablePartitioning(sk, p, a)
 		} else {
 			l.checkPartitionBy(sk, p, a)
 		}

@@ -74,3 +74,38 @@ pipeline "p" {
 		t.Errorf("dedupe = %+v", d)
 	}
 }
+
+// An iceberg sink partitions by output columns too, derived ones included.
+func TestOutputIcebergPartitionByDerived(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"main.hcl": `
+catalog "lake" {
+  type      = "sql"
+  uri       = "cat.db"
+  warehouse = "wh/"
+}
+pipeline "p" {
+  source "s" {
+    url        = "in/"
+    format     = "json"
+    partitions = ["dt"]
+    column "id" {
+      type = "int64"
+    }
+  }
+  output {
+    column "order_id" { expr = "id" }
+    column "day" { expr = "date(dt)" }
+  }
+  sink "t" {
+    format       = "iceberg"
+    catalog      = "lake"
+    table        = "shop.orders"
+    partition_by = ["day", "bucket(4, order_id)"]
+  }
+}
+`})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	if got := len(cfg.Pipelines[0].Sink.Partitioning); got != 2 {
+		t.Fatalf("partitioning %+v", cfg.Pipelines[0].Sink.Partitioning)
+	}
+}

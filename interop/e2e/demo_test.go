@@ -18,7 +18,9 @@ func TestDemoPipelinesNullsAreNull(t *testing.T) {
 	if _, err := lakegen.Demo(lake); err != nil {
 		t.Fatal(err)
 	}
-	vars := []string{"-var", "lake=" + lake}
+	// The catalog too: its default is the repository's demo-lake/catalog.db, which
+	// would remember tables of an earlier run whose warehouse is gone.
+	vars := []string{"-var", "lake=" + lake, "-var", "catalog_file=" + filepath.Join(lake, "catalog.db")}
 	for run := 1; ; run++ {
 		out, code := runSluice(t, nil, append([]string{"apply", "-auto-approve", filepath.Join(root, "pipelines")}, vars...)...)
 		if code != 0 {
