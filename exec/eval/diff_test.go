@@ -181,3 +181,77 @@ func usesOnly(e predicate.Expr, names ...string) bool {
 	walk(e)
 	return ok
 }
+
+// TestDifferentialValues holds Value.Eval to the reference on random value
+// expressions of every type (the function library, ?:, coalesce), on
+// whole and sliced batches: values, nulls and row errors (failed casts
+// and parses, with the reference's message) must agree. It checks that
+// every function was exercised, and that some rows failed.
+func TestDifferentialValues(t *testing.T) {
+	mem, ctx := checkedCtx(t)
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	ch := randChooser{rng}
+	batches, exprs := 30, 80
+	if testing.Short() {
+		batches, exprs = 6, 30
+	}
+	seen := map[string]int{}
+	rowErrs := 0
+	for bi := 0; bi < batches; bi++ {
+		n := 1 + rng.IntN(150)
+		b := genBatch(mem, ch, n)
+		g := &exprGen{ch: ch}
+		for ei := 0; ei < exprs; ei++ {
+			e := g.anyExpr(1 + rng.IntN(3))
+			countFuncs(e, seen)
+			nerr, _ := checkValueAgainstReference(t, ctx, e, b)
+			rowErrs += nerr
+			if n > 10 {
+				s := b.NewSlice(int64(1+rng.IntN(9)), int64(n))
+				checkValueAgainstReference(t, ctx, e, s)
+				s.Release()
+			}
+			if t.Failed() {
+				b.Release()
+				return
+			}
+		}
+		b.Release()
+	}
+	if testing.Short() {
+		return
+	}
+	for f := predicate.Trim; f <= predicate.ToTimezone; f++ {
+		if seen[f.String()] == 0 {
+			t.Errorf("function %s never generated", f)
+		}
+	}
+	for _, k := range []string{"?:", "coalesce", "try"} {
+		if seen[k] == 0 {
+			t.Errorf("%s never generated", k)
+		}
+	}
+	if rowErrs == 0 {
+		t.Error("no row ever failed a cast: the test does not exercise row errors")
+	}
+	t.Logf("row errors: %d; functions: %v", rowErrs, seen)
+}
+
+// countFuncs counts the functions, ?: and coalesce nodes of e.
+func countFuncs(e predicate.Expr, seen map[string]int) {
+	switch x := e.(type) {
+	case *predicate.Apply:
+		seen[x.Fn.String()]++
+		if x.Try {
+			seen["try"]++
+		}
+	case *predicate.Cond:
+		seen["?:"]++
+	case *predicate.Coalesce:
+		seen["coalesce"]++
+	}
+	for _, c := range predicate.Children(e) {
+		countFuncs(c, seen)
+	}
+}

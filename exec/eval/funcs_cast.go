@@ -397,7 +397,7 @@ func (c *compiler) toText(x node, from schema.Type, e predicate.Expr) (node, err
 		if from.Kind == schema.String && x.dataType().ID() == arrow.STRING {
 			return x, nil
 		}
-	case clsInt64, clsFloat64, clsBool, clsInt32, clsDecimal:
+	case clsInt64, clsFloat64, clsFloat32, clsBool, clsInt32, clsDecimal:
 	default:
 		return nil, fmt.Errorf("%s: cannot convert %s to a string", e, x.dataType())
 	}
@@ -454,7 +454,14 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsFloat64:
 		for i, v := range valuesOf[float64](x) {
 			if isValid(i) {
-				b.data = appendFloat(b.data, v)
+				b.data = appendFloat(b.data, v, 64)
+			}
+			b.next()
+		}
+	case classOf(x.DataType()) == clsFloat32:
+		for i, v := range valuesOf[float32](x) {
+			if isValid(i) {
+				b.data = appendFloat(b.data, float64(v), 32)
 			}
 			b.next()
 		}
@@ -483,8 +490,9 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	return b.finish(valid)
 }
 
-// appendFloat appends predicate.FormatFloat(f) without allocating.
-func appendFloat(dst []byte, f float64) []byte {
+// appendFloat appends predicate.FormatFloat(f) (for a float32, the
+// shortest text of the float32) without allocating.
+func appendFloat(dst []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(dst, "NaN"...)
@@ -494,7 +502,7 @@ func appendFloat(dst []byte, f float64) []byte {
 		return append(dst, "-Infinity"...)
 	}
 	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
-		return strconv.AppendFloat(dst, f, 'f', -1, 64)
+		return strconv.AppendFloat(dst, f, 'f', -1, bits)
 	}
-	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	return strconv.AppendFloat(dst, f, 'g', -1, bits)
 }

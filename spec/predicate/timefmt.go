@@ -2,7 +2,9 @@ package predicate
 
 import (
 	"fmt"
+	"math"
 	"strings"
+	"time"
 )
 
 // TimeFormat is a compiled strftime-style format of parse_timestamp. The
@@ -310,3 +312,57 @@ func floorDiv(a, b int64) int64 {
 
 // FloorDiv is a / b rounded toward negative infinity (b > 0).
 func FloorDiv(a, b int64) int64 { return floorDiv(a, b) }
+
+// LocalToUTC is the instant (seconds since the epoch) at which the clocks
+// of loc show the wall time local (seconds since 1970-01-01 00:00 of the
+// wall clock). A wall time in a gap, skipped when clocks jump forward, is
+// read with the offset in force before the jump (02:30 becomes 03:30 of
+// the new offset); a wall time that occurs twice, when clocks go back, is
+// the earlier instant. time.Date leaves both cases unspecified, so they
+// are decided here.
+func LocalToUTC(local int64, loc *time.Location) int64 {
+	off := func(u int64) int64 {
+		_, o := time.Unix(u, 0).In(loc).Zone()
+		return int64(o)
+	}
+	// The offsets a day before and after cover any single transition
+	// near local (offsets are within ±1 day).
+	before, after := off(local-86400), off(local+86400)
+	v1, v2 := off(local-before) == before, off(local-after) == after
+	switch {
+	case v1 && v2:
+		return min(local-before, local-after)
+	case v2:
+		return local - after
+	}
+	return local - before // valid, or the gap
+}
+
+// LocalZone is LocalToUTC with a cache of the zone period last seen, for
+// evaluating many nearby wall times (a column) in one timezone.
+type LocalZone struct {
+	Loc      *time.Location
+	from, to int64 // the period [from, to) of offset off; empty when from == to
+	off      int64
+}
+
+// ToUTC is LocalToUTC(local, z.Loc).
+func (z *LocalZone) ToUTC(local int64) int64 {
+	// Well inside a period (a day away from its ends) the wall time has
+	// exactly one instant: the one at the period's offset.
+	if u := local - z.off; z.to > z.from && u-86400 >= z.from && u+86400 < z.to {
+		return u
+	}
+	u := LocalToUTC(local, z.Loc)
+	tm := time.Unix(u, 0).In(z.Loc)
+	_, o := tm.Zone()
+	start, end := tm.ZoneBounds()
+	z.off, z.from, z.to = int64(o), math.MinInt64/2, math.MaxInt64/2
+	if !start.IsZero() {
+		z.from = start.Unix()
+	}
+	if !end.IsZero() {
+		z.to = end.Unix()
+	}
+	return u
+}
