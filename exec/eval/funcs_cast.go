@@ -426,6 +426,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 		for i, v := range valuesOf[int64](x) {
 			if isValid(i) {
 				sec := predicate.FloorDiv(v, per)
+				b.grow(48)
 				b.data = time.Unix(sec, (v-sec*per)*(int64(1e9)/per)).UTC().AppendFormat(b.data, "2006-01-02 15:04:05.999999999")
 			}
 			b.next()
@@ -433,6 +434,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case x.DataType().ID() == arrow.DATE32:
 		for i, d := range valuesOf[int32](x) {
 			if isValid(i) {
+				b.grow(24)
 				b.data = time.Unix(int64(d)*86400, 0).UTC().AppendFormat(b.data, time.DateOnly)
 			}
 			b.next()
@@ -440,6 +442,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsInt64:
 		for i, v := range valuesOf[int64](x) {
 			if isValid(i) {
+				b.grow(20)
 				b.data = strconv.AppendInt(b.data, v, 10)
 			}
 			b.next()
@@ -447,6 +450,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsInt32:
 		for i, v := range valuesOf[int32](x) {
 			if isValid(i) {
+				b.grow(20)
 				b.data = strconv.AppendInt(b.data, int64(v), 10)
 			}
 			b.next()
@@ -454,6 +458,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsFloat64:
 		for i, v := range valuesOf[float64](x) {
 			if isValid(i) {
+				b.grow(32)
 				b.data = appendFloat(b.data, v, 64)
 			}
 			b.next()
@@ -461,6 +466,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsFloat32:
 		for i, v := range valuesOf[float32](x) {
 			if isValid(i) {
+				b.grow(32)
 				b.data = appendFloat(b.data, float64(v), 32)
 			}
 			b.next()
@@ -469,6 +475,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 		bm, off := bitsOf(x)
 		for i := 0; i < n; i++ {
 			if isValid(i) {
+				b.grow(5)
 				b.data = strconv.AppendBool(b.data, bitAt(bm, off+i))
 			}
 			b.next()

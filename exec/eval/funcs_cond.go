@@ -231,11 +231,13 @@ func pick(mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, wh
 	case clsDecimal:
 		return pickFixed[decimal128.Num](mem, dt, n, srcs, which, validity), nil
 	case clsBytes:
-		views := make([]strView[int64], len(srcs))
+		views := make([]bytesArg, len(srcs))
+		size := 0
 		for k, s := range srcs {
-			views[k] = view64(s)
+			views[k] = bytesArgOf(s, nil)
+			size = max(size, views[k].size(n))
 		}
-		b := newStrBuilder(mem, dt, n, 0)
+		b := newStrBuilder(mem, dt, n, size)
 		for i, w := range which {
 			if w >= 0 {
 				b.append(views[w].at(i))
@@ -264,46 +266,73 @@ func pickFixed[T fixed](mem memory.Allocator, dt arrow.DataType, n int, srcs []a
 	return makeArray(dt, n, validity, buf)
 }
 
-// strBuilder builds a string or binary array row by row into Go memory
-// (one allocation that grows), then copies it into Arrow buffers once.
+// strBuilder builds a string or binary array row by row, straight into
+// Arrow buffers from the evaluation's allocator: no allocation per row, no
+// garbage, no final copy. data is the data buffer's bytes up to len.
 type strBuilder struct {
 	mem   memory.Allocator
 	dt    arrow.DataType
-	offs  []int64
+	obuf  *memory.Buffer
+	o32   []int32
+	o64   []int64
+	row   int
+	dbuf  *memory.Buffer
 	data  []byte
 	large bool
 }
 
 func newStrBuilder(mem memory.Allocator, dt arrow.DataType, n, sizeHint int) *strBuilder {
-	offs := make([]int64, 1, n+1)
-	return &strBuilder{mem: mem, dt: dt, offs: offs, data: make([]byte, 0, sizeHint), large: isLargeType(dt)}
+	b := &strBuilder{mem: mem, dt: dt, large: isLargeType(dt), dbuf: memory.NewResizableBuffer(mem)}
+	b.dbuf.Reserve(max(sizeHint, 64))
+	b.data = b.dbuf.Buf()[:0]
+	if b.large {
+		b.obuf, b.o64 = newFixed[int64](mem, n+1)
+	} else {
+		b.obuf, b.o32 = newFixed[int32](mem, n+1)
+	}
+	return b
 }
 
-func (b *strBuilder) append(p []byte)       { b.data = append(b.data, p...) }
-func (b *strBuilder) appendString(s string) { b.data = append(b.data, s...) }
+// grow makes room for k more bytes.
+func (b *strBuilder) grow(k int) {
+	if len(b.data)+k <= cap(b.data) {
+		return
+	}
+	n := len(b.data)
+	b.dbuf.Reserve(max(2*cap(b.data), n+k))
+	b.data = b.dbuf.Buf()[:n]
+}
 
-// next ends the current row.
-func (b *strBuilder) next() { b.offs = append(b.offs, int64(len(b.data))) }
+func (b *strBuilder) append(p []byte) {
+	b.grow(len(p))
+	b.data = append(b.data, p...)
+}
+
+func (b *strBuilder) appendString(s string) {
+	b.grow(len(s))
+	b.data = append(b.data, s...)
+}
+
+// next ends the current row. Offsets past 2 GiB wrap in a 32-bit array;
+// finish then fails.
+func (b *strBuilder) next() {
+	b.row++
+	if b.large {
+		b.o64[b.row] = int64(len(b.data))
+	} else {
+		b.o32[b.row] = int32(len(b.data))
+	}
+}
 
 func (b *strBuilder) finish(validity *memory.Buffer) (arrow.Array, error) {
-	n := len(b.offs) - 1
-	data := newBuf(b.mem, len(b.data))
-	copy(data.Bytes(), b.data)
-	if b.large {
-		ob, offs := newFixed[int64](b.mem, n+1)
-		copy(offs, b.offs)
-		return makeArray(b.dt, n, validity, ob, data), nil
-	}
-	if len(b.data) > 1<<31-1 {
-		data.Release()
+	if !b.large && len(b.data) > 1<<31-1 {
+		b.obuf.Release()
+		b.dbuf.Release()
 		if validity != nil {
 			validity.Release()
 		}
 		return nil, fmt.Errorf("string result of %d bytes exceeds the 2 GiB of a %s array", len(b.data), b.dt)
 	}
-	ob, offs := newFixed[int32](b.mem, n+1)
-	for i, o := range b.offs {
-		offs[i] = int32(o)
-	}
-	return makeArray(b.dt, n, validity, ob, data), nil
+	b.dbuf.ResizeNoShrink(len(b.data))
+	return makeArray(b.dt, b.row, validity, b.obuf, b.dbuf), nil
 }
