@@ -75,7 +75,7 @@ test-unit:
 	$(GO) test -count=1 -timeout 20m ./...
 
 test-interop: build testdata
-	cd interop && CGO_ENABLED=1 SLUICE_BIN=$(SLUICE) $(GO) test -count=1 -timeout 20m ./...
+	cd interop && CGO_ENABLED=1 SLUICE_BIN=$(SLUICE) SLUICE_NODE_PATH=$(NODE_MODULES) $(GO) test -count=1 -timeout 20m ./...
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
@@ -99,11 +99,24 @@ demo: build
 clean:
 	rm -rf $(BIN) demo-lake
 
+# The independent Iceberg reader of the interop tests (interop/icebergcheck/
+# verify.js) decodes manifests with the npm package avsc (no dependencies),
+# fetched once with npm into .tools/cache/node_modules/ (NODE_PATH).
+AVSC_VERSION := 5.7.9
+NODE_MODULES := $(TOOLS)/cache/node_modules
+AVSC         := $(NODE_MODULES)/avsc/package.json
+
+$(AVSC):
+	@mkdir -p $(NODE_MODULES)/avsc
+	cd $(TOOLS)/cache && npm pack --silent avsc@$(AVSC_VERSION) >/dev/null
+	tar -xzf $(TOOLS)/cache/avsc-$(AVSC_VERSION).tgz -C $(NODE_MODULES)/avsc --strip-components=1
+	touch $@
+
 # Real third-party Parquet for the interop tests and the bench: vega-datasets'
 # flights-3m.parquet (ZSTD, 3M rows), fetched once with npm into .tools/cache/.
 VEGA_VERSION := 3.2.1
 FLIGHTS      := $(TOOLS)/cache/vega-datasets/flights-3m.parquet
-testdata: $(FLIGHTS)
+testdata: $(FLIGHTS) $(AVSC)
 
 $(FLIGHTS):
 	@mkdir -p $(TOOLS)/cache/vega-datasets

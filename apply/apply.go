@@ -13,6 +13,7 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/tables"
 	"github.com/sluicedata/sluice/txn"
 )
 
@@ -41,6 +42,10 @@ type Options struct {
 	Exec exec.Options
 	// Open opens store URLs; nil: objstore.Open.
 	Open txn.OpenFunc
+	// Catalogs opens the catalogs of iceberg sinks (holding the
+	// configuration's catalog secrets); nil: their recorded settings and
+	// the environment.
+	Catalogs *tables.Opener
 	// Lease is the lock's lease (0: state's default).
 	Lease time.Duration
 	// LockWait is how long to wait for another run's lock before ending
@@ -139,11 +144,14 @@ type Result struct {
 	Stats   exec.Stats
 	Checks  []exec.CheckResult
 	Elapsed time.Duration
-	// Set once committed.
+	// Set once committed. A run into a table writes no manifest file
+	// (ManifestKey ""): its snapshot, Snapshot of Table, records it.
 	Manifest    *txn.Manifest
 	ManifestKey string
 	// Metrics are the run's figures, the commit's duration included.
-	Metrics *Metrics
+	Metrics  *Metrics
+	Table    string
+	Snapshot int64
 }
 
 // PlanError is a failure to plan a pipeline again under the lock; the
@@ -353,7 +361,21 @@ func (a *pipelineApply) run(ctx context.Context) {
 		}
 	}
 	runID := a.plan.RunID
-	job, err := exec.JobFromPlan(ctx, runID, pp, exec.OpenFunc(o.open))
+	// The sink's publisher prepares it before anything is written (an
+	// iceberg sink's table is created or gains columns) and says where the
+	// outputs go.
+	pub, err := txn.NewPublisher(ctx, SinkOf(pp), o.open, txn.WithCatalogs(o.Catalogs))
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	defer pub.Close()
+	target, err := pub.Prepare(ctx)
+	if err != nil {
+		a.fail(ctx, err)
+		return
+	}
+	job, err := exec.JobFromPlan(ctx, runID, pp, exec.OpenFunc(o.open), exec.WithSink(target.Loc, target.Table))
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -373,7 +395,7 @@ func (a *pipelineApply) run(ctx context.Context) {
 		a.fail(ctx, err)
 		return
 	}
-	run, err := sess.Begin(ctx, runID, job.Sink.Loc, job.Sink.Committer == spec.CommitterDirect)
+	run, err := sess.BeginPublish(ctx, runID, pub)
 	if err != nil {
 		a.fail(ctx, err)
 		return
@@ -473,7 +495,12 @@ func (a *pipelineApply) run(ctx context.Context) {
 	metrics.PhasesMS["commit"] = time.Since(commitStart).Milliseconds()
 	metrics.PeakRSSBytes = peakRSS()
 	metrics.setRetries("s3_requests", a.retries.Retries()) // the commit's too
-	a.res.Manifest, a.res.ManifestKey, a.res.Metrics = m, txn.ManifestKey(job.Sink.Loc.Prefix, m.RunID), metrics
+	a.res.Manifest, a.res.Metrics = m, metrics
+	if pp.Table != nil {
+		a.res.Table, a.res.Snapshot = pp.Table.Table, run.Snapshot()
+	} else {
+		a.res.ManifestKey = txn.ManifestKey(job.Sink.Loc.Prefix, m.RunID)
+	}
 	a.end(Done, nil)
 }
 
@@ -525,16 +552,29 @@ func OutputsOf(er *exec.Result) *txn.Outputs {
 		Quarantine: er.Quarantine, Metrics: er.Stats, Checks: er.Checks, Elapsed: er.Elapsed,
 	}
 	for _, f := range er.Files {
-		out.Files = append(out.Files, txn.File{Upload: f.Upload, Rows: f.Rows, Bytes: f.Bytes, Partition: f.Partition})
+		out.Files = append(out.Files, txn.File{Upload: f.Upload, Rows: f.Rows, Bytes: f.Bytes, Partition: f.Partition, Values: f.Values})
 	}
 	switch job.Sink.Mode {
 	case spec.ModeOverwrite:
 		out.Replace.All = true
 	case spec.ModeOverwritePartitions:
-		out.Replace.Partitions = job.OutputPartitions()
+		if job.Sink.Table != nil {
+			out.ReplaceValues = job.OutputPartitionValues()
+		} else {
+			out.Replace.Partitions = job.OutputPartitions()
+		}
 	}
 	out.Inputs = inputEntries(job)
 	return out
+}
+
+// SinkOf describes a pipeline's sink to the commit protocol: a file sink's
+// URL, or an iceberg sink's catalog and table.
+func SinkOf(pp *planner.PipelinePlan) txn.Sink {
+	if pp.Table != nil {
+		return txn.Sink{Table: &txn.TableSink{Catalog: pp.Table.Catalog, Want: pp.Want()}}
+	}
+	return txn.Sink{URL: pp.Sink.URL, Direct: pp.Sink.Committer == spec.CommitterDirect}
 }
 
 // inputEntries lists the run's inputs as bookmarks, keyed relative to the

@@ -4,6 +4,10 @@
 // outcomes (done, nothing to do, stale, locked, checks failed,
 // interrupted, declined, failed) and hooks for progress and events.
 //
+// The sink's publisher (txn.Publisher: files, or an Iceberg table) is
+// prepared under the lock before the run writes, and says where the
+// outputs go; apply treats both alike.
+//
 // It is the one place that orders the protocol's steps: `sluice apply` and
 // `sluice test`'s fixture runner (apply/fixture) both call it. The steps
 // themselves are package txn's (lock, journal, commit, recovery); the data

@@ -44,10 +44,12 @@ func journalExecutor(ctx context.Context, ex Executor, run *txn.Run, job *exec.J
 	return run.RecordExecutor(ctx, kind, ref)
 }
 
-// recoverOptions passes Options.StopExecutor to recovery.
-func (o Options) recoverOptions() []txn.RecoverOption {
-	if o.StopExecutor == nil {
-		return nil
+// recoverOptions passes Options.StopExecutor and Options.Catalogs to
+// recovery.
+func (o Options) recoverOptions() []txn.Option {
+	opts := []txn.Option{txn.WithCatalogs(o.Catalogs)}
+	if o.StopExecutor != nil {
+		opts = append(opts, txn.StopExecutors(o.StopExecutor))
 	}
-	return []txn.RecoverOption{txn.StopExecutors(o.StopExecutor)}
+	return opts
 }

@@ -150,7 +150,10 @@ func randomKills(t *testing.T, n int, mk func(t *testing.T) *lake) {
 	}
 	span = span * 6 / 5
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("%d trials, kills within %s, seed %d", n, span, seed)
+	if v, err := strconv.ParseUint(os.Getenv("CRASHTEST_SEED"), 10, 64); err == nil {
+		seed = v // replay a failure's delays (as far as timing allows)
+	}
+	t.Logf("%d trials, kills within %s, seed %d (CRASHTEST_SEED replays it)", n, span, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	killed := 0
 	for i := 0; killed < n && i < 3*n; i++ {

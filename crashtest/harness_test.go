@@ -22,6 +22,7 @@ import (
 
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // sluiceBin is the binary under test, built once by TestMain.
@@ -60,6 +61,10 @@ type lake struct {
 	put     func(key string, data []byte)
 	// archiveURL is where clean_source = "archive" moves inputs.
 	archiveURL string
+	// table, for an iceberg sink, is its catalog; sink is then the table's
+	// data location.
+	table *tables.CatalogConfig
+	mode  string
 }
 
 type lakeOptions struct {
@@ -76,6 +81,11 @@ type lakeOptions struct {
 	cleanSource string
 	// sinkS3 is the body of an s3 block for the sink ("" = no block).
 	sinkS3 string
+	// table: the sink is an Iceberg table (sales.events) of a sql catalog
+	// under the test's directory, its warehouse at warehouseURL (default:
+	// local); sinkURL is then ignored.
+	table        bool
+	warehouseURL string
 }
 
 func newLake(t testing.TB, o lakeOptions) *lake {
@@ -89,7 +99,7 @@ func newLake(t testing.TB, o lakeOptions) *lake {
 		o.sinkURL = filepath.Join(root, "lake", "out") + "/"
 		o.stateURL = filepath.Join(root, "state")
 	}
-	l := &lake{t: t, dir: filepath.Join(root, "conf"), env: o.env, ids: map[string]bool{}}
+	l := &lake{t: t, dir: filepath.Join(root, "conf"), env: o.env, ids: map[string]bool{}, mode: o.mode}
 	must(t, os.MkdirAll(l.dir, 0o755))
 	must(t, os.MkdirAll(filepath.Join(root, "schemas"), 0o755))
 	must(t, os.WriteFile(filepath.Join(root, "schemas", "ev.hcl"), []byte(`schema "ev" {
@@ -139,6 +149,16 @@ pipeline "events" {
   }
 }
 `, o.stateURL, o.srcURL, bounded, o.sinkURL, o.mode, s3Block)
+	if o.table {
+		if o.warehouseURL == "" {
+			o.warehouseURL = filepath.Join(root, "lake", "wh")
+		}
+		l.table = &tables.CatalogConfig{Name: "lake", Type: tables.TypeSQL, URI: filepath.Join(root, "lake", "catalog.db"), Warehouse: o.warehouseURL}
+		cfg = strings.Replace(cfg, fmt.Sprintf("    url          = %q\n    format       = \"parquet\"", o.sinkURL),
+			"    format       = \"iceberg\"\n    catalog      = \"lake\"\n    table        = \"sales.events\"", 1)
+		cfg += fmt.Sprintf("\ncatalog \"lake\" {\n  uri       = %q\n  warehouse = %q\n}\n", l.table.URI, o.warehouseURL)
+		o.sinkURL = tables.WarehouseURI(o.warehouseURL) + "/sales.db/events/data/"
+	}
 	must(t, os.WriteFile(filepath.Join(l.dir, "main.hcl"), []byte(cfg), 0o644))
 	var err error
 	ctx := context.Background()
@@ -243,17 +263,21 @@ func (l *lake) verify(t testing.TB) {
 	defer mem.AssertSize(t, 0)
 	seen := map[string]int{}
 	keys := listKeys(t, l.sink)
-	for _, k := range keys {
-		rel := strings.TrimPrefix(k, l.sink.Prefix)
-		if strings.HasPrefix(rel, "_sluice/") {
-			continue
-		}
-		if !strings.HasSuffix(rel, ".parquet") {
-			t.Errorf("unexpected object in the sink: %s", rel)
-			continue
-		}
-		for _, id := range readIDs(t, l.sink.Store, k, mem) {
-			seen[id]++
+	if l.table != nil {
+		seen = l.verifyTable(t, keys, mem)
+	} else {
+		for _, k := range keys {
+			rel := strings.TrimPrefix(k, l.sink.Prefix)
+			if strings.HasPrefix(rel, "_sluice/") {
+				continue
+			}
+			if !strings.HasSuffix(rel, ".parquet") {
+				t.Errorf("unexpected object in the sink: %s", rel)
+				continue
+			}
+			for _, id := range readIDs(t, l.sink.Store, k, mem) {
+				seen[id]++
+			}
 		}
 	}
 	var missing, dup, extra []string

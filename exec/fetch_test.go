@@ -70,6 +70,40 @@ func TestPrefetchReadAheadIsBounded(t *testing.T) {
 	}
 }
 
+// Large objects are read ahead by bytes too: objects of 3 MiB with 32
+// slots hold at most readAheadBytes (plus the one delivered).
+func TestPrefetchReadAheadBytes(t *testing.T) {
+	dir := t.TempDir()
+	const n, size = 12, 3 << 20
+	keys := make([]string, n)
+	sizes := make([]int64, n)
+	body := make([]byte, size)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%03d.json", i)
+		if err := os.WriteFile(filepath.Join(dir, keys[i]), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sizes[i] = size
+	}
+	store := &countingStore{Store: objstore.NewLocal(dir)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, done := prefetch(ctx, store, keys, sizes, 32, newByteBudget(1<<30))
+	for i := 0; i < n; i++ {
+		f := <-ch
+		if f.err != nil || f.idx != i || len(f.data) != size {
+			t.Fatalf("object %d: idx %d, %d bytes, %v", i, f.idx, len(f.data), f.err)
+		}
+		if i == 0 {
+			time.Sleep(50 * time.Millisecond)
+			if got, want := store.gets.Load(), int64(readAheadBytes/size); got > want {
+				t.Fatalf("%d GETs started while the consumer holds the first object, want at most %d", got, want)
+			}
+		}
+		done(sizes[i])
+	}
+}
+
 func TestGetBufCapacity(t *testing.T) {
 	for _, n := range []int64{0, 1, 4095, 4096, 4097, 100_000, 16 << 20, 16<<20 + 1, 40 << 20} {
 		b := getBuf(n)

@@ -11,22 +11,49 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // OpenFunc opens a store URL.
 type OpenFunc func(ctx context.Context, url string) (objstore.Location, error)
 
+// JobOption changes how JobFromPlan builds a Job.
+type JobOption func(*jobOptions)
+
+type jobOptions struct {
+	table *tables.WriteSpec
+	loc   objstore.Location
+	set   bool
+}
+
+// WithSink writes the job's outputs at loc, the sink as its commit
+// prepared it, instead of opening the plan's sink URL; ws, for an iceberg
+// sink, says how the table's files are written (its sink has no URL: where
+// the table lives is known once the table is prepared, under the lock).
+func WithSink(loc objstore.Location, ws *tables.WriteSpec) JobOption {
+	return func(o *jobOptions) { o.loc, o.table, o.set = loc, ws, true }
+}
+
 // JobFromPlan turns one pipeline of a physical plan into a Job: it opens
 // the stores, types the schemas for Arrow, recompiles the predicates the
 // plan carries as text, and types each input's partition values.
-func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, open OpenFunc) (*Job, error) {
+func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, open OpenFunc, opts ...JobOption) (*Job, error) {
+	var jo jobOptions
+	for _, o := range opts {
+		o(&jo)
+	}
 	src, err := open(ctx, pp.Source.URL)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", pp.Source.URL, err)
 	}
-	sink, err := open(ctx, pp.Sink.URL)
-	if err != nil {
-		return nil, fmt.Errorf("sink %s: %w", pp.Sink.URL, err)
+	sink := jo.loc
+	switch {
+	case pp.Table != nil && jo.table == nil:
+		return nil, fmt.Errorf("sink %s: table %s was not prepared", pp.Sink.Name, pp.Table.Table)
+	case !jo.set:
+		if sink, err = open(ctx, pp.Sink.URL); err != nil {
+			return nil, fmt.Errorf("sink %s: %w", pp.Sink.URL, err)
+		}
 	}
 	// The plan's shape: partition keys typed as planned (their values come
 	// from the object path, never from the file, even when the schema
@@ -48,6 +75,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 			PartitionBy: pp.Sink.PartitionBy, Mode: pp.Sink.Mode, Committer: pp.Sink.Committer,
 			TargetFileSize: pp.Sink.TargetFileSize, RowGroupSize: pp.Sink.RowGroupSize, CSV: pp.Sink.CSV,
 			Object: SinkObjectOptions(pp.Sink.S3),
+			Table:  jo.table,
 		},
 	}
 	for _, c := range fileCols {

@@ -8,6 +8,7 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // Job is one pipeline's run as the executor sees it: everything is resolved
@@ -69,6 +70,11 @@ type SinkSpec struct {
 	// the manifest the same): the s3 block's, or none without one. Content
 	// types are added per object.
 	Object objstore.ObjectOptions
+	// Table, for an iceberg sink, is how its data files are written: the
+	// table's column types and field ids, and its partition fields (the
+	// files keep their partition columns and are laid out by the fields).
+	// Loc is then the table's data location. nil for a file sink.
+	Table *tables.WriteSpec
 }
 
 // CheckSpec is one check evaluated on the output rows before commit.

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/sluicedata/sluice/hive"
@@ -46,5 +47,44 @@ func affectedPartitions(job *Job) []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// OutputPartitionValues lists the partition tuples an overwrite_partitions
+// run of an iceberg sink replaces: for each output partition the inputs
+// feed, its values in PartitionBy order, rendered as the writer renders
+// them (nil for null). The table commit deletes the live files of exactly
+// these partitions.
+func (job *Job) OutputPartitionValues() [][]*string {
+	pos := make([]int, len(job.Sink.PartitionBy))
+	for i, k := range job.Sink.PartitionBy {
+		pos[i] = -1
+		for j, f := range job.Source.PartitionFields {
+			if f.Name == k {
+				pos[i] = j
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out [][]*string
+	for _, t := range job.Tasks {
+		for _, in := range t.Inputs {
+			vals := make([]*string, len(pos))
+			key := ""
+			for i, p := range pos {
+				if p < 0 || p >= len(in.Partition) || in.Partition[p] == nil {
+					key += "N;"
+					continue
+				}
+				s := predicate.FormatPartitionValue(in.Partition[p])
+				vals[i] = &s
+				key += fmt.Sprintf("%d:%s;", len(s), s)
+			}
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, vals)
+			}
+		}
+	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicedata/sluice/exec/eval"
 	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
 )
 
 // Options tune a run. The zero value is usable.
@@ -49,6 +50,12 @@ const DefaultMemoryLimit = 1 << 30
 // same time and ~12 MiB more peak RSS on the NDJSON benchmark.
 const coalesceRows = 8 << 10
 
+// coalesceBytes bounds a batch by its decoded size as well: 8Ki rows of
+// nested events of ~1 KB are 8 MiB, and a task holds about four batches
+// (builders, the stage's queue, the one being written), so wide rows made
+// tasks hold tens of MiB decoded. A batch ends at whichever comes first.
+const coalesceBytes = 2 << 20
+
 // Run executes every task of job and returns the pending outputs. On error
 // every upload it started is aborted, so nothing of the run remains. Errors
 // name the task, object or operator that failed but not the pipeline: the
@@ -78,10 +85,15 @@ type runner struct {
 	evalSchema *arrow.Schema // file columns + partition columns
 	outSchema  *arrow.Schema // the sink's columns
 	outIdx     []int         // outSchema's columns in evalSchema
+	table      *tableWrite   // an iceberg sink's conversion; nil for files
 	filter     *eval.Program
-	checks     []*checkState
-	fetchMem   *byteBudget
-	writeMem   *write.Budget
+	// dictionaries are the file columns a Parquet reader may hand over
+	// as dictionary arrays (decode.Options.Dictionaries): strings and
+	// binaries the filter does not read, materialised after it (process).
+	dictionaries map[string]bool
+	checks       []*checkState
+	fetchMem     *byteBudget
+	writeMem     *write.Budget
 
 	// The run's totals, for progress reports; each task counts its own
 	// (taskCounts) for its TaskResult.
@@ -124,12 +136,22 @@ func newRunner(job *Job, o Options) (*runner, error) {
 		outFields = append(outFields, r.evalSchema.Field(idx[0]))
 	}
 	r.outSchema = arrow.NewSchema(outFields, nil)
+	if job.Sink.Table != nil {
+		tw, err := newTableWrite(r.outSchema, job.Sink.Table)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", job.Pipeline, err)
+		}
+		r.table = tw
+	}
 	if job.Filter != nil {
 		p, err := eval.Compile(job.Filter.Root, r.evalSchema)
 		if err != nil {
 			return nil, fmt.Errorf("where: %w", err)
 		}
 		r.filter = p
+	}
+	if job.Source.Format == spec.FormatParquet {
+		r.dictionaries = lateColumns(job.Source.FileSchema, r.filter)
 	}
 	for _, c := range job.Checks {
 		cs := &checkState{spec: c}

@@ -58,7 +58,8 @@ func (r *runner) decodeOptions(q *quarantine) decode.Options {
 		OnBad: r.onBad(q), MaxRecordBytes: int(src.MaxRecordBytes),
 		// No single decoded buffer may exceed the run's memory budget: a
 		// file that claims one that large is unreadable, not a crash.
-		MemoryLimit: r.o.MemoryLimit,
+		MemoryLimit:  r.o.MemoryLimit,
+		Dictionaries: r.dictionaries,
 	}
 	if src.OnSchemaChange == spec.SchemaChangeAddColumns {
 		// add_columns: a column the planner added from a newer file's

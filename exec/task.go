@@ -32,9 +32,11 @@ type task struct {
 	pipe *stage
 	// app decodes small NDJSON and CSV objects with the same partition
 	// values into one set of builders (see decode.Appender); group is
-	// those values. nil for Parquet.
-	app   *decode.Appender
-	group []any
+	// those values, groupBytes the decoded size of the objects in it (as
+	// sizeHint estimates it). nil for Parquet.
+	app        *decode.Appender
+	group      []any
+	groupBytes int64
 	// lead is how many leading source partition keys the sink partitions
 	// by (leadingPartitions), lastLead the last input's values of them.
 	lead     int
@@ -51,14 +53,20 @@ func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	job := r.job
-	w, err := write.New(ctx, r.outSchema, write.Options{
+	wo := write.Options{
 		Store: job.Sink.Loc.Store, Prefix: job.Sink.Loc.Prefix,
 		Format: job.Sink.Format, Compression: job.Sink.Compression,
 		PartitionBy: job.Sink.PartitionBy, TargetFileSize: job.Sink.TargetFileSize,
 		RowGroupSize: job.Sink.RowGroupSize, CSV: job.Sink.CSV,
 		RunID: job.RunID, Task: t.Index, Version: r.o.Version, Object: job.Sink.Object,
 		Alloc: r.alloc, Budget: r.writeMem,
-	})
+	}
+	schema := r.outSchema
+	if r.table != nil {
+		schema = r.table.schema
+		wo.Format, wo.PartitionBy, wo.PartitionNames, wo.TypedPartitions = spec.FormatParquet, r.table.by, r.table.names, true
+	}
+	w, err := write.New(ctx, schema, wo)
 	if err != nil {
 		return nil, fmt.Errorf("task %d: %w", t.Index, err)
 	}
@@ -148,7 +156,7 @@ func (tk *task) read(f fetched, done func(int64)) error {
 		r.rowsRead(tk.counts, n)
 		appended = 0 // rows are counted; nothing to hand on below
 	case tk.app != nil && r.appendable(in, f.data):
-		if tk.app.Rows() > 0 && (tk.app.Rows() >= coalesceRows || !samePartition(tk.group, in.Partition)) {
+		if tk.app.Rows() > 0 && (tk.app.Rows() >= coalesceRows || tk.groupBytes >= coalesceBytes || !samePartition(tk.group, in.Partition)) {
 			if err := tk.flushGroup(); err != nil {
 				done(in.Size)
 				return err
@@ -157,6 +165,7 @@ func (tk *task) read(f fetched, done func(int64)) error {
 		appended, err = r.appendObject(tk.app, in, f.data)
 		if err == nil {
 			tk.group = in.Partition
+			tk.groupBytes += r.sizeHint(in, f.data)
 		}
 	default:
 		// Rows stay in key order: what app holds goes first.
@@ -262,6 +271,7 @@ func (tk *task) flushGroup() error {
 	if tk.app == nil || tk.app.Rows() == 0 {
 		return nil
 	}
+	tk.groupBytes = 0
 	r := tk.r
 	fields := r.job.Source.PartitionFields
 	batches := tk.app.Flush()
@@ -406,7 +416,14 @@ func (tk *task) process(b arrow.RecordBatch) error {
 	}
 	cols := make([]arrow.Array, len(r.outIdx))
 	for i, idx := range r.outIdx {
-		cols[i] = kept.Column(idx)
+		// Dictionary columns are made plain now that only the rows kept
+		// remain (late materialisation; decode.Options.Dictionaries).
+		d, err := decode.Dense(r.alloc, kept.Column(idx))
+		if err != nil {
+			return fmt.Errorf("pipeline %s: column %s: %w", r.job.Pipeline, r.outSchema.Field(i).Name, err)
+		}
+		defer d.Release()
+		cols[i] = d
 	}
 	out := array.NewRecordBatch(r.outSchema, cols, kept.NumRows())
 	defer out.Release()
@@ -417,5 +434,13 @@ func (tk *task) process(b arrow.RecordBatch) error {
 	}
 	tk.counts.rowsOut.Add(out.NumRows())
 	r.out.Add(out.NumRows())
+	if r.table != nil {
+		tb, err := r.table.convert(ctx, out, r.alloc)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", r.job.Pipeline, err)
+		}
+		defer tb.Release()
+		return w.Write(ctx, tb)
+	}
 	return w.Write(ctx, out)
 }

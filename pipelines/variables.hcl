@@ -7,3 +7,9 @@ variable "lake" {
 state {
   url = "${var.lake}/state"
 }
+
+variable "catalog_file" {
+  type        = string
+  default     = "../demo-lake/catalog.db"
+  description = "The embedded Iceberg catalog: a SQLite file, always local (its warehouse may be on S3)"
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/tables"
 )
 
 // Options tune Build.
@@ -34,6 +35,10 @@ type Options struct {
 	// plan reads to report schema drift (drift.go); 0: none. The CLI
 	// passes DefaultDriftFooters.
 	DriftFooters int
+	// Tables opens the catalogs of iceberg sinks to read their tables
+	// (read-only; it holds the configuration's catalog secrets); nil: the
+	// tables are not inspected (plan says so).
+	Tables *tables.Opener
 }
 
 // Build plans the next run of the selected pipelines of cfg, in name order.
@@ -258,6 +263,11 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	if err := reportDrift(ctx, cfg, rc, sel.Inputs, pp, opts.DriftFooters); err != nil {
 		return nil, err
 	}
+	if p.Sink.Format == spec.FormatIceberg {
+		if err := planTable(ctx, cfg, p, pp, opts.Tables); err != nil {
+			return nil, err
+		}
+	}
 	pp.Summary.Timings.PlanMS = time.Since(start).Milliseconds()
 	root = annotate(root, pp)
 	pp.Nodes = nodesJSON(root)
@@ -364,6 +374,19 @@ func isRemote(url string) bool {
 
 func commitSentence(pp *PipelinePlan) string {
 	n := pp.Summary.EstimatedFiles
+	if pp.Table != nil {
+		what := "appended"
+		switch pp.Sink.Mode {
+		case spec.ModeOverwrite:
+			what = "replacing every live file of the table"
+		case spec.ModeOverwritePartitions:
+			what = "replacing the live files of the affected partitions"
+		}
+		if what == "appended" {
+			return fmt.Sprintf("table: one snapshot of about %s appended to %s, committed with the bookmarks; nothing is visible before", plural(n, "file"), pp.Table.Table)
+		}
+		return fmt.Sprintf("table: one snapshot of about %s %s of %s, committed with the bookmarks; nothing is visible before", plural(n, "file"), what, pp.Table.Table)
+	}
 	var what string
 	switch pp.Sink.Mode {
 	case spec.ModeOverwrite:

@@ -257,6 +257,9 @@ func (w *Write) Range() hcl.Range { return w.At }
 // Detail implements Node.
 func (w *Write) Detail() string {
 	d := fmt.Sprintf("%s %s (%s, mode %s, committer %s)", w.Sink, w.URL, w.Format, w.Mode, w.Committer)
+	if w.Decl != nil && w.Decl.Format == spec.FormatIceberg {
+		d = fmt.Sprintf("%s table %s of catalog %s (%s, mode %s)", w.Sink, w.Decl.Table, w.Decl.Catalog, w.Format, w.Mode)
+	}
 	if len(w.PartitionBy) > 0 {
 		d += ", partition_by " + strings.Join(w.PartitionBy, ", ")
 	}

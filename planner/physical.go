@@ -54,6 +54,9 @@ type PipelinePlan struct {
 	Nodes   []NodeJSON `json:"nodes"`
 	Rules   []Fired    `json:"rules"`
 	Commit  string     `json:"commit"` // the sentence plan prints about the commit
+	// Table is the Iceberg table an iceberg sink commits to (nil for a
+	// file sink).
+	Table *TablePlan `json:"table,omitempty"`
 
 	inputs    *Inputs
 	rowGroups map[int][]int
@@ -109,6 +112,8 @@ type SinkSettings struct {
 	RowGroupSize   int64            `json:"row_group_size"`
 	S3             spec.S3Options   `json:"s3"`
 	CSV            spec.CSVOptions  `json:"csv"`
+	// Partitioning is an iceberg sink's partition_by, parsed.
+	Partitioning []spec.PartitionField `json:"partitioning,omitempty"`
 }
 
 // CheckPlan is one check, as text the executor recompiles.

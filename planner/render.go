@@ -122,6 +122,9 @@ func renderPipeline(b *strings.Builder, pp *PipelinePlan, verbose bool) {
 	fmt.Fprintf(b, "  This run: %s (%s) in %s; backlog after it: %s (%s)\n",
 		plural(s.Inputs.Files, "file"), FormatBytes(s.Inputs.Bytes), plural(int64(len(pp.Tasks)), "task"),
 		plural(s.Backlog.Files, "file"), FormatBytes(s.Backlog.Bytes))
+	if pp.Table != nil {
+		fmt.Fprintf(b, "  Table: %s\n", pp.Table.Describe())
+	}
 	if verbose {
 		fmt.Fprintf(b, "  State: version %d\n", pp.State.Version)
 		fmt.Fprintf(b, "  Commit: %s\n", pp.Commit)
@@ -175,6 +178,22 @@ type pipelineJSON struct {
 	Warnings []string   `json:"warnings"`
 	Nodes    []nodeJSON `json:"nodes"`
 	Rules    []Fired    `json:"rules"`
+	Table    *tableJSON `json:"table,omitempty"`
+}
+
+// tableJSON is an iceberg sink's table in plan -json.
+type tableJSON struct {
+	Catalog     string   `json:"catalog"`
+	CatalogType string   `json:"catalog_type"`
+	Table       string   `json:"table"`
+	Inspected   bool     `json:"inspected"`
+	Exists      bool     `json:"exists"`
+	Create      bool     `json:"create"`
+	Location    string   `json:"location,omitempty"`
+	SnapshotID  int64    `json:"snapshot_id"`
+	Snapshots   int      `json:"snapshots"`
+	AddColumns  []string `json:"add_columns"`
+	SkipColumns []string `json:"skip_columns"`
 }
 
 type outputs struct {
@@ -200,6 +219,11 @@ func WriteJSON(w io.Writer, p *Plan) error {
 		}
 		if pj.Warnings == nil {
 			pj.Warnings = []string{}
+		}
+		if t := pp.Table; t != nil {
+			pj.Table = &tableJSON{Catalog: t.Catalog.Name, CatalogType: t.Catalog.Type, Table: t.Table, Inspected: t.Inspected,
+				Exists: t.Exists, Create: t.Inspected && !t.Exists, Location: t.Location, SnapshotID: t.SnapshotID, Snapshots: t.Snapshots,
+				AddColumns: append([]string{}, t.AddColumns...), SkipColumns: append([]string{}, t.SkipColumns...)}
 		}
 		if pj.Rules == nil {
 			pj.Rules = []Fired{}

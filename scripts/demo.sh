@@ -49,3 +49,8 @@ step "Done"
 echo "Outputs: $(for d in "$LAKE"/curated/*/; do printf '%s (%d Parquet files)  ' "$d" "$(find "$d" -name '*.parquet' | wc -l)"; done)"
 echo "Commit manifests: <sink>/_sluice/commits/; bookmarks: $LAKE/state/; quarantined lines: $LAKE/curated/orders/_sluice/bad/"
 echo "Query with any Parquet reader, e.g. DuckDB: SELECT dt, count(*) FROM read_parquet('$LAKE/curated/orders/**/*.parquet', hive_partitioning=true) GROUP BY dt ORDER BY dt;"
+
+step "sluice table show   (the Iceberg table: one snapshot per run, each carrying its run id)"
+"$SLUICE" table show -chdir pipelines
+meta=$("$SLUICE" table show -chdir pipelines -json orders_table | sed -n 's/.*"metadata_location": "file:\/\/\(.*\)".*/\1/p')
+echo "Engines read it through its catalog ($LAKE/catalog.db) or its metadata file, e.g. DuckDB: SELECT dt, count(*) FROM iceberg_scan('$meta') GROUP BY dt ORDER BY dt;"

@@ -259,6 +259,11 @@ func (l *loader) checkPartitionBy(sk *Sink, src *Source, a attrs) {
 			}
 		}
 	}
+}
+
+// checkOverwriteBounded rejects a bounded overwrite: it would replace the
+// whole sink with a fraction of the data.
+func (l *loader) checkOverwriteBounded(sk *Sink, src *Source) {
 	if sk.Mode == ModeOverwrite && src.Bounded != nil {
 		rng := l.boundedRange[src]
 		l.errorf(&rng, "bounded with mode = \"overwrite\"",
@@ -308,6 +313,19 @@ func (l *loader) checkSinkOverlap() {
 		return ps[i].DeclRange.Filename < ps[j].DeclRange.Filename ||
 			(ps[i].DeclRange.Filename == ps[j].DeclRange.Filename && ps[i].DeclRange.Start.Byte < ps[j].DeclRange.Start.Byte)
 	})
+	tables := map[string]*Pipeline{}
+	for _, p := range ps {
+		if p.Sink == nil || p.Sink.Catalog == "" || p.Sink.Table == "" {
+			continue
+		}
+		key := p.Sink.Catalog + "\x00" + p.Sink.Table
+		if prev, ok := tables[key]; ok {
+			l.errorf(p.Sink.DeclRange.Ptr(), "Two pipelines write one table",
+				"Pipelines %q and %q both write table %s of catalog %q. Each pipeline needs its own table: its bookmarks, overwrites and recovery assume no other sluice pipeline commits there.", prev.Name, p.Name, p.Sink.Table, p.Sink.Catalog)
+			continue
+		}
+		tables[key] = p
+	}
 	for j, pj := range ps {
 		if pj.Sink == nil || pj.Sink.URL == "" {
 			continue

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
@@ -17,7 +19,10 @@ type Config struct {
 	State     *State      // never nil after a successful Load: defaults filled in
 	Pipelines []*Pipeline // sorted by name
 	Moved     []*Moved
-	Schemas   map[string]*schema.Schema // every schema loaded via schema_file
+	// Catalogs are the catalog blocks, sorted by name: where iceberg sinks
+	// find and commit their tables.
+	Catalogs []*Catalog
+	Schemas  map[string]*schema.Schema // every schema loaded via schema_file
 	// Sources holds every file Load read (configuration, schema_file, file
 	// and -var-file inputs) by the filename its diagnostics use, so that a
 	// renderer can print the offending line with a caret.
@@ -64,11 +69,13 @@ type Pipeline struct {
 // Format is a data file format.
 type Format int
 
-// Formats.
+// Formats. FormatIceberg is a sink format only: Parquet data files
+// committed to an Apache Iceberg table.
 const (
 	FormatJSON Format = iota + 1
 	FormatCSV
 	FormatParquet
+	FormatIceberg
 )
 
 // Compression is a codec.
@@ -220,11 +227,21 @@ type Check struct {
 
 // Sink is a pipeline's output.
 type Sink struct {
-	Name           string
-	URL            string
-	Format         Format
-	Compression    Compression // default snappy for parquet, none for csv/json
-	PartitionBy    []string
+	Name string
+	// URL is where a file sink writes; "" for an iceberg sink, whose
+	// catalog decides where its table lives.
+	URL         string
+	Format      Format
+	Compression Compression // default snappy for parquet and iceberg, none for csv/json
+	// PartitionBy is partition_by as written: output column names, and for
+	// an iceberg sink also transforms such as "day(ts)" (parsed into
+	// Partitioning).
+	PartitionBy []string
+	// Catalog names the catalog block an iceberg sink commits to, Table the
+	// table in it ("ns.table"), and Partitioning is its partition_by parsed.
+	Catalog        string
+	Table          string
+	Partitioning   []PartitionField
 	Mode           Mode
 	Committer      Committer
 	TargetFileSize int64 // default 128 MiB
@@ -251,4 +268,101 @@ type S3Options struct {
 	// Tags are sent as x-amz-tagging (at most 10, S3's limit per object).
 	Tags     map[string]string `json:",omitempty"`
 	Declared bool              `json:",omitempty"`
+}
+
+// CatalogType is a catalog block's type.
+type CatalogType int
+
+// Catalog types. Only the sql catalog is tested end to end; rest and glue
+// are wired but experimental (docs/language.md).
+const (
+	CatalogSQL CatalogType = iota + 1
+	CatalogREST
+	CatalogGlue
+)
+
+// Catalog is a table catalog iceberg sinks commit to.
+type Catalog struct {
+	Name string
+	Type CatalogType
+	// URI: for sql, the SQLite file (an absolute local path); for rest, the
+	// server's http(s) URL; unused by glue.
+	URI string
+	// Warehouse is where new tables' data and metadata go: an absolute
+	// local path or an s3:// URL ("" lets a rest server decide).
+	Warehouse string
+	// REST settings. Credential and Token are secrets: plans, journals and
+	// logs never record them.
+	Credential string
+	Token      string
+	Scope      string
+	Prefix     string
+	Headers    map[string]string
+	SigV4      bool
+	// Glue settings.
+	Region    string
+	CatalogID string
+	DeclRange hcl.Range
+}
+
+// Experimental reports whether the catalog type has not been exercised end
+// to end against a real server (no REST catalog server or Glue endpoint can
+// be reached where sluice is tested).
+func (t CatalogType) Experimental() bool { return t == CatalogREST || t == CatalogGlue }
+
+// Catalog returns the catalog block named name, or nil.
+func (c *Config) Catalog(name string) *Catalog {
+	for _, k := range c.Catalogs {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// Transform is an Iceberg partition transform.
+type Transform int
+
+// Partition transforms (the Iceberg spec's names).
+const (
+	TransformIdentity Transform = iota + 1
+	TransformYear
+	TransformMonth
+	TransformDay
+	TransformHour
+	TransformBucket
+	TransformTruncate
+)
+
+// PartitionField is one entry of an iceberg sink's partition_by: a column
+// and the transform of its values, e.g. day(ts) or bucket(16, id).
+type PartitionField struct {
+	Column    string    `json:"column"`
+	Transform Transform `json:"transform"`
+	// Param is bucket's number of buckets or truncate's width.
+	Param int `json:"param,omitempty"`
+}
+
+// Name is the partition field's name in the table (Iceberg's convention):
+// the column for identity, else the column and a suffix (ts_day,
+// id_bucket, name_trunc). Data file paths use it as the hive key.
+func (f PartitionField) Name() string {
+	switch f.Transform {
+	case TransformIdentity:
+		return f.Column
+	case TransformTruncate:
+		return f.Column + "_trunc"
+	}
+	return f.Column + "_" + f.Transform.String()
+}
+
+// String writes the field as partition_by spells it.
+func (f PartitionField) String() string {
+	switch f.Transform {
+	case TransformIdentity:
+		return f.Column
+	case TransformBucket, TransformTruncate:
+		return fmt.Sprintf("%s(%d, %s)", f.Transform, f.Param, f.Column)
+	}
+	return fmt.Sprintf("%s(%s)", f.Transform, f.Column)
 }

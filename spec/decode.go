@@ -339,7 +339,7 @@ func (l *loader) decodeSource(b *hcl.Block) *Source {
 			l.sourceURLRange[src] = a.get("url").Expr.Range()
 		}
 	}
-	src.Format, _ = enumAttr(a, "format", formatValues, Format(0))
+	src.Format, _ = enumAttr(a, "format", sourceFormatValues, Format(0))
 	src.Compression, _ = enumAttr(a, "compression", compressionValues, CompressionAuto)
 	src.OnBadRecord, _ = enumAttr(a, "on_bad_record", badRecordValues, BadRecordFail)
 	src.OnChange, _ = enumAttr(a, "on_change", changeValues, ChangeIgnore)
@@ -574,6 +574,7 @@ func (l *loader) decodeCSV(b *hcl.Block) CSVOptions {
 // sinkCompressions are the codecs each output format can be written with.
 var sinkCompressions = map[Format][]Compression{
 	FormatParquet: {CompressionSnappy, CompressionZstd, CompressionGzip, CompressionNone},
+	FormatIceberg: {CompressionSnappy, CompressionZstd, CompressionGzip, CompressionNone},
 	FormatCSV:     {CompressionNone, CompressionGzip, CompressionZstd},
 	FormatJSON:    {CompressionNone, CompressionGzip, CompressionZstd},
 }
@@ -598,15 +599,28 @@ func (l *loader) decodeSink(b *hcl.Block, src *Source) *Sink {
 	content, d := b.Body.Content(sinkSchema)
 	l.diags = append(l.diags, d...)
 	a := attrs{l, content.Attributes}
-	if s, sens, ok := a.str("url"); ok {
-		if u, ok := l.resolveURL(s, sens, a.get("url")); ok {
-			sk.URL = u
-			l.sinkURLRange[sk] = a.get("url").Expr.Range()
+	sk.Format, _ = enumAttr(a, "format", formatValues, FormatParquet)
+	if sk.Format == FormatIceberg {
+		l.decodeTableSink(sk, b, a)
+	} else {
+		if a.get("url") == nil {
+			l.errorf(b.DefRange.Ptr(), "Missing required argument", "The argument \"url\" is required, but no definition was found.")
+		}
+		for _, name := range []string{"catalog", "table"} {
+			if at := a.get(name); at != nil {
+				l.errorf(at.NameRange.Ptr(), name+" on a "+sk.Format.String()+" sink",
+					"%s applies to format = \"iceberg\" sinks, which commit to a table in a catalog. Registering a plain sink's files in a catalog (Glue's enableUpdateCatalog) is not supported; use format = \"iceberg\".", name)
+			}
+		}
+		if s, sens, ok := a.str("url"); ok {
+			if u, ok := l.resolveURL(s, sens, a.get("url")); ok {
+				sk.URL = u
+				l.sinkURLRange[sk] = a.get("url").Expr.Range()
+			}
 		}
 	}
-	sk.Format, _ = enumAttr(a, "format", formatValues, FormatParquet)
 	def := CompressionNone
-	if sk.Format == FormatParquet {
+	if sk.Format == FormatParquet || sk.Format == FormatIceberg {
 		def = CompressionSnappy
 	}
 	var compOK bool
@@ -629,6 +643,9 @@ func (l *loader) decodeSink(b *hcl.Block, src *Source) *Sink {
 	}
 	sk.Mode, _ = enumAttr(a, "mode", modeValues, ModeAppend)
 	sk.Committer, _ = enumAttr(a, "committer", committerValues, CommitterAtomic)
+	if sk.Format == FormatIceberg {
+		l.checkTableCommitter(sk, a)
+	}
 	if n, ok := a.size("target_file_size"); ok {
 		rng := a.get("target_file_size").Expr.Range().Ptr()
 		switch {
@@ -675,7 +692,12 @@ func (l *loader) decodeSink(b *hcl.Block, src *Source) *Sink {
 		sk.CSV = l.decodeCSV(csvs[0])
 	}
 	if src != nil {
-		l.checkPartitionBy(sk, src, a)
+		if sk.Format == FormatIceberg {
+			l.checkTablePartitioning(sk, src, a)
+		} else {
+			l.checkPartitionBy(sk, src, a)
+		}
+		l.checkOverwriteBounded(sk, src)
 	}
 	return sk
 }

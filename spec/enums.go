@@ -41,7 +41,19 @@ func enumLookup[T ~int](table []enumValue[T], s string) (T, bool) {
 }
 
 var formatValues = []enumValue[Format]{
-	{"json", FormatJSON}, {"csv", FormatCSV}, {"parquet", FormatParquet},
+	{"json", FormatJSON}, {"csv", FormatCSV}, {"parquet", FormatParquet}, {"iceberg", FormatIceberg},
+}
+
+// sourceFormatValues are the formats a source reads (iceberg is a sink format).
+var sourceFormatValues = formatValues[:3]
+
+var catalogTypeValues = []enumValue[CatalogType]{
+	{"sql", CatalogSQL}, {"rest", CatalogREST}, {"glue", CatalogGlue},
+}
+
+var transformValues = []enumValue[Transform]{
+	{"identity", TransformIdentity}, {"year", TransformYear}, {"month", TransformMonth}, {"day", TransformDay},
+	{"hour", TransformHour}, {"bucket", TransformBucket}, {"truncate", TransformTruncate},
 }
 
 var compressionValues = []enumValue[Compression]{
@@ -88,8 +100,20 @@ var severityValues = []enumValue[Severity]{
 // String returns the format as spelled in configuration ("json", "csv", "parquet").
 func (f Format) String() string { return enumString(formatValues, f, "Format") }
 
-// Ext is the file name extension sluice writes for the format, without a dot.
-func (f Format) Ext() string { return f.String() }
+// Ext is the file name extension sluice writes for the format, without a
+// dot: an iceberg sink's data files are Parquet.
+func (f Format) Ext() string {
+	if f == FormatIceberg {
+		return FormatParquet.String()
+	}
+	return f.String()
+}
+
+// String returns the catalog type as spelled in configuration.
+func (t CatalogType) String() string { return enumString(catalogTypeValues, t, "CatalogType") }
+
+// String returns the transform's name as partition_by spells it.
+func (t Transform) String() string { return enumString(transformValues, t, "Transform") }
 
 // String returns the codec as spelled in configuration.
 func (c Compression) String() string { return enumString(compressionValues, c, "Compression") }
@@ -184,6 +208,16 @@ func (c *Committer) UnmarshalJSON(b []byte) error {
 	return enumFromJSON(committerValues, b, c, "committer")
 }
 func (s Severity) MarshalText() ([]byte, error) { return enumText(severityValues, s, "severity") }
+func (t CatalogType) MarshalText() ([]byte, error) {
+	return enumText(catalogTypeValues, t, "catalog type")
+}
+func (t *CatalogType) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(catalogTypeValues, b, t, "catalog type")
+}
+func (t Transform) MarshalText() ([]byte, error) { return enumText(transformValues, t, "transform") }
+func (t *Transform) UnmarshalJSON(b []byte) error {
+	return enumFromJSON(transformValues, b, t, "transform")
+}
 func (s *Severity) UnmarshalJSON(b []byte) error {
 	return enumFromJSON(severityValues, b, s, "severity")
 }

@@ -185,7 +185,7 @@ func (l *loader) load() {
 		return
 	}
 
-	var varBlocks, localBlocks, stateBlocks, pipeBlocks, movedBlocks []*hcl.Block
+	var varBlocks, localBlocks, stateBlocks, pipeBlocks, movedBlocks, catalogBlocks []*hcl.Block
 	for _, f := range bodies {
 		content, d := f.Body.Content(rootSchema)
 		l.diags = append(l.diags, d...)
@@ -201,6 +201,8 @@ func (l *loader) load() {
 				pipeBlocks = append(pipeBlocks, b)
 			case "moved":
 				movedBlocks = append(movedBlocks, b)
+			case "catalog":
+				catalogBlocks = append(catalogBlocks, b)
 			}
 		}
 	}
@@ -210,6 +212,7 @@ func (l *loader) load() {
 	l.declareLocals(localBlocks)
 	l.evalLocals()
 	l.decodeState(stateBlocks)
+	l.decodeCatalogs(catalogBlocks)
 	l.decodePipelines(pipeBlocks)
 	l.decodeMoved(movedBlocks)
 	l.checkSinkOverlap()

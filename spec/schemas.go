@@ -13,6 +13,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "state"},
 		{Type: "pipeline", LabelNames: []string{"name"}},
 		{Type: "moved"},
+		{Type: "catalog", LabelNames: []string{"name"}},
 	},
 }
 
@@ -112,7 +113,9 @@ var checkSchema = &hcl.BodySchema{
 
 var sinkSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "url", Required: true},
+		{Name: "url"}, // required but on iceberg sinks (decodeSink)
+		{Name: "catalog"},
+		{Name: "table"},
 		{Name: "format"},
 		{Name: "compression"},
 		{Name: "partition_by"},

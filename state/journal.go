@@ -105,7 +105,11 @@ type Journal struct {
 	// DropSegments are segment objects no longer named after the swap
 	// (compaction), deleted last.
 	DropSegments []string `json:"drop_segments,omitempty"`
-	Error        string   `json:"error,omitempty"`
+	// Table, for a run into an Iceberg table, is package txn's record of
+	// it (the catalog and the table from WRITING; the commit from
+	// COMMITTING). SinkURL is then the table's data location.
+	Table json.RawMessage `json:"table,omitempty"`
+	Error string          `json:"error,omitempty"`
 }
 
 // Keys are object keys as a journal records them: each a JSON string
@@ -155,9 +159,18 @@ type keyBytes struct {
 // JournalKey is where a run's journal lives.
 func (s *Bookmarks) JournalKey(runID string) string { return s.dir + "journal/" + runID + ".json" }
 
+// TableJournalVersion is the format of the journal of a run into an
+// Iceberg table: a sluice that predates tables would read it as a file
+// run and, rolling it forward, record inputs whose rows never reached the
+// table; the higher version makes it refuse instead ("upgrade sluice").
+const TableJournalVersion = 2
+
 // WriteJournal records j (Updated is set here).
 func (s *Bookmarks) WriteJournal(ctx context.Context, j *Journal) error {
 	j.FormatVersion = FormatVersion
+	if len(j.Table) > 0 {
+		j.FormatVersion = TableJournalVersion
+	}
 	j.Updated = time.Now().UTC()
 	body, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
@@ -186,8 +199,8 @@ func (s *Bookmarks) ReadJournal(ctx context.Context, runID string) (*Journal, er
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("state: %s: corrupt journal: %w", key, err)
 	}
-	if j.FormatVersion > FormatVersion {
-		return nil, fmt.Errorf("state: %s: journal format version %d is newer than %d; upgrade sluice", key, j.FormatVersion, FormatVersion)
+	if j.FormatVersion > TableJournalVersion {
+		return nil, fmt.Errorf("state: %s: journal format version %d is newer than %d; upgrade sluice", key, j.FormatVersion, TableJournalVersion)
 	}
 	return &j, nil
 }

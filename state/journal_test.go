@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/sluicedata/sluice/objstore"
@@ -66,5 +67,27 @@ func TestJournalKeepsDeleteKeyBytes(t *testing.T) {
 	var none Journal
 	if err := json.Unmarshal([]byte(`{"deletes":[{"other":1}]}`), &none); err == nil {
 		t.Error("a delete that is neither a string nor base64 was accepted")
+	}
+}
+
+// A table run's journal is written at a format version a sluice without
+// tables refuses, and read back; a newer one is refused with a remedy.
+func TestTableJournalVersion(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewLocal(t.TempDir())
+	s := New(store, "", "p", "src")
+	j := &Journal{RunID: "r1", Kind: "apply", Phase: PhaseWriting, Table: []byte(`{"table":"ns.t"}`)}
+	if err := s.WriteJournal(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadJournal(ctx, "r1")
+	if err != nil || got.FormatVersion != TableJournalVersion || !strings.Contains(string(got.Table), `"ns.t"`) {
+		t.Fatalf("read back %+v, %v", got, err)
+	}
+	if _, err := store.Put(ctx, s.JournalKey("r2"), []byte(`{"format_version": 3, "run_id": "r2", "phase": "WRITING"}`), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReadJournal(ctx, "r2"); err == nil || !strings.Contains(err.Error(), "upgrade sluice") {
+		t.Fatalf("a newer journal: %v", err)
 	}
 }

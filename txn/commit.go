@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/sluicedata/sluice/hive"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/state"
 )
@@ -32,6 +32,9 @@ type Outputs struct {
 	// manifest; what the commit deletes is Replace.
 	Mode    string
 	Replace Replace
+	// ReplaceValues, for an overwrite_partitions run into a table, are the
+	// partition tuples it replaces (rendered values, nil for null).
+	ReplaceValues [][]*string
 	// Files are the run's outputs, pending (invisible) until the commit.
 	Files []File
 	// Quarantine holds the pending objects of quarantined bad records.
@@ -54,6 +57,9 @@ type File struct {
 	Bytes  int64
 	// Partition holds the raw partition values by column.
 	Partition map[string]string
+	// Values, for a table's data file, are its exact partition values in
+	// the order of the table's partition fields (nil for null).
+	Values []*string
 }
 
 // Replace says which objects already under the sink a commit deletes once
@@ -77,12 +83,16 @@ type CommitOptions struct {
 }
 
 // Commit publishes a finished run under the journaled protocol
-// (docs/commit-protocol.md): it lists what the run replaces, writes the
-// run's bookmark segment (unreferenced), journals COMMITTING with every
-// remaining step, then completes every pending upload, deletes the
-// replaced objects, writes the commit manifest, swaps the state HEAD and
-// journals DONE. An input is marked processed only once its outputs are
-// visible, and a crash after COMMITTING is finished by Recover.
+// (docs/commit-protocol.md): the publisher decides what the publication
+// will do (for files, what the run replaces; for a table, the data files
+// and replaced partitions), the run's bookmark segment is written
+// (unreferenced), COMMITTING is journaled with every remaining step, then
+// the publisher publishes (completes the uploads, deletes what is
+// replaced, writes the manifest; or commits the table snapshot), the
+// state HEAD is swapped and DONE journaled. An input is marked processed
+// only once its outputs are visible. A crash after COMMITTING is decided
+// by Recover; a publication that certainly did not happen (a table's
+// commit lost to other writers every time) is rolled back here.
 func (r *Run) Commit(ctx context.Context, out *Outputs, o CommitOptions) (*Manifest, error) {
 	if err := lockErr(r.lock); err != nil {
 		return nil, err
@@ -102,28 +112,11 @@ func (r *Run) Commit(ctx context.Context, out *Outputs, o CommitOptions) (*Manif
 	} else if etag != o.HeadETag {
 		return nil, fmt.Errorf("state %sHEAD moved (ETag %q, planned against %q): %w", check.Dir(), etag, o.HeadETag, objstore.ErrPrecondition)
 	}
-	written := make(map[string]bool, len(out.Files))
-	var pending []objstore.PendingUpload
-	for _, f := range out.Files {
-		written[f.Upload.Key] = true
-		pending = append(pending, f.Upload)
-	}
-	pending = append(pending, out.Quarantine...)
-	deletes, err := replaced(ctx, out, written)
-	if err != nil {
-		return nil, err
-	}
-	m, body, err := manifestOf(out, deletes)
-	if err != nil {
-		return nil, err
-	}
 	j := r.j
-	j.Uploads = pending
-	j.Deletes = deletes
-	j.ManifestKey = ManifestKey(out.Sink.Prefix, out.RunID)
-	j.Manifest = append(body, '\n')
-	mo := manifestObject(out.Object)
-	j.ManifestObject = &mo
+	m, err := r.pub.Stage(ctx, out, j)
+	if err != nil {
+		return nil, err
+	}
 	if o.MovedFrom != nil {
 		j.MovedFrom = o.MovedFrom.Dir()
 	}
@@ -141,9 +134,14 @@ func (r *Run) Commit(ctx context.Context, out *Outputs, o CommitOptions) (*Manif
 	if err := st.WriteJournal(ctx, j); err != nil {
 		return nil, err
 	}
-	slog.InfoContext(ctx, "journal COMMITTING", "run", out.RunID, "uploads", len(pending), "deletes", len(deletes), "inputs", len(out.Inputs))
+	slog.InfoContext(ctx, "journal COMMITTING", "run", out.RunID, "uploads", len(j.Uploads), "deletes", len(j.Deletes), "inputs", len(out.Inputs))
 	KillPoint("after-committing")
-	if err := finish(ctx, st, j, out.Sink, r.lock); err != nil {
+	if err := finishWith(ctx, st, j, r.pub, r.lock); err != nil {
+		if errors.Is(err, ErrNotPublished) {
+			if rerr := rollBack(ctx, st, j, r.pub, "rolled back: "+err.Error()); rerr != nil {
+				return nil, errors.Join(err, rerr)
+			}
+		}
 		return nil, err
 	}
 	return m, nil
@@ -214,43 +212,4 @@ func lockErr(l *state.Lock) error {
 		return nil
 	}
 	return l.Err()
-}
-
-// replaced lists what the run replaces (full keys): for Replace.All, every
-// object under the sink but sluice's own that this run did not write; for
-// Replace.Partitions, the same within each of those partitions (a
-// partition whose rows were all filtered out is emptied). Listing happens
-// under the lock, before COMMITTING, so the journal names exactly the
-// objects that the roll-forward deletes.
-func replaced(ctx context.Context, out *Outputs, written map[string]bool) ([]string, error) {
-	var prefixes []string
-	switch {
-	case out.Replace.All:
-		prefixes = []string{out.Sink.Prefix}
-	case len(out.Replace.Partitions) > 0:
-		for _, p := range out.Replace.Partitions {
-			prefixes = append(prefixes, out.Sink.Prefix+p)
-		}
-	default:
-		return nil, nil
-	}
-	store := out.Sink.Store
-	var deletes []string
-	for _, p := range prefixes {
-		err := objstore.ListAll(ctx, store, objstore.ListInput{Prefix: p}, func(page objstore.ListPage) error {
-			for _, o := range page.Objects {
-				rel := strings.TrimPrefix(o.Key, out.Sink.Prefix)
-				// hive.Hidden covers _sluice/ (manifests, quarantine) and
-				// the local store's upload area.
-				if !written[o.Key] && !hive.Hidden(rel) {
-					deletes = append(deletes, o.Key)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("listing %s for overwrite: %w", p, err)
-		}
-	}
-	return deletes, nil
 }

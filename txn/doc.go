@@ -7,9 +7,14 @@
 //     change: roll back before COMMITTING, roll forward after), the
 //     Session it returns, RecoverAbandoned.
 //   - finish.go: Begin (journal WRITING), Abort, and finish, the idempotent
-//     steps a COMMITTING journal lists (complete uploads, delete replaced
-//     objects, write the manifest, swap HEAD, journal DONE), shared by a
-//     live commit and a roll-forward.
+//     steps a COMMITTING journal lists (the publication, then swap HEAD,
+//     journal DONE), shared by a live commit and a roll-forward.
+//   - publish.go: the Publisher interface, a sink's publication step, with
+//     two implementations: files.go (complete the uploads in place, delete
+//     what an overwrite replaces, write the manifest) and table.go (commit
+//     the data files to an Iceberg table as one snapshot carrying the run
+//     id; recovery rolls forward only if that snapshot is in the table's
+//     history). publish_test.go is the suite both pass.
 //   - commit.go: Commit of a run described by Outputs.
 //   - compact.go, statecmd.go: compaction and the `sluice state` changes
 //     (forget, mark-processed, rewind, gc), journaled the same way.
@@ -18,7 +23,7 @@
 //
 // txn knows nothing of how outputs are computed: a run is described to it
 // by Outputs (pending uploads, the inputs' bookmarks, what it replaces), so
-// any executor can feed it. Storage primitives (HEAD, segments, journal
+// any executor can feed it. Tables are reached through package tables. Storage primitives (HEAD, segments, journal
 // records, the lock) are package state's; the order in which a command
 // calls Acquire, Begin, its executor and Commit is package apply's.
 package txn

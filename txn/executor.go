@@ -16,33 +16,18 @@ import (
 // under way have stopped writing.
 type StopFunc func(ctx context.Context, j *state.Journal) error
 
-// RecoverOption configures recovery (Acquire, Recover, RecoverAbandoned).
-type RecoverOption func(*recoverOptions)
-
-type recoverOptions struct {
-	stop StopFunc
-}
-
 // StopExecutors makes recovery call stop before rolling back a run whose
 // journal names an executor. Without it such a run is rolled back all the
 // same (nothing of it was visible) and a warning is logged: its tasks may
 // still write pending uploads, which nobody completes.
-func StopExecutors(stop StopFunc) RecoverOption {
-	return func(o *recoverOptions) { o.stop = stop }
-}
-
-func recoverConfig(opts []RecoverOption) recoverOptions {
-	var o recoverOptions
-	for _, f := range opts {
-		f(&o)
-	}
-	return o
+func StopExecutors(stop StopFunc) Option {
+	return func(o *options) { o.stop = stop }
 }
 
 // stopExecutor stops a journaled run's distributed tasks before its roll
 // back; an error stops the recovery (rolling back first would let the
 // tasks write uploads again after the abort).
-func (o recoverOptions) stopExecutor(ctx context.Context, j *state.Journal) error {
+func (o options) stopExecutor(ctx context.Context, j *state.Journal) error {
 	if j.Executor == "" {
 		return nil
 	}

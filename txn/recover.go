@@ -29,7 +29,7 @@ type Session struct {
 // it forward or back, before anything else reads the state. On a recovery
 // error the lock is released again; the changes recovered before it are
 // in the error's Session-less return, so they can still be reported.
-func Acquire(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc, opts ...RecoverOption) (*Session, []Recovered, error) {
+func Acquire(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc, opts ...Option) (*Session, []Recovered, error) {
 	lock, err := bm.Acquire(ctx, o)
 	if err != nil {
 		return nil, nil, err
@@ -70,7 +70,7 @@ func Detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // lock after recording its inputs (so a plan sees nothing to do): a LOCK
 // left by a dead holder is taken over, the journal recovered and the lock
 // released. Without a LOCK, or with a live holder, it does nothing.
-func RecoverAbandoned(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc, opts ...RecoverOption) ([]Recovered, error) {
+func RecoverAbandoned(ctx context.Context, bm *state.Bookmarks, o state.LockOptions, open OpenFunc, opts ...Option) ([]Recovered, error) {
 	if _, _, err := bm.ReadLock(ctx); errors.Is(err, objstore.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
@@ -97,17 +97,17 @@ type Recovered struct {
 func (r Recovered) String() string { return fmt.Sprintf("%s %s %s", r.Action, r.Kind, r.RunID) }
 
 // Recover finishes or undoes every unfinished change journaled in st. The
-// caller holds st's lock; it runs before anything else reads or changes
-// the state. A change that never reached COMMITTING is rolled back (its
-// pending uploads aborted, its unreferenced segment deleted); one that did
-// is rolled forward from its journal. A run whose tasks ran on a
-// distributed executor has them stopped before it is rolled back
-// (StopExecutors).
-func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *state.Lock, opts ...RecoverOption) ([]Recovered, error) {
-	ro := recoverConfig(opts)
-	if open == nil {
-		open = func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
-	}
+// caller holds st's lock; it runs before anything else reads the state. A
+// change that never reached COMMITTING is rolled back (its pending uploads
+// aborted, its unreferenced segment deleted). One that did is rolled
+// forward from its journal when its publication took effect (for files,
+// always: their outputs may be half visible; for a table, when the run id
+// is in the table's history), else rolled back (a table commit that never
+// happened: its data files are deleted, its inputs stay unprocessed). A
+// run whose tasks ran on a distributed executor has them stopped before it
+// is rolled back (StopExecutors).
+func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *state.Lock, opts ...Option) ([]Recovered, error) {
+	o := optionsOf(opts)
 	js, err := st.ListJournals(ctx)
 	if err != nil {
 		return nil, err
@@ -124,43 +124,54 @@ func Recover(ctx context.Context, st *state.Bookmarks, open OpenFunc, lock *stat
 		if j.Phase.Finished() {
 			continue
 		}
-		var sink objstore.Location
-		if j.SinkURL != "" {
-			if sink, err = open(ctx, j.SinkURL); err != nil {
-				return out, fmt.Errorf("recovering run %s: sink %s: %w", j.RunID, j.SinkURL, err)
-			}
+		r, err := recoverOne(ctx, st, j, open, lock, o)
+		if err != nil {
+			return out, err
 		}
-		switch j.Phase {
-		case state.PhaseCommitting:
-			if err := finish(ctx, st, j, sink, lock); err != nil {
-				return out, fmt.Errorf("rolling forward run %s: %w", j.RunID, err)
-			}
-			out = append(out, Recovered{RunID: j.RunID, Kind: j.Kind, Action: "rolled forward"})
-			slog.InfoContext(ctx, "recovery: rolled forward", "run", j.RunID, "kind", j.Kind)
-		default:
-			if err := ro.stopExecutor(ctx, j); err != nil {
-				return out, err
-			}
-			if err := rollBack(ctx, st, j, sink); err != nil {
-				return out, fmt.Errorf("rolling back run %s: %w", j.RunID, err)
-			}
-			out = append(out, Recovered{RunID: j.RunID, Kind: j.Kind, Action: "rolled back"})
-			slog.InfoContext(ctx, "recovery: rolled back", "run", j.RunID, "kind", j.Kind)
-		}
+		out = append(out, r)
 	}
 	return out, nil
 }
 
-func rollBack(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink objstore.Location) error {
-	if sink.Store != nil {
-		if err := abortRunUploads(ctx, sink, j.RunID); err != nil {
-			return err
+func recoverOne(ctx context.Context, st *state.Bookmarks, j *state.Journal, open OpenFunc, lock *state.Lock, o options) (Recovered, error) {
+	r := Recovered{RunID: j.RunID, Kind: j.Kind}
+	pub, err := publisherOf(ctx, j, open, o)
+	if err != nil {
+		return r, fmt.Errorf("recovering run %s: %w", j.RunID, err)
+	}
+	defer pub.Close()
+	why := "rolled back: the run stopped before COMMITTING"
+	if j.Phase == state.PhaseCommitting {
+		published, err := pub.Published(ctx, j)
+		if err != nil {
+			return r, fmt.Errorf("recovering run %s: %w", j.RunID, err)
 		}
-		if j.Direct {
-			if err := deleteRunOutputs(ctx, sink, j.RunID); err != nil {
-				return err
+		if published {
+			if err := finishWith(ctx, st, j, pub, lock); err != nil {
+				return r, fmt.Errorf("rolling forward run %s: %w", j.RunID, err)
 			}
+			r.Action = "rolled forward"
+			slog.InfoContext(ctx, "recovery: rolled forward", "run", j.RunID, "kind", j.Kind)
+			return r, nil
 		}
+		why = "rolled back: the run stopped before its table commit"
+	}
+	if err := o.stopExecutor(ctx, j); err != nil {
+		return r, err
+	}
+	if err := rollBack(ctx, st, j, pub, why); err != nil {
+		return r, fmt.Errorf("rolling back run %s: %w", j.RunID, err)
+	}
+	r.Action = "rolled back"
+	slog.InfoContext(ctx, "recovery: rolled back", "run", j.RunID, "kind", j.Kind)
+	return r, nil
+}
+
+// rollBack undoes a run that will never publish: what it left under the
+// sink, and its segment (unless HEAD names it); the journal says ABORTED.
+func rollBack(ctx context.Context, st *state.Bookmarks, j *state.Journal, pub Publisher, why string) error {
+	if err := pub.Discard(ctx, j); err != nil {
+		return err
 	}
 	head, _, err := st.Head(ctx)
 	if err != nil {
@@ -177,6 +188,6 @@ func rollBack(ctx context.Context, st *state.Bookmarks, j *state.Journal, sink o
 		}
 	}
 	j.Phase = state.PhaseAborted
-	j.Error = "rolled back: the run stopped before COMMITTING"
+	j.Error = why
 	return st.WriteJournal(ctx, j)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/tables"
 	"github.com/sluicedata/sluice/txn"
 )
 
@@ -189,6 +190,7 @@ func applyPlan(inv *cli.Invocation, af applyFlags, ev *events, plan *planner.Pla
 		Exec:         exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
 		Lease:        state.LeaseFromEnv(inv.Getenv),
 		LockWait:     af.lockTimeout,
+		Catalogs:     tables.NewOpener(cfg),
 		Hooks: apply.Hooks{
 			LockWait:  func(pipeline string, h state.LockInfo) { waitingForLock(inv, pipeline, h, af.lockTimeout) },
 			Recovered: v.recovered,
@@ -331,7 +333,13 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		return fail(inv, ev, r.Pipeline, r.Err)
 	}
 	pp, s, m := r.Plan, r.Stats, r.Manifest
-	ev.emit("committed", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey})
+	committed := map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey}
+	where := planner.RelativePaths(pp.Sink.URL+"/", textOptions(false).Cwd)
+	if r.Table != "" {
+		committed["table"], committed["snapshot_id"] = r.Table, r.Snapshot
+		where = fmt.Sprintf("table %s (snapshot %d)", r.Table, r.Snapshot)
+	}
+	ev.emit("committed", committed)
 	ev.emit("summary", map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "stats": s, "metrics": r.Metrics, "retries": r.Retries, "elapsed_ms": r.Elapsed.Milliseconds()})
 	if !inv.Common.JSON {
 		secs := r.Elapsed.Seconds()
@@ -351,7 +359,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		}
 		fmt.Fprintf(inv.Stdout, "%s: read %s (%s) in %.1fs%s, %s in, %s out; wrote %s (%s) to %s, committed as run %s.%s%s\n",
 			pp.Name, plural(int(s.FilesRead), "file"), planner.FormatBytes(s.BytesRead), secs, rate, plural(int(s.RowsIn), "row"), plural(int(s.RowsOut), "row"),
-			plural(int(s.FilesWritten), "file"), planner.FormatBytes(s.BytesWritten), planner.RelativePaths(pp.Sink.URL+"/", textOptions(false).Cwd), m.RunID, bad, retried)
+			plural(int(s.FilesWritten), "file"), planner.FormatBytes(s.BytesWritten), where, m.RunID, bad, retried)
 	}
 	return cli.ExitOK
 }

@@ -160,7 +160,15 @@ func buildGraph(cfg *spec.Config) *dataGraph {
 			sources = append(sources, d)
 			g.Edges = append(g.Edges, graphEdge{Kind: edgeReads, From: d, To: p.Name, Label: p.Source.Name})
 		}
-		if p.Sink != nil {
+		if p.Sink != nil && p.Sink.Format == spec.FormatIceberg {
+			// A table, named in its catalog: it has no prefix to overlap.
+			d := "table " + p.Sink.Catalog + ":" + p.Sink.Table
+			if !seen[d] {
+				seen[d] = true
+				g.Data = append(g.Data, d)
+			}
+			g.Edges = append(g.Edges, graphEdge{Kind: edgeWrites, From: p.Name, To: d, Label: p.Sink.Name})
+		} else if p.Sink != nil {
 			d := addData(p.Sink.URL)
 			sinks = append(sinks, d)
 			g.Edges = append(g.Edges, graphEdge{Kind: edgeWrites, From: p.Name, To: d, Label: p.Sink.Name})

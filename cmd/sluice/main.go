@@ -64,6 +64,7 @@ func commands() []*cli.Command {
 		workerCommand(),
 		taskCommand(),
 		stateCommand(),
+		tableCommand(),
 		testCommand(),
 		graphCommand(),
 		versionCommand(),

@@ -91,8 +91,18 @@ func writeMarkdown(w io.Writer, p *planner.Plan, limit int, o planner.TextOption
 			if n := len(s.Warnings); n > 0 {
 				warn = fmt.Sprintf(":warning: %d", n)
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s, %s | %s |\n",
-				pp.Name, inputs, pruned, backlog, outputs, pp.Sink.Mode, pp.Sink.Committer, warn)
+			commit := fmt.Sprintf("%s, %s", pp.Sink.Mode, pp.Sink.Committer)
+			if t := pp.Table; t != nil {
+				commit = fmt.Sprintf("%s, table `%s`", pp.Sink.Mode, t.Table)
+				if t.Inspected && !t.Exists {
+					commit += " (created)"
+				}
+				if len(t.AddColumns) > 0 {
+					commit += ", adds " + plural(len(t.AddColumns), "column")
+				}
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s |\n",
+				pp.Name, inputs, pruned, backlog, outputs, commit, warn)
 		}
 		b.WriteString("\n")
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/tables"
 )
 
 func planCommand() *cli.Command {
@@ -146,6 +147,7 @@ func buildPlan(ctx context.Context, cfg *spec.Config, pipelines []string, onList
 		OpenCost:     openCost,
 		DriftFooters: planner.DefaultDriftFooters,
 		Pipelines:    pipelines,
+		Tables:       tables.NewOpener(cfg),
 		OpenLocation: func(ctx context.Context, url string) (objstore.Location, error) {
 			return objstore.Open(ctx, url)
 		},

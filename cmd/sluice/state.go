@@ -17,6 +17,7 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
+	"github.com/sluicedata/sluice/tables"
 	"github.com/sluicedata/sluice/txn"
 )
 
@@ -123,13 +124,13 @@ func (e *stateEnv) pipeline(inv *cli.Invocation, name string) (*spec.Pipeline, *
 }
 
 // locked takes the pipeline's lock and recovers (txn.Acquire), then runs fn.
-func locked(inv *cli.Invocation, a *stateArgs, p *spec.Pipeline, st *state.Bookmarks, command string, fn func(s *txn.Session, runID string) cli.ExitCode) cli.ExitCode {
+func locked(inv *cli.Invocation, a *stateArgs, cfg *spec.Config, p *spec.Pipeline, st *state.Bookmarks, command string, fn func(s *txn.Session, runID string) cli.ExitCode) cli.ExitCode {
 	ev := newEvents(inv)
 	ev.on = false // state commands print one JSON document, not events
 	runID := planner.NewRunID(time.Now())
 	lo := state.LockOptions{RunID: runID, Command: command, Lease: state.LeaseFromEnv(inv.Getenv), Wait: a.lockTimeout,
 		OnWait: func(h state.LockInfo) { waitingForLock(inv, p.Name, h, a.lockTimeout) }}
-	sess, rec, err := txn.Acquire(inv.Ctx, st, lo, openLoc, txn.StopExecutors(stopExecutor(inv, temporalFlags{})))
+	sess, rec, err := txn.Acquire(inv.Ctx, st, lo, openLoc, txn.WithCatalogs(tables.NewOpener(cfg)), txn.StopExecutors(stopExecutor(inv, temporalFlags{})))
 	printRecovered(inv, p.Name, rec)
 	var held *state.LockHeldError
 	if errors.As(err, &held) {
@@ -144,9 +145,9 @@ func locked(inv *cli.Invocation, a *stateArgs, p *spec.Pipeline, st *state.Bookm
 
 // recoverDead finishes a run that died holding the pipeline's lock, so
 // that what a state command shows is the state as it really is.
-func recoverDead(inv *cli.Invocation, name string, st *state.Bookmarks) cli.ExitCode {
+func recoverDead(inv *cli.Invocation, cfg *spec.Config, name string, st *state.Bookmarks) cli.ExitCode {
 	rec, err := txn.RecoverAbandoned(inv.Ctx, st, state.LockOptions{RunID: planner.NewRunID(time.Now()), Command: "recovery", Lease: state.LeaseFromEnv(inv.Getenv)}, openLoc,
-		txn.StopExecutors(stopExecutor(inv, temporalFlags{})))
+		txn.WithCatalogs(tables.NewOpener(cfg)), txn.StopExecutors(stopExecutor(inv, temporalFlags{})))
 	printRecovered(inv, name, rec)
 	if err != nil {
 		ev := newEvents(inv)
@@ -212,7 +213,7 @@ func runStateList(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		seen[p.Name+"/"+p.Source.Name] = true
 		// A run that died holding the lock is finished first, so the
 		// listing shows the state as it really is.
-		if code := recoverDead(inv, p.Name, state.Open(env.stateLoc, p.Name, p.Source.Name)); code != cli.ExitOK {
+		if code := recoverDead(inv, env.cfg, p.Name, state.Open(env.stateLoc, p.Name, p.Source.Name)); code != cli.ExitOK {
 			return code
 		}
 		if err := add(p.Name, p.Source.Name, true); err != nil {
@@ -257,7 +258,7 @@ func runStateShow(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		return code
 	}
 	ctx := inv.Ctx
-	if code := recoverDead(inv, p.Name, st); code != cli.ExitOK {
+	if code := recoverDead(inv, env.cfg, p.Name, st); code != cli.ExitOK {
 		return code
 	}
 	h, etag, err := st.Head(ctx)
@@ -377,6 +378,9 @@ func runStateRewind(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 		return inv.UsageError("rewind needs -to RUN (a run id from 'sluice state show')")
 	}
 	return stateChange(inv, a, "state rewind", func(ctx context.Context, p *spec.Pipeline, s *txn.Session, runID string) (txn.StateChange, error) {
+		if p.Sink.Format == spec.FormatIceberg {
+			return txn.StateChange{}, fmt.Errorf("rewind undoes runs through their commit manifests, and a run into table %s has none: its snapshot is its record. Roll the table back with your engine (rollback_to_snapshot), then 'sluice state forget' the inputs to read again", p.Sink.Table)
+		}
 		sink, err := objstore.Open(ctx, p.Sink.URL)
 		if err != nil {
 			return txn.StateChange{}, err
@@ -397,7 +401,7 @@ func stateChange(inv *cli.Invocation, a *stateArgs, command string, fn func(cont
 	if p == nil {
 		return code
 	}
-	return locked(inv, a, p, st, command, func(s *txn.Session, runID string) cli.ExitCode {
+	return locked(inv, a, env.cfg, p, st, command, func(s *txn.Session, runID string) cli.ExitCode {
 		// Once started, a state change runs to the end: a signal would
 		// only leave a journal for the next command to finish.
 		ctx, cancel := txn.Detached(inv.Ctx)
@@ -457,10 +461,13 @@ func runStateGC(inv *cli.Invocation, a *stateArgs) cli.ExitCode {
 	total := map[string]txn.GCResult{}
 	for _, p := range env.cfg.Pipelines {
 		st := state.Open(env.stateLoc, p.Name, p.Source.Name)
-		code := locked(inv, a, p, st, "state gc", func(s *txn.Session, runID string) cli.ExitCode {
-			sink, err := objstore.Open(inv.Ctx, p.Sink.URL)
-			if err != nil {
-				return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
+		code := locked(inv, a, env.cfg, p, st, "state gc", func(s *txn.Session, runID string) cli.ExitCode {
+			var sink objstore.Location // a table's runs write no manifests
+			if p.Sink.URL != "" {
+				var err error
+				if sink, err = objstore.Open(inv.Ctx, p.Sink.URL); err != nil {
+					return inv.Errorf("pipeline %s: %s", p.Name, objstore.Describe(err))
+				}
 			}
 			r, err := s.GC(inv.Ctx, sink, p.Name, a.retention, time.Now())
 			if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +19,10 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/sluicedata/sluice/exec/arrowtype"
+	"github.com/sluicedata/sluice/internal/lakegen"
 	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // benchSchema is 20 mixed columns, like the measured workload in
@@ -260,4 +265,63 @@ func BenchmarkParquet(b *testing.B) {
 		}
 	}
 	cpuMBps(b, int64(len(data)), ru)
+}
+
+// BenchmarkJSONNested measures NDJSON decoding of nested events (structs,
+// a list of structs; lakegen.Events, ~850 bytes a line) on one core,
+// through an Appender as the executor decodes small objects.
+func BenchmarkJSONNested(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := lakegen.Events(dir, lakegen.EventsOptions{Files: 16, Days: 1, RowsPerFile: 1024, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	var objects [][]byte
+	var size int64
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			objects = append(objects, data)
+			size += int64(len(data))
+		}
+		return nil
+	})
+	fields := make([]arrow.Field, len(lakegen.EventColumns))
+	for i, c := range lakegen.EventColumns {
+		fields[i] = arrow.Field{Name: c.Name, Type: arrowtype.ToArrow(schema.MustParseType(c.Type)), Nullable: true}
+	}
+	sc := arrow.NewSchema(fields, nil)
+	b.SetBytes(size)
+	app, err := NewAppender(spec.FormatJSON, Options{Schema: sc, Alloc: memory.NewGoAllocator()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer app.Release()
+	ru := rusage()
+	for b.Loop() {
+		rows := 0
+		for _, data := range objects {
+			// Objects of 1,024 events, flushed every 8Ki rows as a task
+			// does (one Appender for all its objects).
+			if app.Rows() >= 8<<10 {
+				for _, rec := range app.Flush() {
+					rows += int(rec.NumRows())
+					rec.Release()
+				}
+			}
+			if _, err := app.Append(bytes.NewReader(data), "e.json", int64(len(data))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, rec := range app.Flush() {
+			rows += int(rec.NumRows())
+			rec.Release()
+		}
+		if rows != 16<<10 {
+			b.Fatalf("rows = %d", rows)
+		}
+	}
+	cpuMBps(b, size, ru)
 }

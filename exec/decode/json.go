@@ -37,37 +37,97 @@ func newColumns(o *Options, rb *array.RecordBuilder) ([]*column, error) {
 }
 
 // batchSizer reserves builder capacity for a batch from the size of the
-// previous one, so builders do not grow by repeated doubling and copying.
+// previous one, so builders do not grow by repeated doubling and copying:
+// the top-level builders, and the builders nested in struct, list and map
+// columns (a list's elements are counted apart from its rows).
 type batchSizer struct {
-	rows int
-	data []int
+	rows   int
+	data   []int
+	nested [][]nestedSize // per column, its nested builders in walk order
 }
+
+// nestedSize is what one nested builder held at the end of a batch.
+type nestedSize struct{ n, data int }
 
 func (s *batchSizer) reserve(cols []*column, max int) {
 	if s.rows == 0 {
 		return
 	}
+	rows := min(s.rows, max)
 	for i, c := range cols {
-		c.b.Reserve(min(s.rows, max))
-		if bb, ok := c.b.(*array.StringBuilder); ok && s.data[i] > 0 {
-			bb.ReserveData(s.data[i])
-		} else if bb, ok := c.b.(*array.BinaryBuilder); ok && s.data[i] > 0 {
-			bb.ReserveData(s.data[i])
+		c.b.Reserve(rows)
+		reserveData(c.b, s.data[i])
+		if len(s.nested[i]) == 0 {
+			continue
+		}
+		for j, b := range nestedBuilders(c.b, nil) {
+			if j >= len(s.nested[i]) {
+				break
+			}
+			ns := s.nested[i][j]
+			// Scaled to this batch's rows (text readers cap a batch).
+			b.Reserve(int(int64(ns.n) * int64(rows) / int64(s.rows)))
+			reserveData(b, int(int64(ns.data)*int64(rows)/int64(s.rows)))
 		}
 	}
+}
+
+func reserveData(b array.Builder, n int) {
+	if n <= 0 {
+		return
+	}
+	switch bb := b.(type) {
+	case *array.StringBuilder:
+		bb.ReserveData(n)
+	case *array.BinaryBuilder:
+		bb.ReserveData(n)
+	}
+}
+
+func dataLen(b array.Builder) int {
+	switch bb := b.(type) {
+	case *array.StringBuilder:
+		return bb.DataLen()
+	case *array.BinaryBuilder:
+		return bb.DataLen()
+	}
+	return 0
+}
+
+// nestedBuilders appends the builders inside b (struct fields, list and map
+// elements, recursively) in a fixed order.
+func nestedBuilders(b array.Builder, out []array.Builder) []array.Builder {
+	var kids []array.Builder
+	switch x := b.(type) {
+	case *array.StructBuilder:
+		for i := 0; i < x.NumField(); i++ {
+			kids = append(kids, x.FieldBuilder(i))
+		}
+	case *array.ListBuilder:
+		kids = []array.Builder{x.ValueBuilder()}
+	case *array.LargeListBuilder:
+		kids = []array.Builder{x.ValueBuilder()}
+	case *array.MapBuilder:
+		kids = []array.Builder{x.ValueBuilder()}
+	}
+	for _, k := range kids {
+		out = append(out, k)
+		out = nestedBuilders(k, out)
+	}
+	return out
 }
 
 func (s *batchSizer) observe(cols []*column, rows int) {
 	s.rows = rows
 	if s.data == nil {
 		s.data = make([]int, len(cols))
+		s.nested = make([][]nestedSize, len(cols))
 	}
 	for i, c := range cols {
-		switch bb := c.b.(type) {
-		case *array.StringBuilder:
-			s.data[i] = bb.DataLen()
-		case *array.BinaryBuilder:
-			s.data[i] = bb.DataLen()
+		s.data[i] = dataLen(c.b)
+		s.nested[i] = s.nested[i][:0]
+		for _, b := range nestedBuilders(c.b, nil) {
+			s.nested[i] = append(s.nested[i], nestedSize{n: b.Len(), data: dataLen(b)})
 		}
 	}
 }

@@ -101,6 +101,14 @@ type Options struct {
 	// SchemaChange is the source's on_schema_change; only
 	// spec.SchemaChangeIgnore changes what NewParquet does.
 	SchemaChange spec.SchemaChangePolicy
+	// Dictionaries names top-level string and binary columns of Schema
+	// that NewParquet may return as dictionary arrays (dictionary<int32,
+	// T> for the column's type T; the batch's schema says so) when the
+	// file stores them dictionary-encoded in row groups of at least
+	// BatchRows rows: decoding the indices alone and copying the strings
+	// only for the rows a filter keeps (Dense) is late materialisation.
+	// Text readers ignore it.
+	Dictionaries map[string]bool
 }
 
 func (o *Options) normalize() error {
@@ -130,7 +138,8 @@ func (o *Options) bad(r BadRecord) error {
 	return o.OnBad(r)
 }
 
-// Reader yields record batches of Options.Schema.
+// Reader yields record batches of Options.Schema (the columns named in
+// Options.Dictionaries may be dictionary arrays of their type instead).
 type Reader interface {
 	// Next returns the next batch, or io.EOF after the last one. The caller
 	// owns the batch and must Release it.

@@ -247,6 +247,9 @@ type pqColumn struct {
 	// int96, when set, is the type the column's INT96 leaves are
 	// converted to (convertInt96).
 	int96 arrow.DataType
+	// dictionary: read as a dictionary array (Options.Dictionaries), which
+	// the batch keeps unless a cast needs the values.
+	dictionary bool
 }
 
 type parquetReader struct {
@@ -384,10 +387,23 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 			read += starts[g+1] - starts[g]
 		}
 	}
-	fr, err := pqarrow.NewFileReader(p.pf, pqarrow.ArrowReadProperties{BatchSize: int64(p.o.BatchRows)}, &limitAllocator{Allocator: p.o.Alloc, limit: p.o.MemoryLimit})
+	rgs := rowGroups
+	if rgs == nil {
+		rgs = make([]int, n)
+		for g := range rgs {
+			rgs[g] = g
+		}
+	}
+	aprops := pqarrow.ArrowReadProperties{BatchSize: int64(p.o.BatchRows)}
+	dict := dictionaryLeaves(p.pf.MetaData(), &p.o, rgs)
+	for c := range dict {
+		aprops.SetReadDict(c, true)
+	}
+	fr, err := pqarrow.NewFileReader(p.pf, aprops, &limitAllocator{Allocator: p.o.Alloc, limit: p.o.MemoryLimit})
 	if err != nil {
 		return fmt.Errorf("%s: parquet: %w", key, err)
 	}
+	readAsDictionary(fr, dict)
 	byName := make(map[string]int, len(fr.Manifest.Fields))
 	for i, f := range fr.Manifest.Fields {
 		if _, dup := byName[f.Field.Name]; !dup {
@@ -409,6 +425,12 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 		}
 		sf := &fr.Manifest.Fields[fi]
 		fileType := projectedType(sf, want.Type)
+		// A column read as a dictionary (dictionaryLeaves) is its value
+		// type to everything below; assemble keeps or materialises it.
+		dictionary := false
+		if dt, ok := fileType.(*arrow.DictionaryType); ok && dict[sf.ColIndex] {
+			dictionary, fileType = true, dt.ValueType
+		}
 		var legacyType arrow.DataType
 		if legacy != nil {
 			if fixed := fixLegacyType(fileType, want.Name, legacy); !arrow.TypeEqual(fixed, fileType) {
@@ -442,17 +464,10 @@ func (p *parquetReader) init(rowGroups []int) (err error) {
 			p.err = io.EOF
 			return nil
 		}
-		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast, legacy: legacyType, maps: mapsType, int96: int96Type}
+		p.cols[i] = pqColumn{fileName: want.Name, want: want.Type, cast: cast, legacy: legacyType, maps: mapsType, int96: int96Type, dictionary: dictionary}
 		leaves = collectLeavesFor(sf, want.Type, leaves)
 	}
 	md := p.pf.MetaData()
-	rgs := rowGroups
-	if rgs == nil {
-		rgs = make([]int, n)
-		for g := range rgs {
-			rgs[g] = g
-		}
-	}
 	if len(leaves) == 0 {
 		// Nothing to read but row counts (count(*) or only missing columns).
 		for _, rg := range rgs {
@@ -696,6 +711,7 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 	}
 	var bad []badRow
 	arrs := make([]arrow.Array, 0, len(p.cols))
+	var fields []arrow.Field // the schema's, when a column stays a dictionary
 	defer func() {
 		for _, a := range arrs {
 			a.Release()
@@ -711,6 +727,23 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 			return nil, fmt.Errorf("%s: parquet: column %q missing from the decoded batch", p.o.Key, c.fileName)
 		}
 		a := rec.Column(idx[0])
+		if c.dictionary {
+			if _, isDict := a.(*array.Dictionary); isDict && !c.cast && arrow.TypeEqual(a.DataType().(*arrow.DictionaryType).ValueType, c.want) {
+				a.Retain()
+				arrs = append(arrs, a)
+				if fields == nil {
+					fields = slices.Clone(p.o.Schema.Fields())
+				}
+				fields[len(arrs)-1].Type = a.DataType()
+				continue
+			}
+			d, err := Dense(p.o.Alloc, a)
+			if err != nil {
+				return nil, fmt.Errorf("%s: parquet: column %q: %w", p.o.Key, c.fileName, err)
+			}
+			a = d
+			defer a.Release()
+		}
 		if c.legacy != nil {
 			d := fixLegacyData(a.Data(), c.legacy)
 			a = array.MakeFromData(d)
@@ -745,7 +778,12 @@ func (p *parquetReader) assemble(rec arrow.RecordBatch, nrows int64) (out arrow.
 		}
 		arrs = append(arrs, ca)
 	}
-	out = array.NewRecordBatch(p.o.Schema, arrs, nrows)
+	schema := p.o.Schema
+	if fields != nil {
+		meta := schema.Metadata()
+		schema = arrow.NewSchema(fields, &meta)
+	}
+	out = array.NewRecordBatch(schema, arrs, nrows)
 	if bad == nil {
 		return out, nil
 	}

@@ -61,6 +61,15 @@ func Compile(e predicate.Expr, s *arrow.Schema) (*Program, error) {
 // String returns the predicate's canonical text.
 func (p *Program) String() string { return p.expr.String() }
 
+// Columns returns the names of the batch columns the program reads.
+func (p *Program) Columns() []string {
+	names := make([]string, len(p.cols))
+	for i, c := range p.cols {
+		names[i] = c.name
+	}
+	return names
+}
+
 // Eval returns the predicate's value for every row of b, null where it is
 // unknown. The caller releases the result; b is not consumed. Buffers are
 // allocated from compute.GetAllocator(ctx) (set it with

@@ -50,6 +50,15 @@ func parquetCodec(c spec.Compression) (compress.Compression, error) {
 	return 0, fmt.Errorf("write: parquet cannot be compressed with codec %d (snappy, zstd, gzip or none)", int(c))
 }
 
+// dataPageSize is the uncompressed size at which a data page is closed.
+// arrow-go's default, 1 MiB, grows each column's page buffer to 1 MiB by
+// doubling through a pool that every garbage collection empties, and
+// zeroes it on release: on flights-3m (3b) pages of 256 KiB took 15% off
+// the run's CPU and 30 MiB off its peak RSS, for files 2.4% larger (0.3%
+// on the compaction benchmark); 128 KiB saved little more CPU and cost
+// 4.6%.
+const dataPageSize = 256 << 10
+
 // newParquetConfig sets the writer properties: the codec, statistics on,
 // and dictionary encoding only for byte-array (string and binary) leaves.
 // Dictionaries on high-cardinality numbers cost ~30% of write time and grew
@@ -67,6 +76,7 @@ func newParquetConfig(s *arrow.Schema, o Options, mem memory.Allocator) (*parque
 		parquet.WithStats(true),
 		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("sluice version " + o.Version),
+		parquet.WithDataPageSize(dataPageSize),
 	}
 	aprops := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
 	pqs, err := pqarrow.ToParquet(s, parquet.NewWriterProperties(base...), aprops)

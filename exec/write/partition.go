@@ -18,6 +18,8 @@ import (
 type column struct {
 	eq     func(i, j int) bool
 	render func(i int) string
+	// raw is row i's value rendered but with "" kept; nil when null.
+	raw func(i int) *string
 }
 
 // checkPartitionType reports whether values of t can name a directory.
@@ -63,8 +65,18 @@ func renderOf[T comparable](a valuer[T], f func(T) string) func(i int) string {
 	}
 }
 
+func rawOf[T comparable](a valuer[T], f func(T) string) func(i int) *string {
+	return func(i int) *string {
+		if a.IsNull(i) {
+			return nil
+		}
+		s := f(a.Value(i))
+		return &s
+	}
+}
+
 func typed[T comparable](a valuer[T], f func(T) string) column {
-	return column{eq: eqOf(a), render: renderOf(a, f)}
+	return column{eq: eqOf(a), render: renderOf(a, f), raw: rawOf(a, f)}
 }
 
 func itoa[T int8 | int16 | int32 | int64](v T) string     { return hive.FormatInt(int64(v)) }
@@ -135,12 +147,22 @@ func newColumn(a arrow.Array) column {
 				}
 				return inner.render(a.GetValueIndex(i))
 			},
+			raw: func(i int) *string {
+				if a.IsNull(i) {
+					return nil
+				}
+				return inner.raw(a.GetValueIndex(i))
+			},
 		}
 	}
 	// Unreachable after checkPartitionType; fall back to arrow's text form.
 	return column{
 		eq:     func(i, j int) bool { return a.ValueStr(i) == a.ValueStr(j) },
 		render: func(i int) string { return a.ValueStr(i) },
+		raw: func(i int) *string {
+			s := a.ValueStr(i)
+			return &s
+		},
 	}
 }
 

@@ -1,12 +1,14 @@
 package write
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/sluicedata/sluice/objstore"
@@ -129,6 +131,43 @@ func TestRowGroupSize(t *testing.T) {
 		}
 	}
 	checkDictionaries(t, md.RowGroup(0), s)
+}
+
+// Data pages close at dataPageSize uncompressed bytes (the writer checks
+// after every 1,024 values, so a page may pass it by one such batch).
+func TestDataPageSize(t *testing.T) {
+	mem := checked(t)
+	st := newStore(t)
+	s := wideSchema()
+	recs := wideBatches(mem, s, 200000, 20000)
+	defer releaseAll(recs)
+	files := writeAll(t, s, baseOptions(st, spec.FormatParquet, mem), recs...)
+	completeAll(t, st, files)
+	pf, err := file.NewParquetReader(bytes.NewReader(readAll(t, st, files[0].Key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	pr, err := pf.RowGroup(0).GetColumnPageReader(0) // id, int64: 1.6 MB plain
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for pr.Next() {
+		if _, ok := pr.Page().(*file.DataPageV1); !ok {
+			continue // the dictionary page
+		}
+		pages++
+		if n := len(pr.Page().Data()); n > dataPageSize+8<<10 {
+			t.Errorf("data page of %d bytes, want at most %d", n, dataPageSize)
+		}
+	}
+	if err := pr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if pages < 1600000/dataPageSize {
+		t.Errorf("%d data pages for 1.6 MB, want at least %d", pages, 1600000/dataPageSize)
+	}
 }
 
 // checkDictionaries: low-cardinality strings are dictionary-encoded,

@@ -30,6 +30,15 @@ type Options struct {
 	// PartitionBy names columns of the input batches that become path
 	// levels, in order; they are written in the path only, not in the files.
 	PartitionBy []string
+	// PartitionNames are the keys of those path levels (and of
+	// File.Partition); nil: PartitionBy. An Iceberg table's writer passes
+	// its partition fields' names, its batches holding the computed
+	// values under other names.
+	PartitionNames []string
+	// TypedPartitions keeps a null partition value apart from the empty
+	// string (both name the default directory) and records each file's
+	// exact values in File.Values: an Iceberg table commits them.
+	TypedPartitions bool
 	// TargetFileSize: a file is finished and a new one started when the
 	// current one reaches about this many bytes (<= 0: never roll).
 	TargetFileSize int64
@@ -58,11 +67,15 @@ type File struct {
 	Key string `json:"key"` // full key inside the Store
 	// Partition holds the raw (unescaped) partition values by column; a null
 	// or empty value is hive.DefaultPartition.
-	Partition     map[string]string      `json:"partition,omitempty"`
-	PartitionPath string                 `json:"partition_path,omitempty"` // "k=v/…/" as in the key, "" when unpartitioned
-	Rows          int64                  `json:"rows"`
-	Bytes         int64                  `json:"bytes"`
-	Upload        objstore.PendingUpload `json:"upload"`
+	Partition     map[string]string `json:"partition,omitempty"`
+	PartitionPath string            `json:"partition_path,omitempty"` // "k=v/…/" as in the key, "" when unpartitioned
+	// Values, with Options.TypedPartitions, are the file's partition
+	// values in PartitionBy order, rendered as for the path but unescaped
+	// and with "" kept; nil is null.
+	Values []*string              `json:"values,omitempty"`
+	Rows   int64                  `json:"rows"`
+	Bytes  int64                  `json:"bytes"`
+	Upload objstore.PendingUpload `json:"upload"`
 }
 
 // Parquet key-value metadata keys written into every Parquet file.
@@ -114,6 +127,7 @@ type openFile struct {
 	owner     *Writer
 	key       string
 	partition map[string]string
+	values    []*string
 	ppath     string
 	up        objstore.Upload
 	cw        *countingWriter
@@ -155,6 +169,12 @@ func New(ctx context.Context, schema *arrow.Schema, o Options) (*Writer, error) 
 	}
 	if o.Version == "" {
 		o.Version = "dev"
+	}
+	if o.PartitionNames == nil {
+		o.PartitionNames = o.PartitionBy
+	}
+	if len(o.PartitionNames) != len(o.PartitionBy) {
+		return nil, fmt.Errorf("write: %d partition names for %d partition columns", len(o.PartitionNames), len(o.PartitionBy))
 	}
 	w := &Writer{o: o, in: schema, files: map[string]*openFile{}, alloc: o.Alloc}
 	if w.alloc == nil {
@@ -286,7 +306,7 @@ func (w *Writer) write(ctx context.Context, b arrow.RecordBatch) error {
 	w.rawSeen += recordRawSize(out)
 
 	if len(w.pidx) == 0 {
-		return w.writePart(ctx, "", nil, out)
+		return w.writePart(ctx, "", nil, nil, out)
 	}
 	pc := make([]column, len(w.pidx))
 	for i, c := range w.pidx {
@@ -299,6 +319,7 @@ func (w *Writer) write(ctx context.Context, b arrow.RecordBatch) error {
 	type group struct {
 		key   string
 		vals  []string
+		raw   []*string // TypedPartitions: exact values, nil for null
 		runs  [][2]int
 		nrows int
 	}
@@ -320,9 +341,17 @@ func (w *Writer) write(ctx context.Context, b arrow.RecordBatch) error {
 			vals[i] = c.render(start)
 		}
 		key := groupKey(vals)
+		var raw []*string
+		if w.o.TypedPartitions {
+			raw = make([]*string, len(pc))
+			for i, c := range pc {
+				raw[i] = c.raw(start)
+			}
+			key = typedKey(raw)
+		}
 		g := byKey[key]
 		if g == nil {
-			g = &group{key: key, vals: vals}
+			g = &group{key: key, vals: vals, raw: raw}
 			byKey[key] = g
 			groups = append(groups, g)
 		}
@@ -332,13 +361,13 @@ func (w *Writer) write(ctx context.Context, b arrow.RecordBatch) error {
 		start = end
 	}
 	if len(groups) == 1 {
-		return w.writePart(ctx, groups[0].key, groups[0].vals, out)
+		return w.writePart(ctx, groups[0].key, groups[0].vals, groups[0].raw, out)
 	}
 	if nruns <= 2*len(groups) || n/nruns >= 64 {
 		for _, g := range groups {
 			for _, r := range g.runs {
 				s := out.NewSlice(int64(r[0]), int64(r[1]))
-				err := w.writePart(ctx, g.key, g.vals, s)
+				err := w.writePart(ctx, g.key, g.vals, g.raw, s)
 				s.Release()
 				if err != nil {
 					return err
@@ -361,7 +390,7 @@ func (w *Writer) write(ctx context.Context, b arrow.RecordBatch) error {
 	off := int64(0)
 	for _, g := range groups {
 		s := sorted.NewSlice(off, off+int64(g.nrows))
-		err := w.writePart(ctx, g.key, g.vals, s)
+		err := w.writePart(ctx, g.key, g.vals, g.raw, s)
 		s.Release()
 		if err != nil {
 			return err
@@ -379,6 +408,21 @@ func groupKey(vals []string) string {
 		b.WriteString(strconv.Itoa(len(v)))
 		b.WriteByte(':')
 		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// typedKey identifies a partition by its exact values, null apart.
+func typedKey(vals []*string) string {
+	var b strings.Builder
+	for _, v := range vals {
+		if v == nil {
+			b.WriteString("N;")
+			continue
+		}
+		b.WriteString(strconv.Itoa(len(*v)))
+		b.WriteByte(':')
+		b.WriteString(*v)
 	}
 	return b.String()
 }
@@ -433,13 +477,13 @@ const learnRows = 256
 
 // writePart writes rec to the open file of one partition, starting and
 // finishing files so that each ends near TargetFileSize.
-func (w *Writer) writePart(ctx context.Context, key string, vals []string, rec arrow.RecordBatch) error {
+func (w *Writer) writePart(ctx context.Context, key string, vals []string, raw []*string, rec arrow.RecordBatch) error {
 	n := rec.NumRows()
 	for off := int64(0); off < n; {
 		f := w.files[key]
 		if f == nil {
 			var err error
-			if f, err = w.open(ctx, key, vals); err != nil {
+			if f, err = w.open(ctx, key, vals, raw); err != nil {
 				return err
 			}
 		}
@@ -511,14 +555,14 @@ func (w *Writer) flushFile(f *openFile) error {
 }
 
 // open starts the next file of a partition.
-func (w *Writer) open(ctx context.Context, key string, vals []string) (*openFile, error) {
+func (w *Writer) open(ctx context.Context, key string, vals []string, raw []*string) (*openFile, error) {
 	w.seq++
 	var ppath string
 	var part map[string]string
 	if len(w.pidx) > 0 {
-		ppath = hive.Dir(w.o.PartitionBy, vals)
+		ppath = hive.Dir(w.o.PartitionNames, vals)
 		part = make(map[string]string, len(vals))
-		for i, k := range w.o.PartitionBy {
+		for i, k := range w.o.PartitionNames {
 			part[k] = vals[i]
 		}
 	}
@@ -530,7 +574,7 @@ func (w *Writer) open(ctx context.Context, key string, vals []string) (*openFile
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", objKey, err)
 	}
-	f := &openFile{owner: w, key: objKey, partition: part, ppath: ppath, up: up, cw: &countingWriter{w: up}}
+	f := &openFile{owner: w, key: objKey, partition: part, values: raw, ppath: ppath, up: up, cw: &countingWriter{w: up}}
 	// Registered before the encoder starts so that Abort covers it.
 	w.files[key] = f
 	w.order = append(w.order, f)
@@ -562,7 +606,7 @@ func (w *Writer) finish(ctx context.Context, f *openFile) error {
 	}
 	w.removeOpen(f)
 	w.done = append(w.done, File{
-		Key: f.key, Partition: f.partition, PartitionPath: f.ppath,
+		Key: f.key, Partition: f.partition, PartitionPath: f.ppath, Values: f.values,
 		Rows: f.rows, Bytes: f.cw.n, Upload: pu,
 	})
 	return nil

@@ -13,11 +13,12 @@ const module = "github.com/sluicedata/sluice/"
 
 // layers lists sluice's packages from the top down (docs/architecture.md).
 // A package may import one of a lower layer, never one of its own layer or
-// above: cmd → apply → dist/temporal → dist → {txn, exec} → planner → state
-// → spec → leaves. A
-// package is placed by its longest listed prefix. txn and exec share a
-// layer on purpose: the protocol must not know the data plane, nor the
-// data plane the protocol; apply joins them.
+// above: cmd → apply → dist/temporal → dist → {txn, exec} → planner →
+// {state, tables} → spec → leaves. A package is placed by its longest
+// listed prefix. txn and exec share a layer on purpose: the protocol must
+// not know the data plane, nor the data plane the protocol; apply joins
+// them. state and tables share one too: bookmarks know nothing of tables,
+// nor tables of bookmarks; txn joins them in the commit.
 var layers = [][]string{
 	{"cmd/sluice"},
 	{"apply/fixture"},
@@ -27,7 +28,7 @@ var layers = [][]string{
 	{"txn", "exec"},
 	{"exec/decode", "exec/write", "exec/eval"},
 	{"planner"},
-	{"state"},
+	{"state", "tables"},
 	{"spec/fixture"},
 	{"spec"},
 	{"spec/predicate", "exec/arrowtype", "objstore/objstoretest"},
@@ -136,7 +137,7 @@ func TestForbids(t *testing.T) {
 func TestLayerOf(t *testing.T) {
 	for pkg, want := range map[string]int{
 		"cmd/sluice/internal/cli": 0, "apply/fixture": 1, "apply": 2, "dist/temporal": 3, "dist": 4,
-		"txn": 5, "exec": 5, "exec/decode": 6, "planner": 7, "state": 8, "spec/fixture": 9, "spec": 10,
+		"txn": 5, "exec": 5, "exec/decode": 6, "planner": 7, "state": 8, "tables": 8, "spec/fixture": 9, "spec": 10,
 		"hive": 12, "objstore": 12, "interop/duck": -1, "internal/s3test": -1,
 	} {
 		if got := layerOf(pkg); got != want {

@@ -320,12 +320,4 @@ func writeWideFile(path string, o WideOptions, rng *rand.Rand, base int64, day t
 
 // WideSchemaHCL is the data set's schema as a pipeline-language schema
 // block named name, for a generated schemas/<name>.hcl.
-func WideSchemaHCL(name string) string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "schema %q {\n", name)
-	for _, c := range WideColumns {
-		fmt.Fprintf(&sb, "  column %q {\n    type = %q\n  }\n", c.Name, c.Type)
-	}
-	sb.WriteString("}\n")
-	return sb.String()
-}
+func WideSchemaHCL(name string) string { return SchemaHCL(name, WideColumns) }

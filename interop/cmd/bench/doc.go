@@ -12,7 +12,12 @@
 // Usage:
 //
 //	bench [-sluice bin/sluice] [-repo DIR] [-runs 5] [-threads N] [-large] [-only 1,3] [-o FILE]
-//	      [-cpuprofile DIR] [-memprofile DIR]
+//	      [-cpuprofile DIR] [-memprofile DIR] [-one-thread=false]
+//
+// Besides both engines, each scenario measures its floor (floor-worker: the
+// input read, decompressed and, for text, parsed without building anything,
+// on the same threads) and sluice again with one thread (the parallel
+// efficiency column).
 //
 // Datasets are generated deterministically once into .tools/cache/bench/.
 package main

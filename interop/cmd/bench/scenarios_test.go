@@ -15,7 +15,7 @@ func TestCopySQL(t *testing.T) {
 			sc = s
 		}
 	}
-	q := copySQL(sc, sc.data, "/cache/ndjson-2000", "/work/out", o)
+	q := copySQL(sc, "/cache/ndjson-2000", "/work/out")
 	for _, want := range []string{
 		`COPY (SELECT "id", "user_id", "event", "country", "price", "qty", "discount", "is_member", "created_at", "note", "dt" FROM read_json('/cache/ndjson-2000/**/*.json', format='newline_delimited', columns={'id': 'BIGINT', `,
 		"hive_partitioning=true) WHERE dt >= DATE '2026-01-04' AND price > 2000.0)",
@@ -63,5 +63,37 @@ func TestProfileArgs(t *testing.T) {
 	}
 	if args := (options{}).profileArgs("x"); len(args) != 0 {
 		t.Fatalf("no profiling asked, got %v", args)
+	}
+}
+
+// The new scenarios: nested events keep their structs and lists (DuckDB
+// reads them with explicit nested types), and the 200-column tables keep ten.
+func TestNestedAndWideScenarios(t *testing.T) {
+	o := options{repo: "/repo", cache: "/cache", runs: 5, threads: 2}
+	byName := map[string]scenario{}
+	for _, s := range scenarios(o) {
+		byName[s.name] = s
+	}
+	ev := byName["7 nested json events"]
+	q := copySQL(ev, "/cache/events-200", "/work/out")
+	for _, want := range []string{`'payload': 'STRUCT(action VARCHAR`, `commits STRUCT(sha VARCHAR`, `WHERE "type" = 'PushEvent'`, `PARTITION_BY (dt)`} {
+		if !strings.Contains(q, want) {
+			t.Errorf("events copy lacks %q:\n%s", want, q)
+		}
+	}
+	if ev.selectCols != nil || len(ev.cols) != 9 {
+		t.Errorf("events scenario selects %v and compares %d columns, want every column", ev.selectCols, len(ev.cols))
+	}
+	for _, name := range []string{"8a 200 columns parquet, 10 kept", "8b 200 columns ndjson, 10 kept"} {
+		s := byName[name]
+		if s.data.many.Columns != 200 || len(s.selectCols) != 11 {
+			t.Errorf("%s: %d columns, select %v", name, s.data.many.Columns, s.selectCols)
+		}
+	}
+	large := scenarios(options{repo: "/r", cache: "/c", large: true})
+	for _, s := range large {
+		if s.name == "3b flights-3m filter+rewrite" && s.data.copies != 10 {
+			t.Errorf("large flights: %d copies, want 10", s.data.copies)
+		}
 	}
 }

@@ -59,9 +59,13 @@ type Row struct {
 	SameRows   string // "yes", "NO: ...", or "-" when not checked
 	Note       string
 	Goal       Goal
+	// Floor is the unavoidable work alone (floorWorker) on the same
+	// threads; OneThread is sluice again with one thread.
+	Floor, OneThread Sample
+	Threads          int // threads of Sluice and Ref
 }
 
-// Goal is what issue 6 asks of a scenario; zero fields ask nothing.
+// Goal is what issue 19 asks of a scenario; zero fields ask nothing.
 type Goal struct {
 	Wall, RSS  float64 // the most sluice/reference ratios of wall time and peak RSS
 	Throughput float64 // the least reference wall / sluice wall (S3: fraction of raw GET)
@@ -166,31 +170,66 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f×", a/b)
 }
 
+// floor renders the floor's median wall and CPU time.
+func floor(s Sample) string {
+	if !s.ok() {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%s CPU)", secs(s), cpu(s))
+}
+
+// overFloor renders sluice's wall and CPU time as multiples of the floor's.
+func overFloor(r Row) string {
+	if !r.Sluice.ok() || !r.Floor.ok() {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%s CPU)", ratio(r.Sluice.Wall().Seconds(), r.Floor.Wall().Seconds()),
+		ratio(medianDur(r.Sluice.CPU).Seconds(), medianDur(r.Floor.CPU).Seconds()))
+}
+
+// speedup renders the 1-thread wall time over the N-thread one, and the
+// parallel efficiency (speedup / N).
+func speedup(r Row) string {
+	if !r.Sluice.ok() || !r.OneThread.ok() || r.Threads < 2 {
+		return "-"
+	}
+	x := r.OneThread.Wall().Seconds() / r.Sluice.Wall().Seconds()
+	return fmt.Sprintf("%.2f× (%.0f%%)", x, 100*x/float64(r.Threads))
+}
+
 // WriteTable renders rows as a Markdown table. Wall and CPU times are
 // medians; "(n=K!)" flags a median of fewer than five runs. CPU time (user
 // plus system, both engines' threads) moves less than wall time when the
 // machine is shared. Failures are listed under the table.
 func WriteTable(w io.Writer, rows []Row) {
-	fmt.Fprintln(w, "| scenario | input | sluice wall | ref | ref wall | wall ratio | sluice CPU | ref CPU | CPU ratio | sluice MB/s | ref MB/s | sluice peak RSS | ref peak RSS | RSS ratio | same rows | goals (issue 6) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | input | sluice wall | ref | ref wall | wall ratio | sluice CPU | ref CPU | CPU ratio | sluice MB/s | ref MB/s | sluice peak RSS | ref peak RSS | RSS ratio | floor | sluice ÷ floor | sluice 1 thread | speedup (efficiency) | same rows | goals (issue 19) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	var notes []string
 	for _, r := range rows {
 		ref := r.RefName
 		if ref == "" {
 			ref = "-"
 		}
-		fmt.Fprintf(w, "| %s | %d files, %s MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %d files, %s MB | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Scenario, r.InputFiles, mb(r.InputBytes), secs(r.Sluice), ref, secs(r.Ref),
 			ratio(r.Sluice.Wall().Seconds(), r.Ref.Wall().Seconds()),
 			cpu(r.Sluice), cpu(r.Ref), ratio(medianDur(r.Sluice.CPU).Seconds(), medianDur(r.Ref.CPU).Seconds()),
 			rate(r.InputBytes, r.Sluice), rate(r.InputBytes, r.Ref),
 			peak(r.Sluice), peak(r.Ref),
-			ratio(float64(r.Sluice.PeakRSS()), float64(r.Ref.PeakRSS())), r.SameRows, goals(r, rows))
+			ratio(float64(r.Sluice.PeakRSS()), float64(r.Ref.PeakRSS())),
+			floor(r.Floor), overFloor(r), secs(r.OneThread), speedup(r),
+			r.SameRows, goals(r, rows))
 		if r.Sluice.Failed != "" {
 			notes = append(notes, fmt.Sprintf("%s: sluice failed: %s", r.Scenario, r.Sluice.Failed))
 		}
 		if r.Ref.Failed != "" {
 			notes = append(notes, fmt.Sprintf("%s: %s failed: %s", r.Scenario, r.RefName, r.Ref.Failed))
+		}
+		if r.Floor.Failed != "" {
+			notes = append(notes, fmt.Sprintf("%s: floor failed: %s", r.Scenario, r.Floor.Failed))
+		}
+		if r.OneThread.Failed != "" {
+			notes = append(notes, fmt.Sprintf("%s: sluice with one thread failed: %s", r.Scenario, r.OneThread.Failed))
 		}
 		if r.Note != "" {
 			notes = append(notes, r.Scenario+": "+r.Note)

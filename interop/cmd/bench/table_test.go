@@ -37,7 +37,10 @@ func TestTableGolden(t *testing.T) {
 			RefName: "duckdb",
 			Ref: Sample{Walls: []time.Duration{700 * ms, 600 * ms, 800 * ms, 650 * ms, 750 * ms}, RSS: []int64{340 << 20},
 				CPU: []time.Duration{1000 * ms, 1100 * ms, 900 * ms, 1000 * ms, 1200 * ms}},
-			SameRows: "yes", Goal: Goal{Wall: 1, RSS: 0.5},
+			SameRows: "yes", Goal: Goal{Wall: 0.8, RSS: 0.5},
+			Floor:     Sample{Walls: []time.Duration{300 * ms, 250 * ms, 350 * ms}, CPU: []time.Duration{500 * ms, 500 * ms, 600 * ms}},
+			OneThread: Sample{Walls: []time.Duration{2000 * ms, 2100 * ms, 1900 * ms, 2000 * ms, 2200 * ms}},
+			Threads:   2,
 		},
 		{
 			Scenario: "6 plan 10k", InputFiles: 10000, InputBytes: 3_000_000,

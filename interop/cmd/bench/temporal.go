@@ -63,7 +63,7 @@ func (sc scenario) runTemporal(o options) ([]Row, error) {
 				return nil, err
 			}
 			cfg := sluicecfg.Pipeline{
-				StateURL: filepath.Join(dir, "state"), SourceURL: sc.data.dir(o) + "/", Format: formatOf(sc.data),
+				StateURL: filepath.Join(dir, "state"), SourceURL: sc.data.dir(o) + "/", Format: sc.data.format().String(),
 				Where: sc.where, Select: sc.selectCols, SinkURL: filepath.Join(dir, "out") + "/", PartitionBy: sc.partitionBy,
 				Partitions: []string{"dt"}, SchemaFile: filepath.Join(dir, "events.schema.hcl"),
 				TaskBytes: strconv.FormatInt(bytes/temporalTasks+1, 10),

@@ -36,6 +36,8 @@ func runWorker(args []string) (code int, ok bool) {
 		err = genWorker(args[1:])
 	case "get-worker":
 		err = getWorker(args[1:])
+	case "floor-worker":
+		err = floorWorker(args[1:])
 	default:
 		return 0, false
 	}
@@ -103,12 +105,6 @@ func verifyWorker(args []string) error {
 	return nil
 }
 
-// genSpec names a wide data set to generate.
-type genSpec struct {
-	Dir string
-	lakegen.WideOptions
-}
-
 func genWorker(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: gen-worker SPEC.json")
@@ -125,7 +121,15 @@ func genWorker(args []string) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
-	st, err := lakegen.Wide(tmp, s.WideOptions)
+	var st lakegen.Stats
+	switch s.Kind {
+	case eventsData:
+		st, err = lakegen.Events(tmp, s.Events)
+	case manyData:
+		st, err = lakegen.Many(tmp, s.Many)
+	default:
+		st, err = lakegen.Wide(tmp, s.Wide)
+	}
 	if err != nil {
 		return err
 	}
