@@ -58,6 +58,9 @@ func TriOf(v any) Tri {
 // (NaN is unequal to everything, itself included); strings compare
 // byte-wise; lower() and upper() map each rune with Go's simple Unicode
 // case mapping (no special casing: upper("ß") is "ß"); len() counts runes.
+// A cast or parse without try_ that cannot convert the row's value
+// returns a *ValueError: the row is a bad record (EvalBool makes it
+// Unknown). The functions of funcs.go follow docs/language.md.
 func Eval(e Expr, row func(name string) (value any, ok bool)) (any, error) {
 	switch e := e.(type) {
 	case *ColumnRef:
