@@ -32,10 +32,12 @@ type BadRowsError struct {
 
 func (e *BadRowsError) Error() string {
 	first := e.Rows[0]
-	if len(e.Rows) == 1 {
-		return fmt.Sprintf("row %d: %s", first.Row, first.Msg)
+	more := ""
+	if len(e.Rows) > 1 {
+		more = fmt.Sprintf(", and %d more rows", len(e.Rows)-1)
 	}
-	return fmt.Sprintf("row %d: %s (and %d more rows)", first.Row, first.Msg, len(e.Rows)-1)
+	return fmt.Sprintf("row %d of a batch: %s%s (a where or check cannot decide such a row; the try_ form of the function gives null instead)",
+		first.Row, first.Msg, more)
 }
 
 // addRowError records that row i of the current evaluation failed.
