@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sluicedata/sluice/spec/predicate"
 )
@@ -254,4 +256,60 @@ func countFuncs(e predicate.Expr, seen map[string]int) {
 	for _, c := range predicate.Children(e) {
 		countFuncs(c, seen)
 	}
+}
+
+// TestDifferentialTimeZones holds parse_timestamp with a timezone and
+// to_timezone to the reference on wall times and instants every 15
+// minutes across DST transitions (gaps, overlaps, a 30-minute shift, a
+// zone without DST), in one batch so that the evaluator's zone cache
+// crosses each transition.
+func TestDifferentialTimeZones(t *testing.T) {
+	mem, ctx := checkedCtx(t)
+	defer mem.AssertSize(t, 0)
+	var txt []string
+	var ts []int64
+	for _, day := range []string{"2026-03-08", "2026-03-29", "2026-04-05", "2026-10-04", "2026-10-25", "2026-11-01"} {
+		d, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := -6 * 60; m < 30*60; m += 15 {
+			tm := d.Add(time.Duration(m) * time.Minute)
+			txt = append(txt, tm.Format("2006-01-02 15:04:05"))
+			ts = append(ts, tm.UnixMicro())
+		}
+	}
+	// Then backwards, so that the cache also meets an overlap coming from
+	// the later period.
+	for i := len(txt) - 1; i >= 0; i-- {
+		txt, ts = append(txt, txt[i]), append(ts, ts[i])
+	}
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues(txt, nil)
+	tb := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Microsecond})
+	for _, v := range ts {
+		tb.Append(arrow.Timestamp(v))
+	}
+	cols := []arrow.Array{sb.NewArray(), tb.NewArray()}
+	sb.Release()
+	tb.Release()
+	s := arrow.NewSchema([]arrow.Field{{Name: "txt", Type: arrow.BinaryTypes.String}, {Name: "ts", Type: cols[1].DataType()}}, nil)
+	b := array.NewRecordBatch(s, cols, int64(len(txt)))
+	for _, c := range cols {
+		c.Release()
+	}
+	defer b.Release()
+	for _, tz := range tzPool {
+		for _, e := range []predicate.Expr{
+			&predicate.Apply{Fn: predicate.ParseTimestampFn, Args: []predicate.Expr{g0col("txt"), strLit("%Y-%m-%d %H:%M:%S"), strLit(tz)}, Typ: tsType},
+			&predicate.Apply{Fn: predicate.ToTimezone, Args: []predicate.Expr{g0col("ts"), strLit(tz)}, Typ: tsType},
+		} {
+			checkValueAgainstReference(t, ctx, e, b)
+		}
+	}
+}
+
+func g0col(name string) *predicate.ColumnRef {
+	c := colByName(name)
+	return &predicate.ColumnRef{Name: c.name, ColType: c.typ}
 }

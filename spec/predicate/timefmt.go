@@ -94,6 +94,13 @@ func (tf *TimeFormat) Parse(b []byte) (Civil, string) {
 	p := 0
 	for _, it := range tf.items {
 		if it.dir == 0 {
+			if len(it.lit) == 1 { // the usual separator: one byte, no call
+				if p >= len(b) || b[p] != it.lit[0] {
+					return c, "does not match the format " + Quote(tf.Source) + " (expected " + Quote(it.lit) + ")"
+				}
+				p++
+				continue
+			}
 			if len(b)-p < len(it.lit) || string(b[p:p+len(it.lit)]) != it.lit {
 				return c, "does not match the format " + Quote(tf.Source) + " (expected " + Quote(it.lit) + ")"
 			}
