@@ -176,3 +176,51 @@ func TestS3RollForwardKeepsSinkSettings(t *testing.T) {
 		t.Errorf("the roll-forward wrote no manifest for the killed run %s", runID)
 	}
 }
+
+// A source GET that keeps failing past the S3 client's own attempts fails
+// its task; with -retries the task runs again and the run commits every
+// row exactly once, the failed attempt's uploads aborted; without it the
+// run fails and leaves nothing. The faults are the server's answers, seen
+// at the proxy.
+func TestS3TaskRetries(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.SetEnv(t)
+	for i, retries := range []string{"0", "2"} {
+		t.Run("retries="+retries, func(t *testing.T) {
+			// Every GET of one source object (the first one asked for).
+			var mu sync.Mutex
+			var target string
+			isSourceGet := func(r s3test.Request) bool {
+				if r.Kind != s3test.KindGetObject || !strings.HasPrefix(r.Key, "raw/") {
+					return false
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if target == "" {
+					target = r.Key
+				}
+				return r.Key == target
+			}
+			proxy := srv.Proxy(t)
+			// Two attempts per request: the first two GETs fail one request
+			// whole, so one task fails once.
+			proxy.SetFault(s3test.FirstN(2, isSourceGet, s3test.SlowDown))
+			l := s3Lake(t, srv, "retry"+itoa(i), append(proxy.Env(), "AWS_MAX_ATTEMPTS=2"))
+			r := l.run(nil, "apply", "-auto-approve", "-retries", retries)
+			if n := proxy.CountWhere(func(r s3test.Request) bool { return isSourceGet(r) && r.Fault.Status == 503 }); n != 2 {
+				t.Fatalf("%d faults injected, want 2", n)
+			}
+			if retries == "0" {
+				if r.code != 1 || !strings.Contains(r.stderr, "SlowDown") && !strings.Contains(r.stderr, "503") {
+					t.Fatalf("apply without retries: %s", r)
+				}
+			} else {
+				if r.code != 0 || !strings.Contains(r.stdout, "Retried 1 task") {
+					t.Fatalf("apply with -retries: %s", r)
+				}
+			}
+			l.drain(t)
+			l.verify(t)
+		})
+	}
+}

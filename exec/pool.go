@@ -37,6 +37,11 @@ type Options struct {
 	// Published, when set, is called after each output that a run with
 	// committer = "direct" publishes while it runs (from worker goroutines).
 	Published func(objstore.PendingUpload)
+	// Retries is how many times a task that failed with an error a retry
+	// may mend is run again (runAttempts); RetryBackoff the first pause
+	// (default 1s, doubling up to 30s).
+	Retries      int
+	RetryBackoff time.Duration
 }
 
 // DefaultMemoryLimit is the budget when Options.MemoryLimit is 0.
@@ -235,7 +240,7 @@ func (r *runner) runOne(ctx context.Context, t Task) (*TaskResult, error) {
 	r.report("task_started", t.Index)
 	start := time.Now()
 	slog.DebugContext(ctx, "task started", "pipeline", r.job.Pipeline, "task", t.Index, "inputs", len(t.Inputs))
-	tr, err := r.runTask(ctx, t)
+	tr, err := r.runAttempts(ctx, t)
 	if err != nil {
 		slog.DebugContext(ctx, "task failed", "pipeline", r.job.Pipeline, "task", t.Index, "err", err)
 		return nil, err
@@ -306,7 +311,12 @@ func (r *runner) upload(ctx context.Context, key string, data []byte) (objstore.
 	r.uploads = append(r.uploads, up)
 	r.mu.Unlock()
 	if _, err := up.Write(data); err != nil {
+		_ = up.Abort(context.WithoutCancel(ctx))
 		return objstore.PendingUpload{}, fmt.Errorf("%s: %w", key, err)
 	}
-	return up.Finish(ctx)
+	pu, err := up.Finish(ctx)
+	if err != nil {
+		_ = up.Abort(context.WithoutCancel(ctx))
+	}
+	return pu, err
 }

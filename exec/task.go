@@ -49,7 +49,7 @@ type task struct {
 
 // runTask reads a task's inputs in key order, writes their rows and
 // returns what the task produced.
-func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
+func (r *runner) runTask(ctx context.Context, t Task) (_ *TaskResult, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	job := r.job
@@ -74,6 +74,11 @@ func (r *runner) runTask(ctx context.Context, t Task) (*TaskResult, error) {
 	r.writers = append(r.writers, w)
 	r.mu.Unlock()
 	counts := &taskCounts{}
+	defer func() {
+		if err != nil {
+			r.undoAttempt(ctx, w, counts)
+		}
+	}()
 	tk := &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{counts: counts}, lead: leadingPartitions(job),
 		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}, counts: counts, checks: r.newChecks()}
 	// A task that stops early (a bad record under fail, a later file

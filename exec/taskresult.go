@@ -30,6 +30,9 @@ type TaskResult struct {
 	// "fetch" (GETs of whole objects), "decode" (reading objects and
 	// handing their rows on) and "write" (filter, checks and writes).
 	PhaseNS map[string]int64 `json:"phase_ns,omitempty"`
+	// Attempts is how many times the local pool ran the task to get this
+	// result (Options.Retries); 0 or 1 is once.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // TaskCheck is one check as observed over one task's output rows.
@@ -88,6 +91,12 @@ func Merge(job *Job, results []TaskResult) *Result {
 		res.Stats.BadFiles += s.BadFiles
 		res.Stats.FilesWritten += s.FilesWritten
 		res.Stats.BytesWritten += s.BytesWritten
+		if tr.Attempts > 1 {
+			if res.Retries == nil {
+				res.Retries = map[string]int64{}
+			}
+			res.Retries["tasks"] += int64(tr.Attempts - 1)
+		}
 	}
 	res.Checks = checkResults(job, rs, res.Stats.RowsOut)
 	res.Phases = map[string]time.Duration{}

@@ -74,9 +74,13 @@ func renderIdle(b *strings.Builder, pp *PipelinePlan) {
 // renderCompact is a pipeline with work, in one line.
 func renderCompact(b *strings.Builder, pp *PipelinePlan) {
 	s := pp.Summary
+	to := pp.Sink.URL
+	if pp.Table != nil {
+		to = "table " + pp.Table.Table
+	}
 	fmt.Fprintf(b, "Pipeline %s: %s (%s) in %s -> %s; backlog after it: %s\n",
 		pp.Name, plural(s.Inputs.Files, "file"), FormatBytes(s.Inputs.Bytes), plural(int64(len(pp.Tasks)), "task"),
-		pp.Sink.URL, plural(s.Backlog.Files, "file"))
+		to, plural(s.Backlog.Files, "file"))
 	for _, w := range s.Warnings {
 		fmt.Fprintf(b, "  Warning: %s\n", w)
 	}

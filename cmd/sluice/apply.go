@@ -71,6 +71,7 @@ commits (docs/scale-out.md).`,
 			untilDrained := fs.Bool("until-drained", false, "Apply bounded runs one after another until every backlog is drained (with -auto-approve).")
 			maxRuns := fs.Int("max-runs", 0, "With -until-drained: stop after `N` runs (0: no limit).")
 			maxDuration := fs.Duration("max-duration", 0, "With -until-drained: start no run after `DURATION` (0: no limit).")
+			retries := fs.Int("retries", 0, "Run a task that failed with an error a retry may mend (storage trouble) again, up to `N` times, with backoff (local executor).")
 			lineageFile := fs.String("lineage-file", "", "Append OpenLineage run events to `FILE` (one JSON object per line); OPENLINEAGE_URL sends them over HTTP.")
 			var pipelines cli.StringList
 			fs.Var(&pipelines, "pipeline", "Run only pipelines matching `NAME` (glob, repeatable; with DIR).")
@@ -78,7 +79,7 @@ commits (docs/scale-out.md).`,
 			ef.register(fs)
 			return func(inv *cli.Invocation) cli.ExitCode {
 				return runApply(inv, applyFlags{auto: *auto, verbose: *verbose, lockTimeout: *lockTimeout, metricsFile: *metricsFile, metricsPush: *metricsPush, lineageFile: *lineageFile,
-					untilDrained: *untilDrained, maxRuns: *maxRuns, maxDuration: *maxDuration, executor: ef}, pipelines)
+					untilDrained: *untilDrained, maxRuns: *maxRuns, maxDuration: *maxDuration, retries: *retries, executor: ef}, pipelines)
 			}
 		},
 	}
@@ -96,12 +97,17 @@ type applyFlags struct {
 	untilDrained bool
 	maxRuns      int
 	maxDuration  time.Duration
+	// retries is -retries: a failed task's further attempts (exec.Options).
+	retries int
 	// executor chooses where the tasks run (-executor and its flags).
 	executor executorFlags
 }
 
 func runApply(inv *cli.Invocation, af applyFlags, pipelines []string) cli.ExitCode {
 	ev := newEvents(inv)
+	if af.retries < 0 || af.retries > 100 {
+		return inv.UsageError("-retries %d: give a number of retries from 0 to 100", af.retries)
+	}
 	if len(inv.Args) == 1 {
 		if fi, err := os.Stat(inv.Args[0]); err == nil && !fi.IsDir() {
 			if af.untilDrained {
@@ -187,7 +193,7 @@ func applyPlan(inv *cli.Invocation, af applyFlags, ev *events, plan *planner.Pla
 	opts := apply.Options{
 		Executor:     ex,
 		StopExecutor: stopExecutor(inv, af.executor.temporal),
-		Exec:         exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version},
+		Exec:         exec.Options{Parallelism: inv.Common.Parallelism, MemoryLimit: inv.Common.MemoryLimit, Version: version, Retries: af.retries},
 		Lease:        state.LeaseFromEnv(inv.Getenv),
 		LockWait:     af.lockTimeout,
 		Catalogs:     tables.NewOpener(cfg),
@@ -334,7 +340,7 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 	}
 	pp, s, m := r.Plan, r.Stats, r.Manifest
 	committed := map[string]any{"pipeline": r.Pipeline, "run_id": m.RunID, "files": len(m.Files), "manifest": r.ManifestKey}
-	where := planner.RelativePaths(pp.Sink.URL+"/", textOptions(false).Cwd)
+	where := planner.RelativePaths(strings.TrimSuffix(pp.Sink.URL, "/")+"/", textOptions(false).Cwd)
 	if r.Table != "" {
 		committed["table"], committed["snapshot_id"] = r.Table, r.Snapshot
 		where = fmt.Sprintf("table %s (snapshot %d)", r.Table, r.Snapshot)
@@ -356,6 +362,9 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 			// Retries are logged one by one at info level; the count says
 			// whether they are worth a look.
 			retried = " Retried " + plural(int(r.Retries), "S3 request") + "."
+		}
+		if r.Metrics != nil && r.Metrics.Retries["tasks"] > 0 {
+			retried += " Retried " + plural(int(r.Metrics.Retries["tasks"]), "task") + " (-retries)."
 		}
 		fmt.Fprintf(inv.Stdout, "%s: read %s (%s) in %.1fs%s, %s in, %s out; wrote %s (%s) to %s, committed as run %s.%s%s\n",
 			pp.Name, plural(int(s.FilesRead), "file"), planner.FormatBytes(s.BytesRead), secs, rate, plural(int(s.RowsIn), "row"), plural(int(s.RowsOut), "row"),

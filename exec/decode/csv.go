@@ -82,7 +82,11 @@ func newCSVReader(o Options) (*csvReader, error) {
 		quote = '"'
 	}
 	if delim >= 0x80 || quote >= 0x80 || delim == quote || delim == '\n' || delim == '\r' || quote == '\n' || quote == '\r' {
-		return nil, fmt.Errorf("%s: csv: delimiter %q and quote %q must be distinct single-byte characters other than newline", o.Key, delim, quote)
+		err := fmt.Errorf("csv: delimiter %q and quote %q must be distinct single-byte characters other than newline", delim, quote)
+		if o.Key != "" { // an Appender is made before any object is known
+			err = fmt.Errorf("%s: %w", o.Key, err)
+		}
+		return nil, err
 	}
 	nulls := o.CSV.NullValues
 	if nulls == nil {

@@ -1,0 +1,87 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/sluicedata/sluice/exec/decode"
+	"github.com/sluicedata/sluice/objstore"
+	"github.com/sluicedata/sluice/spec"
+)
+
+// Permanent reports whether a task's failure is one no retry can mend:
+// an input that changed since the plan, a bad record or schema drift that
+// the pipeline's policy says stops the run, an input that vanished, a
+// corrupt file, a cancelled run. Anything else — storage trouble that
+// outlasted the SDK's own retries, a connection reset mid-stream, a
+// worker's error — may be transient, and a retry reads the same inputs
+// into the same keys again.
+func Permanent(err error) bool {
+	var ic *InputChangedError
+	var br *decode.BadRecordError
+	var mm *decode.SchemaMismatchError
+	var cp *decode.CorruptParquetError
+	return errors.As(err, &ic) || errors.As(err, &br) || errors.As(err, &mm) || errors.As(err, &cp) ||
+		errors.Is(err, objstore.ErrNotExist) || errors.Is(err, objstore.ErrPrecondition) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// retryBackoff is the pause before a task's first retry; it doubles with
+// each further one, up to maxRetryBackoff.
+const (
+	retryBackoff    = time.Second
+	maxRetryBackoff = 30 * time.Second
+)
+
+// runAttempts runs task t, and again up to Options.Retries times while it
+// fails with an error that is not Permanent. A failed attempt leaves
+// nothing behind (runTask aborts its uploads and takes its counts back
+// from the run's progress), and the next writes the same keys, so a retry
+// never duplicates output. A direct run's task is never retried: its
+// files may already be visible.
+func (r *runner) runAttempts(ctx context.Context, t Task) (*TaskResult, error) {
+	retries := r.o.Retries
+	if r.job.Sink.Committer == spec.CommitterDirect {
+		retries = 0
+	}
+	wait := r.o.RetryBackoff
+	if wait <= 0 {
+		wait = retryBackoff
+	}
+	for attempt := 1; ; attempt++ {
+		tr, err := r.runTask(ctx, t)
+		if err == nil {
+			tr.Attempts = attempt
+			return tr, nil
+		}
+		if attempt > retries || Permanent(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		slog.InfoContext(ctx, "task failed; retrying", "pipeline", r.job.Pipeline, "task", t.Index,
+			"attempt", attempt, "of", retries+1, "wait", wait, "err", err)
+		r.report("task_retry", t.Index)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, err
+		}
+		wait = min(2*wait, maxRetryBackoff)
+	}
+}
+
+// undoAttempt takes a failed attempt back: its writer's uploads are
+// aborted now (a retry writes the same keys; a failed run aborts them all
+// again, harmlessly), and its counts leave the run's progress totals.
+func (r *runner) undoAttempt(ctx context.Context, w interface{ Abort(context.Context) error }, c *taskCounts) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := w.Abort(actx); err != nil {
+		slog.WarnContext(ctx, "aborting a failed task's uploads", "pipeline", r.job.Pipeline, "err", err)
+	}
+	r.filesDone.Add(-c.filesRead.Load())
+	r.bytesDone.Add(-c.bytesRead.Load())
+	r.rowsIn.Add(-c.rowsIn.Load())
+	r.out.Add(-c.rowsOut.Load())
+}
