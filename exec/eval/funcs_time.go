@@ -118,11 +118,12 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 			zone = &predicate.LocalZone{Loc: t.loc}
 		}
 		buf, out := newFixed[int64](ec.mem, n)
+		var c predicate.Civil
 		for i := range out {
 			if !bitAt(vb, i) {
 				continue
 			}
-			c, reason := t.tf.Parse(s.at(i))
+			reason := t.tf.Parse(s.at(i), &c)
 			if reason != "" {
 				clearBit(vb, i)
 				if !t.try {
@@ -130,7 +131,7 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 				}
 				continue
 			}
-			out[i] = civilToMicros(c, zone)
+			out[i] = civilToMicros(&c, zone)
 		}
 		return makeArray(t.dt, n, dropAllValid(valid, n), buf), nil
 	case predicate.FromUnixtime, predicate.FromUnixtimeMs:
@@ -310,7 +311,7 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 // civilToMicros places a parsed date and time: at its own offset, else in
 // the function's timezone (predicate.LocalZone, whose rules for DST gaps
 // and overlaps the reference shares), else in UTC, by arithmetic.
-func civilToMicros(c predicate.Civil, z *predicate.LocalZone) int64 {
+func civilToMicros(c *predicate.Civil, z *predicate.LocalZone) int64 {
 	sec := predicate.DaysFromCivil(int64(c.Year), int64(c.Month), int64(c.Day))*86400 +
 		int64(c.Hour*3600+c.Min*60+c.Sec) - int64(c.Offset)
 	if !c.HasOffset && z != nil {

@@ -520,7 +520,8 @@ func parseTimestampRef(e *Apply, v []any) (any, error) {
 		return nil, err
 	}
 	s := v[0].(string)
-	c, reason := tf.Parse([]byte(s))
+	var c Civil
+	reason := tf.Parse([]byte(s), &c)
 	if reason != "" {
 		return nil, NewValueError(e.Name(), s, reason)
 	}

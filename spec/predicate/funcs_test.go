@@ -185,12 +185,13 @@ func TestTimeFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, reason := tf.Parse([]byte("20260131235959123456789"))
+	var c Civil
+	reason := tf.Parse([]byte("20260131235959123456789"), &c)
 	if reason != "" || c.Day != 31 || c.Sec != 59 || c.Nsec != 123456789 {
 		t.Errorf("Parse = %+v, %q", c, reason)
 	}
 	for _, s := range []string{"2026013123595", "2026013124000000", "20260132000000", "2026-01-31", "20260131235959x"} {
-		if _, reason := tf.Parse([]byte(s)); reason == "" {
+		if reason := tf.Parse([]byte(s), &c); reason == "" {
 			t.Errorf("Parse(%q): no failure", s)
 		}
 	}
@@ -201,4 +202,20 @@ func TestTimeFormat(t *testing.T) {
 		t.Error("DaysFromCivil")
 	}
 	_ = math.MaxInt64
+}
+
+// BenchmarkTimeFormatParse is the per-value cost of parse_timestamp's
+// format matching (scenario 9's format).
+func BenchmarkTimeFormatParse(b *testing.B) {
+	tf, err := CompileTimeFormat("%Y-%m-%dT%H:%M:%S.%fZ")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := []byte("2026-01-04T12:34:56.789Z")
+	var c Civil
+	for b.Loop() {
+		if reason := tf.Parse(v, &c); reason != "" {
+			b.Fatal(reason)
+		}
+	}
 }
