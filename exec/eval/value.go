@@ -50,6 +50,9 @@ func (ec *evalCtx) addRowError(i int, err *predicate.ValueError) {
 // the first non-null, an operand of && after one that is false. The
 // reference evaluator does not evaluate those, so they are no error.
 func (ec *evalCtx) keepErrors(mark int, keep func(row int) bool) {
+	if len(ec.errs) == mark {
+		return // the usual case: nothing failed
+	}
 	out := ec.errs[:mark]
 	for _, e := range ec.errs[mark:] {
 		if keep(e.Row) {
