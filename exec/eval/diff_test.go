@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // TestDifferential holds Program.Eval to predicate.Eval, the row-at-a-time
@@ -312,4 +313,67 @@ func TestDifferentialTimeZones(t *testing.T) {
 func g0col(name string) *predicate.ColumnRef {
 	c := colByName(name)
 	return &predicate.ColumnRef{Name: c.name, ColType: c.typ}
+}
+
+// TestDifferentialTimeOverflow holds the time functions to the reference
+// at the ends of their ranges: every pair of boundary timestamps (and
+// dates) and boundary counts, for every unit. Results that do not fit are
+// null in both; the test checks that some did not fit and some did.
+func TestDifferentialTimeOverflow(t *testing.T) {
+	mem, ctx := checkedCtx(t)
+	defer mem.AssertSize(t, 0)
+	s := arrow.NewSchema([]arrow.Field{
+		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
+		{Name: "i64", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "d", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
+	}, nil)
+	bld := array.NewRecordBuilder(mem, s)
+	counts := append(append([]int64{}, intPool...), smallInts...)
+	for k, v := range tsPool {
+		for _, n := range counts {
+			bld.Field(0).(*array.TimestampBuilder).Append(arrow.Timestamp(v))
+			bld.Field(1).(*array.Int64Builder).Append(n)
+			bld.Field(2).(*array.Date32Builder).Append(arrow.Date32(datePool[k%len(datePool)]))
+		}
+	}
+	b := bld.NewRecordBatch()
+	bld.Release()
+	defer b.Release()
+	ts, n, d := g0col("ts"), g0col("i64"), g0col("d")
+	var exprs []predicate.Expr
+	for _, part := range partPool {
+		exprs = append(exprs,
+			&predicate.Apply{Fn: predicate.DateAdd, Args: []predicate.Expr{ts, n, strLit(part)}, Typ: tsType},
+			&predicate.Apply{Fn: predicate.Trunc, Args: []predicate.Expr{ts, strLit(part)}, Typ: tsType},
+			&predicate.Apply{Fn: predicate.DateDiff, Args: []predicate.Expr{ts, &predicate.Apply{Fn: predicate.FromUnixtime, Args: []predicate.Expr{n}, Typ: tsType}, strLit(part)}, Typ: schema.Int64Type})
+	}
+	for _, part := range partPool[:3] {
+		exprs = append(exprs,
+			&predicate.Apply{Fn: predicate.DateAdd, Args: []predicate.Expr{d, n, strLit(part)}, Typ: schema.DateType},
+			&predicate.Apply{Fn: predicate.Trunc, Args: []predicate.Expr{d, strLit(part)}, Typ: schema.DateType})
+	}
+	exprs = append(exprs,
+		&predicate.Apply{Fn: predicate.FromUnixtime, Args: []predicate.Expr{n}, Typ: tsType},
+		&predicate.Apply{Fn: predicate.FromUnixtimeMs, Args: []predicate.Expr{n}, Typ: tsType},
+		&predicate.Apply{Fn: predicate.ToTimezone, Args: []predicate.Expr{ts, strLit("Pacific/Chatham")}, Typ: tsType},
+		&predicate.Apply{Fn: predicate.ToDate, Args: []predicate.Expr{ts}, Typ: schema.DateType},
+		&predicate.Apply{Fn: predicate.ToTimestamp, Args: []predicate.Expr{d}, Typ: tsType, Try: true})
+	nulls, values := 0, 0
+	for _, e := range exprs {
+		checkValueAgainstReference(t, ctx, e, b)
+		v, err := CompileValue(e, b.Schema())
+		if err != nil {
+			t.Fatal(err)
+		}
+		arr, _, err := v.Eval(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nulls += arr.NullN()
+		values += arr.Len() - arr.NullN()
+		arr.Release()
+	}
+	if nulls == 0 || values == 0 {
+		t.Errorf("%d nulls and %d values: the boundaries are not exercised", nulls, values)
+	}
 }

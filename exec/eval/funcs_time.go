@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"time"
 
@@ -240,17 +241,13 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 			var r int64
 			ok := false
 			if step := t.part.Seconds() * ps; step > 0 {
-				if d, ok1 := mulCheck(k.at(i), step); ok1 {
-					r, ok = addCheck(v, d)
-				}
+				r, ok = addMul(v, k.at(i), step)
 			} else {
 				days := predicate.FloorDiv(v, perDay)
 				// v plus the days added (not days*perDay + time of day,
 				// which can overflow at the edge of the range).
 				if nd, ok1 := addDays(days, k.at(i), t.part); ok1 {
-					if d, ok2 := mulCheck(nd-days, perDay); ok2 {
-						r, ok = addCheck(v, d)
-					}
+					r, ok = addMul(v, nd-days, perDay)
 				}
 			}
 			if !ok {
@@ -429,6 +426,23 @@ func (z *zoneCache) offset(loc *time.Location, sec int64) int64 {
 		z.to = end.Unix()
 	}
 	return z.off
+}
+
+// addMul is v + n*step exactly, ok false when the result does not fit
+// (n*step alone may overflow while the sum fits: v near one end of the
+// range, n toward the other).
+func addMul(v, n, step int64) (int64, bool) {
+	if d, ok := mulCheck(n, step); ok {
+		if r, ok := addCheck(v, d); ok {
+			return r, true
+		}
+	}
+	r := new(big.Int).Mul(big.NewInt(n), big.NewInt(step))
+	r.Add(r, big.NewInt(v))
+	if !r.IsInt64() {
+		return 0, false
+	}
+	return r.Int64(), true
 }
 
 // mulCheck is a*b, ok false on overflow.
