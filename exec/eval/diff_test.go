@@ -195,7 +195,7 @@ func TestDifferentialValues(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	rng := rand.New(rand.NewPCG(3, 4))
 	ch := randChooser{rng}
-	batches, exprs := 30, 80
+	batches, exprs := 40, 120
 	if testing.Short() {
 		batches, exprs = 6, 30
 	}

@@ -118,7 +118,7 @@ func (g *exprGen) tryOf() bool { return g.ch.IntN(3) == 0 }
 // funcInt is an int64-typed function application.
 func (g *exprGen) funcInt(depth int) predicate.Expr {
 	i64 := schema.Int64Type
-	switch g.ch.IntN(7) {
+	switch k := g.ch.IntN(9); k {
 	case 0, 1:
 		var x predicate.Expr
 		switch g.ch.IntN(4) {
@@ -132,7 +132,7 @@ func (g *exprGen) funcInt(depth int) predicate.Expr {
 			x = g.txtExpr(depth - 1)
 		}
 		return &predicate.Apply{Fn: predicate.ToInt, Args: []predicate.Expr{x}, Try: g.tryOf(), Typ: i64}
-	case 2:
+	case 2, 7, 8: // the calendar fields, often: they are one line each in the reference
 		fns := []predicate.Func{predicate.Year, predicate.Month, predicate.Day, predicate.Hour, predicate.Minute, predicate.Second}
 		fn := pickOf(g, fns)
 		if fn <= predicate.Day && g.ch.IntN(2) == 0 {
@@ -292,7 +292,9 @@ func (g *exprGen) anyExpr(depth int) predicate.Expr {
 	if depth < 0 {
 		depth = 0
 	}
-	switch g.ch.IntN(9) {
+	switch g.ch.IntN(10) {
+	case 9:
+		return g.funcInt(depth + 1)
 	case 0:
 		return g.intExpr(depth)
 	case 1:
