@@ -21,8 +21,8 @@ step "sluice fmt -check pipelines schemas && sluice validate pipelines"
 "$SLUICE" fmt -check pipelines schemas
 "$SLUICE" validate pipelines
 
-step "sluice plan pipelines   (what the first run will do)"
-"$SLUICE" plan pipelines
+step "sluice plan -pipeline metrics_compacted -pipeline orders_table pipelines   (two of the four pipelines' first run)"
+"$SLUICE" plan -pipeline metrics_compacted -pipeline orders_table pipelines
 
 # Each apply plans again (one line per pipeline with -auto-approve) and
 # commits; bounded pipelines take several runs to drain their backlog.
@@ -47,8 +47,7 @@ done
 
 step "Done"
 echo "Outputs: $(for d in "$LAKE"/curated/*/; do printf '%s (%d Parquet files)  ' "$d" "$(find "$d" -name '*.parquet' | wc -l)"; done)"
-echo "Commit manifests: <sink>/_sluice/commits/; bookmarks: $LAKE/state/; quarantined lines: $LAKE/curated/orders/_sluice/bad/"
-echo "Query with any Parquet reader, e.g. DuckDB: SELECT dt, count(*) FROM read_parquet('$LAKE/curated/orders/**/*.parquet', hive_partitioning=true) GROUP BY dt ORDER BY dt;"
+echo "Manifests: <sink>/_sluice/commits/; bookmarks: $LAKE/state/; bad lines: $LAKE/curated/orders/_sluice/bad/. Query with any Parquet reader, e.g. DuckDB: SELECT dt, count(*) FROM read_parquet('$LAKE/curated/orders/**/*.parquet', hive_partitioning=true) GROUP BY dt ORDER BY dt;"
 
 step "sluice table show   (the Iceberg table: one snapshot per run, each carrying its run id)"
 "$SLUICE" table show -chdir pipelines
