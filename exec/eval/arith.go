@@ -94,7 +94,7 @@ func (a *arithNode) eval(ec *evalCtx) (arrow.Array, error) {
 	}
 	defer release()
 	if a.lc != nil && a.lc.v.null || a.rc != nil && a.rc.v.null {
-		return materialize(ec.mem, a.dt, scalar{null: true}, n), nil
+		return allNull(ec, a.dt, []node{a.l, a.r})
 	}
 	var err error
 	if a.lc == nil {

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -78,6 +79,8 @@ var genColumns = []genColumn{
 	{"ts2", tsType, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
 	{"dec", decType, &arrow.Decimal128Type{Precision: 10, Scale: 2}},
 	{"dec2", decType, &arrow.Decimal128Type{Precision: 12, Scale: 2}},
+	{"txt", schema.StringType, arrow.BinaryTypes.String},
+	{"tsms", schema.TimestampOf(schema.Millisecond, "Europe/Paris"), &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "Europe/Paris"}},
 }
 
 func genSchema() *arrow.Schema {
@@ -104,8 +107,9 @@ var (
 	floatPool = []float64{0, math.Copysign(0, -1), 0.5, 1, -1, 2.5, 10, 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 0.1, float64(float32(0.1))}
 	strPool   = []string{"", "a", "A", "o-1", "o-2", "eu", "us", "EU", "ß", "straße", "İstanbul", "ǅ", "日本", "x\xffy", "\xc3", "o-", "abcabc", "ABC"}
 	datePool  = []int32{0, 1, -1, 20454, 20455, math.MaxInt32, math.MinInt32}
-	tsPool    = []int64{0, 1, -1, 1767225600000000, math.MaxInt64, math.MinInt64}
-	decPool   = []int64{0, 1, -1, 1050, 99999999, -99999999, 250}
+	tsPool    = []int64{0, 1, -1, 1767225600000000, math.MaxInt64, math.MinInt64,
+		1774747800000000, 1774744200000001, 1792891800000000, 1709208000000000, -86400000001, 1767225599999999, 253402300799999999}
+	decPool = []int64{0, 1, -1, 1050, 99999999, -99999999, 250}
 )
 
 // genBatch builds n random rows (about a fifth null) of genSchema.
@@ -132,7 +136,11 @@ func genBatch(mem memory.Allocator, ch chooser, n int) arrow.RecordBatch {
 			case *array.Float64Builder:
 				b.Append(pickFloat(ch))
 			case *array.StringBuilder:
-				b.Append(pickStr(ch))
+				if c.name == "txt" {
+					b.Append(txtPool[ch.IntN(len(txtPool))])
+				} else {
+					b.Append(pickStr(ch))
+				}
 			case *array.LargeStringBuilder:
 				b.Append(pickStr(ch))
 			case *array.BinaryBuilder:
@@ -140,7 +148,11 @@ func genBatch(mem memory.Allocator, ch chooser, n int) arrow.RecordBatch {
 			case *array.Date32Builder:
 				b.Append(arrow.Date32(datePool[ch.IntN(len(datePool))]))
 			case *array.TimestampBuilder:
-				b.Append(arrow.Timestamp(tsPool[ch.IntN(len(tsPool))]))
+				v := tsPool[ch.IntN(len(tsPool))]
+				if c.name == "tsms" {
+					v /= 1000
+				}
+				b.Append(arrow.Timestamp(v))
 			case *array.Decimal128Builder:
 				b.Append(decimal128.FromI64(decPool[ch.IntN(len(decPool))]))
 			default:
@@ -216,7 +228,7 @@ func nullLit(t schema.Type) *predicate.Literal { return &predicate.Literal{Typ: 
 
 // intExpr is an Int64-typed expression.
 func (g *exprGen) intExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(8)
+	k := g.ch.IntN(10)
 	if depth <= 0 {
 		k %= 3
 	}
@@ -237,6 +249,8 @@ func (g *exprGen) intExpr(depth int) predicate.Expr {
 		return &predicate.Neg{X: g.intExpr(depth - 1)}
 	case 6:
 		return &predicate.Call{Fn: predicate.Len, Arg: g.strExpr(depth - 1)}
+	case 8:
+		return g.funcInt(depth)
 	default:
 		return &predicate.Neg{X: g.col("i32")}
 	}
@@ -244,7 +258,7 @@ func (g *exprGen) intExpr(depth int) predicate.Expr {
 
 // floatExpr is a Float64-typed expression.
 func (g *exprGen) floatExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(7)
+	k := g.ch.IntN(8)
 	if depth <= 0 {
 		k %= 3
 	}
@@ -263,6 +277,8 @@ func (g *exprGen) floatExpr(depth int) predicate.Expr {
 	case 4, 5:
 		ops := []predicate.ArithOp{predicate.Add, predicate.Sub, predicate.Mul, predicate.Div}
 		return &predicate.Arith{Op: ops[g.ch.IntN(len(ops))], L: g.floatExpr(depth - 1), R: g.floatExpr(depth - 1), Typ: schema.Float64Type}
+	case 7:
+		return g.funcFloat(depth)
 	default:
 		return &predicate.Neg{X: g.floatExpr(depth - 1)}
 	}
@@ -270,7 +286,7 @@ func (g *exprGen) floatExpr(depth int) predicate.Expr {
 
 // strExpr is a String-typed expression.
 func (g *exprGen) strExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(4)
+	k := g.ch.IntN(6)
 	if depth <= 0 {
 		k %= 2
 	}
@@ -284,6 +300,8 @@ func (g *exprGen) strExpr(depth int) predicate.Expr {
 		return &predicate.Literal{Value: pickStr(g.ch), Typ: schema.StringType}
 	case 2:
 		return &predicate.Call{Fn: predicate.Lower, Arg: g.strExpr(depth - 1)}
+	case 4, 5:
+		return g.funcStr(depth)
 	default:
 		return &predicate.Call{Fn: predicate.Upper, Arg: g.strExpr(depth - 1)}
 	}
@@ -293,7 +311,7 @@ func (g *exprGen) cmpOp() predicate.CmpOp { return predicate.CmpOp(1 + g.ch.IntN
 
 // boolExpr is a Bool-typed expression over every node kind.
 func (g *exprGen) boolExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(20)
+	k := g.ch.IntN(22)
 	if depth <= 0 {
 		k %= 10 // leaves and shallow comparisons only
 	}
@@ -382,6 +400,8 @@ func (g *exprGen) boolExpr(depth int) predicate.Expr {
 			p = g.strExpr(depth - 1)
 		}
 		return &predicate.StringMatch{Op: predicate.MatchOp(1 + g.ch.IntN(3)), X: g.strExpr(depth - 1), Pattern: p}
+	case 19, 20:
+		return g.funcBool(depth)
 	case 17:
 		// binary column compared with a binary literal
 		return &predicate.Compare{Op: g.cmpOp(), L: g.col("bin"), R: &predicate.Literal{Value: pickStr(g.ch), Typ: schema.Type{Kind: schema.Binary}}}
@@ -435,6 +455,17 @@ func checkAgainstReference(t testing.TB, ctx context.Context, e predicate.Expr, 
 	p, err := Compile(e, b.Schema())
 	if err != nil {
 		t.Fatalf("Compile(%s): %v", e, err)
+	}
+	// The value API first: values and row errors, row by row.
+	nerr, vcounts := checkValueAgainstReference(t, ctx, e, b)
+	if nerr > 0 {
+		// A predicate cannot decide a row whose cast failed: the batch fails.
+		_, err := p.Eval(ctx, b)
+		var bad *BadRowsError
+		if !errors.As(err, &bad) || len(bad.Rows) != nerr {
+			t.Errorf("Eval(%s): %v, want a BadRowsError for %d rows", e, err, nerr)
+		}
+		return vcounts
 	}
 	got, err := p.Eval(ctx, b)
 	if err != nil {

@@ -43,7 +43,13 @@ func (c *compiler) logic(args []predicate.Expr, or bool, e predicate.Expr) (node
 		case k.v.null:
 			ln.unknownConst = true
 		case k.v.b == or: // the dominant value decides every row
-			return &constNode{dt: arrow.FixedWidthTypes.Boolean, v: scalar{b: or}}, nil
+			if len(ln.args) == 0 {
+				return &constNode{dt: arrow.FixedWidthTypes.Boolean, v: scalar{b: or}}, nil
+			}
+			// The operands before it are still evaluated (their row
+			// errors count, as in the reference); the ones after are not.
+			ln.args = append(ln.args, n)
+			return ln, nil
 		}
 	}
 	if len(ln.args) == 0 {
@@ -70,12 +76,16 @@ func (l *logicNode) eval(ec *evalCtx) (arrow.Array, error) {
 		if bitutil.CountSetBits(db, 0, n) == n {
 			break // every row decided
 		}
+		mark := len(ec.errs)
 		arr, err := a.eval(ec)
 		if err != nil {
 			dom.Release()
 			other.Release()
 			return nil, err
 		}
+		// A row already decided by an earlier operand does not evaluate
+		// this one (the reference stops there): drop its row errors.
+		ec.keepErrors(mark, func(i int) bool { return !bitAt(db, i) })
 		vb, voff := bitsOf(arr)
 		vals := aligned(vb, voff, n)
 		var valid []byte

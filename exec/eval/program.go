@@ -36,6 +36,9 @@ type evalCtx struct {
 	mem memory.Allocator
 	b   arrow.RecordBatch
 	n   int
+	// errs collects the rows on which a cast or parse without try_
+	// failed, in evaluation order (see value.go).
+	errs []RowError
 }
 
 // Compile resolves and type-checks e against s. e must be boolean. The
@@ -75,7 +78,7 @@ func (p *Program) Eval(ctx context.Context, b arrow.RecordBatch) (*array.Boolean
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := p.checkBatch(b); err != nil {
+	if err := checkBatch(p.cols, b); err != nil {
 		return nil, err
 	}
 	ec := &evalCtx{ctx: ctx, mem: compute.GetAllocator(ctx), b: b, n: int(b.NumRows())}
@@ -85,6 +88,10 @@ func (p *Program) Eval(ctx context.Context, b arrow.RecordBatch) (*array.Boolean
 	arr, err := p.root.eval(ec)
 	if err != nil {
 		return nil, err
+	}
+	if errs := ec.rowErrors(); errs != nil {
+		arr.Release()
+		return nil, &BadRowsError{Rows: errs}
 	}
 	return arr.(*array.Boolean), nil
 }
@@ -174,8 +181,8 @@ func emptyBatch(mem memory.Allocator, s *arrow.Schema) arrow.RecordBatch {
 
 // checkBatch verifies that b has, at each index the program reads, a
 // column of the name and type the program was compiled for.
-func (p *Program) checkBatch(b arrow.RecordBatch) error {
-	for _, c := range p.cols {
+func checkBatch(cols []colNode, b arrow.RecordBatch) error {
+	for _, c := range cols {
 		if c.idx >= int(b.NumCols()) {
 			return fmt.Errorf("column %q: batch has %d columns, program expects it at index %d", c.name, b.NumCols(), c.idx)
 		}
@@ -237,6 +244,9 @@ func asConst(n node) (*constNode, bool) {
 
 // fold evaluates a node whose inputs are all constant on a one-row batch
 // and replaces it with the resulting constant, reusing the array kernels.
+// A constant cast that fails is not folded: it stays a node, so that each
+// row it is evaluated on reports the failure (unless, in a branch not
+// taken, it is not evaluated at all).
 func fold(n node) (node, error) {
 	ec := &evalCtx{ctx: context.Background(), mem: memory.DefaultAllocator, n: 1}
 	arr, err := n.eval(ec)
@@ -244,6 +254,9 @@ func fold(n node) (node, error) {
 		return nil, err
 	}
 	defer arr.Release()
+	if len(ec.errs) > 0 {
+		return n, nil
+	}
 	return &constNode{dt: arr.DataType(), v: scalarAt(arr, 0)}, nil
 }
 
@@ -299,6 +312,12 @@ func (c *compiler) compile(e predicate.Expr) (node, error) {
 		return c.match(e)
 	case *predicate.Call:
 		return c.call(e)
+	case *predicate.Cond:
+		return c.cond(e)
+	case *predicate.Coalesce:
+		return c.coalesce(e)
+	case *predicate.Apply:
+		return c.apply(e)
 	case *predicate.Cast:
 		x, err := c.compile(e.X)
 		if err != nil {

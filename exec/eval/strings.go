@@ -51,7 +51,7 @@ func (c *compiler) match(e *predicate.StringMatch) (node, error) {
 func (m *matchNode) eval(ec *evalCtx) (arrow.Array, error) {
 	boolT := arrow.FixedWidthTypes.Boolean
 	if m.pc != nil && m.pc.v.null {
-		return materialize(ec.mem, boolT, m.pc.v, ec.n), nil
+		return allNull(ec, boolT, []node{m.x}) // x still reports its row errors
 	}
 	x, err := m.x.eval(ec)
 	if err != nil {

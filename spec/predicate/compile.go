@@ -20,9 +20,9 @@ import (
 
 // supported is the Detail of every "not supported" error: the whole
 // language, so that the user does not have to look it up.
-const supported = "Predicates support comparisons (== != < <= > >=), && || ! (and, or, not), " +
-	"in / not in [literal, ...], arithmetic (+ - * / %, unary -), startsWith, endsWith, contains, " +
-	"lower(), upper(), len(), == nil / != nil, parentheses, and int, float, string ('…' or \"…\") and bool literals."
+const supported = "Expressions support comparisons (== != < <= > >=), && || ! (and, or, not), " +
+	"in / not in [literal, ...], arithmetic (+ - * / %, unary -), cond ? a : b, startsWith, endsWith, contains, " +
+	"matches, == nil / != nil, parentheses, literals, and the functions listed in docs/language.md (\"Functions\")."
 
 // Compile parses src (expr-lang syntax), type-checks it against env and
 // builds the IR. On failure it returns every error it found (nil
@@ -40,7 +40,20 @@ func CheckSyntax(src string) []Error {
 	return errs
 }
 
-func compile(src string, env *Env) (pred *Predicate, errs []Error) {
+// CompileValue parses and type-checks a value expression (an output
+// column's expr): any type, with the diagnostics of Compile. The result is
+// the root of the IR.
+func CompileValue(src string, env Env) (Expr, []Error) {
+	return compileExpr(src, &env)
+}
+
+// CheckValueSyntax is CheckSyntax for a value expression.
+func CheckValueSyntax(src string) []Error {
+	_, errs := compileExpr(src, nil)
+	return errs
+}
+
+func compileExpr(src string, env *Env) (Expr, []Error) {
 	c := newChecker(src, env)
 	tree, perr := parse(src)
 	if perr != nil {
@@ -53,6 +66,14 @@ func compile(src string, env *Env) (pred *Predicate, errs []Error) {
 	}
 	if isErr(root) { // every error path reports; this is a safety net
 		return nil, []Error{{Span: Span{0, len(src)}, Summary: "invalid expression", Detail: supported}}
+	}
+	return root, nil
+}
+
+func compile(src string, env *Env) (pred *Predicate, errs []Error) {
+	root, errs := compileExpr(src, env)
+	if errs != nil {
+		return nil, errs
 	}
 	if t := root.Type(); t.Kind != schema.Bool && t.Kind != schema.Invalid {
 		return nil, []Error{{
@@ -117,6 +138,11 @@ func parse(src string) (tree *parser.Tree, perr *Error) {
 		}
 		e.Summary = "syntax error: " + e.Detail
 		e.Detail = supported
+		if strings.Contains(e.Summary, `Operator("matches")`) && strings.HasPrefix(src[e.Span.Start:], "matches") {
+			// matches(s, 're') reads naturally but matches is an operator.
+			e.Span = Span{e.Span.Start, e.Span.Start + len("matches")}
+			e.Detail = "matches is an operator, as in expr-lang: write s matches 'regex'."
+		}
 		sqlHabit(src, e)
 		return nil, e
 	}
@@ -439,8 +465,8 @@ func (c *checker) expr(n ast.Node) Expr {
 	case *ast.BoolNode:
 		return &Literal{Value: n.Value, Typ: schema.BoolType, At: c.loc(n)}
 	case *ast.NilNode:
-		c.errorf(c.loc(n), "Use x == nil to test for null (IS NULL) or x != nil (IS NOT NULL); any other use of nil is unknown for every row.",
-			"nil is only allowed in == nil and != nil")
+		c.errorf(c.loc(n), "Use x == nil to test for null (IS NULL) or x != nil (IS NOT NULL); nil may also be a branch of ?: or an argument of coalesce.",
+			"nil is only allowed in == nil, != nil, ?: and coalesce")
 		return errExpr
 	case *ast.UnaryNode:
 		return c.unary(n)
@@ -455,7 +481,7 @@ func (c *checker) expr(n ast.Node) Expr {
 	case *ast.SliceNode:
 		c.errorf(c.span(n), supported, "slices (a[i:j]) are not supported")
 	case *ast.ConditionalNode:
-		c.errorf(c.span(n), "Write the condition with && and ||. "+supported, "conditional expressions (?:, if/else) are not supported")
+		return c.cond(n)
 	case *ast.VariableDeclaratorNode:
 		at := c.loc(n)
 		if prev, ok := c.prevToken(n.Location().From); ok && prev.Is(lexer.Operator, "let") {
@@ -699,13 +725,13 @@ func (c *checker) binary(n *ast.BinaryNode) Expr {
 	case "+", "-", "*", "/", "%":
 		return c.arith(n)
 	case "matches":
-		c.errorf(opAt, "Use startsWith, endsWith or contains. "+supported, "regular expressions (matches) are not supported")
+		return c.matchesOp(n)
 	case "**", "^":
 		c.errorf(opAt, supported, "exponentiation (%s) is not supported", n.Operator)
 	case "..":
 		c.errorf(opAt, "Use x >= a && x <= b.", "ranges (..) are not supported")
 	case "??":
-		c.errorf(opAt, "Test for null with x == nil.", "the coalesce operator (??) is not supported")
+		c.errorf(opAt, "Write coalesce(a, b).", "the coalesce operator (??) is not supported")
 	default:
 		c.errorf(opAt, supported, "operator %s is not supported", n.Operator)
 	}
@@ -996,7 +1022,7 @@ func (c *checker) arith(n *ast.BinaryNode) Expr {
 		t := e.Type()
 		switch {
 		case t.Kind == schema.String && n.Operator == "+" && l.Type().Kind == r.Type().Kind:
-			c.errorf(opAt, supported, "string concatenation (+) is not supported")
+			c.errorf(opAt, "Write concat(a, b).", "string concatenation (+) is not supported")
 			return errExpr
 		case t.Kind == schema.Decimal:
 			c.errorf(e.Span(), "Compare decimal columns directly with a literal, as in amount > 10.5.", "arithmetic on decimal values is not supported")
@@ -1023,29 +1049,28 @@ func (c *checker) arith(n *ast.BinaryNode) Expr {
 var funcs = map[string]Func{"lower": Lower, "upper": Upper, "len": Len}
 
 func (c *checker) builtin(n *ast.BuiltinNode) Expr {
-	nameAt := c.loc(n)
 	if prev, ok := c.prevToken(n.Location().From); ok && prev.Is(lexer.Operator, "|") {
 		c.errorf(c.off.span(prev.Location), "Call the function directly, as in lower(name).", "pipes (|) are not supported")
 		return errExpr
 	}
-	fn, ok := funcs[n.Name]
-	if !ok {
-		c.unknownFunc(n.Name, nameAt)
+	return c.function(n.Name, c.loc(n), n.Arguments, c.span(n))
+}
+
+// stringCall checks lower(), upper() and len().
+func (c *checker) stringCall(name string, fn Func, argNodes []ast.Node, whole Span) Expr {
+	if len(argNodes) != 1 {
+		c.errorf(whole, name+"() takes one string argument, as in "+name+"(name).", "%s() takes 1 argument, got %d", name, len(argNodes))
 		return errExpr
 	}
-	if len(n.Arguments) != 1 {
-		c.errorf(c.span(n), n.Name+"() takes one string argument, as in "+n.Name+"(name).", "%s() takes 1 argument, got %d", n.Name, len(n.Arguments))
-		return errExpr
-	}
-	arg := c.expr(n.Arguments[0])
+	arg := c.expr(argNodes[0])
 	if isErr(arg) {
 		return errExpr
 	}
 	if !invalid(arg) && arg.Type().Kind != schema.String {
-		c.errorf(arg.Span(), n.Name+"() takes one string argument.", "%s() needs a string, not %s", n.Name, arg.Type())
+		c.errorf(arg.Span(), name+"() takes one string argument.", "%s() needs a string, not %s", name, arg.Type())
 		return errExpr
 	}
-	return &Call{Fn: fn, Arg: arg, At: c.span(n)}
+	return &Call{Fn: fn, Arg: arg, At: whole}
 }
 
 func (c *checker) call(n *ast.CallNode) Expr {
@@ -1054,16 +1079,15 @@ func (c *checker) call(n *ast.CallNode) Expr {
 			c.errorf(c.off.span(prev.Location), "Call the function directly, as in lower(name).", "pipes (|) are not supported")
 			return errExpr
 		}
-		c.unknownFunc(id.Value, c.loc(id))
-		return errExpr
+		return c.function(id.Value, c.loc(id), n.Arguments, c.span(n))
 	}
 	c.errorf(c.span(n), supported, "method calls are not supported")
 	return errExpr
 }
 
 func (c *checker) unknownFunc(name string, at Span) {
-	detail := "The functions are lower(), upper() and len(); the string operators are startsWith, endsWith and contains."
-	if s := suggest(name, []string{"lower", "upper", "len", "startsWith", "endsWith", "contains"}); s != "" {
+	detail := "See the functions in docs/language.md; the string operators are startsWith, endsWith, contains and matches."
+	if s := suggest(name, append(functionNames(), "startsWith", "endsWith", "contains", "matches")); s != "" {
 		detail = s + " " + detail
 	}
 	c.errorf(at, detail, "function %s() is not supported", name)
@@ -1127,6 +1151,12 @@ func Children(e Expr) []Expr {
 		return []Expr{e.Arg}
 	case *Cast:
 		return []Expr{e.X}
+	case *Cond:
+		return []Expr{e.If, e.Then, e.Else}
+	case *Coalesce:
+		return e.Args
+	case *Apply:
+		return e.Args
 	}
 	return nil
 }

@@ -58,6 +58,9 @@ func TriOf(v any) Tri {
 // (NaN is unequal to everything, itself included); strings compare
 // byte-wise; lower() and upper() map each rune with Go's simple Unicode
 // case mapping (no special casing: upper("ß") is "ß"); len() counts runes.
+// A cast or parse without try_ that cannot convert the row's value
+// returns a *ValueError: the row is a bad record (EvalBool makes it
+// Unknown). The functions of funcs.go follow docs/language.md.
 func Eval(e Expr, row func(name string) (value any, ok bool)) (any, error) {
 	switch e := e.(type) {
 	case *ColumnRef:
@@ -196,6 +199,12 @@ func Eval(e Expr, row func(name string) (value any, ok bool)) (any, error) {
 			return nil, err
 		}
 		return normalize(x, e.Typ)
+	case *Cond:
+		return evalCond(e, row)
+	case *Coalesce:
+		return evalCoalesce(e, row)
+	case *Apply:
+		return evalApply(e, row)
 	case nil:
 		return nil, fmt.Errorf("nil expression")
 	}

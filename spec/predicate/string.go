@@ -26,6 +26,7 @@ func (p *Predicate) String() string {
 
 // Precedences as in expr-lang's parser/operator tables.
 const (
+	precCond    = 5
 	precOr      = 10
 	precAnd     = 15
 	precCompare = 20
@@ -50,6 +51,12 @@ func prec(e Expr) int {
 		return precAnd
 	case *Compare, *In, *IsNull, *StringMatch:
 		return precCompare
+	case *Cond:
+		return precCond
+	case *Apply:
+		if e.Fn == Matches {
+			return precCompare
+		}
 	case *Not:
 		return precNot
 	case *Arith:
@@ -241,6 +248,9 @@ func (f Func) String() string {
 		return "upper"
 	case Len:
 		return "len"
+	}
+	if name, ok := funcNames[f]; ok {
+		return name
 	}
 	return "Func(" + strconv.Itoa(int(f)) + ")"
 }
