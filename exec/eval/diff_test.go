@@ -7,10 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
 )
 
 // TestDifferential holds Program.Eval to predicate.Eval, the row-at-a-time
@@ -180,4 +183,197 @@ func usesOnly(e predicate.Expr, names ...string) bool {
 	}
 	walk(e)
 	return ok
+}
+
+// TestDifferentialValues holds Value.Eval to the reference on random value
+// expressions of every type (the function library, ?:, coalesce), on
+// whole and sliced batches: values, nulls and row errors (failed casts
+// and parses, with the reference's message) must agree. It checks that
+// every function was exercised, and that some rows failed.
+func TestDifferentialValues(t *testing.T) {
+	mem, ctx := checkedCtx(t)
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	ch := randChooser{rng}
+	batches, exprs := 40, 120
+	if testing.Short() {
+		batches, exprs = 6, 30
+	}
+	seen := map[string]int{}
+	rowErrs := 0
+	for bi := 0; bi < batches; bi++ {
+		n := 1 + rng.IntN(150)
+		b := genBatch(mem, ch, n)
+		g := &exprGen{ch: ch}
+		for ei := 0; ei < exprs; ei++ {
+			e := g.anyExpr(1 + rng.IntN(3))
+			countFuncs(e, seen)
+			nerr, _ := checkValueAgainstReference(t, ctx, e, b)
+			rowErrs += nerr
+			if n > 10 {
+				s := b.NewSlice(int64(1+rng.IntN(9)), int64(n))
+				checkValueAgainstReference(t, ctx, e, s)
+				s.Release()
+			}
+			if t.Failed() {
+				b.Release()
+				return
+			}
+		}
+		b.Release()
+	}
+	if testing.Short() {
+		return
+	}
+	for f := predicate.Trim; f <= predicate.ToTimezone; f++ {
+		if seen[f.String()] == 0 {
+			t.Errorf("function %s never generated", f)
+		}
+	}
+	for _, k := range []string{"?:", "coalesce", "try"} {
+		if seen[k] == 0 {
+			t.Errorf("%s never generated", k)
+		}
+	}
+	if rowErrs == 0 {
+		t.Error("no row ever failed a cast: the test does not exercise row errors")
+	}
+	t.Logf("row errors: %d; functions: %v", rowErrs, seen)
+}
+
+// countFuncs counts the functions, ?: and coalesce nodes of e.
+func countFuncs(e predicate.Expr, seen map[string]int) {
+	switch x := e.(type) {
+	case *predicate.Apply:
+		seen[x.Fn.String()]++
+		if x.Try {
+			seen["try"]++
+		}
+	case *predicate.Cond:
+		seen["?:"]++
+	case *predicate.Coalesce:
+		seen["coalesce"]++
+	}
+	for _, c := range predicate.Children(e) {
+		countFuncs(c, seen)
+	}
+}
+
+// TestDifferentialTimeZones holds parse_timestamp with a timezone and
+// to_timezone to the reference on wall times and instants every 15
+// minutes across DST transitions (gaps, overlaps, a 30-minute shift, a
+// zone without DST), in one batch so that the evaluator's zone cache
+// crosses each transition.
+func TestDifferentialTimeZones(t *testing.T) {
+	mem, ctx := checkedCtx(t)
+	defer mem.AssertSize(t, 0)
+	var txt []string
+	var ts []int64
+	for _, day := range []string{"2026-03-08", "2026-03-29", "2026-04-05", "2026-10-04", "2026-10-25", "2026-11-01"} {
+		d, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := -6 * 60; m < 30*60; m += 15 {
+			tm := d.Add(time.Duration(m) * time.Minute)
+			txt = append(txt, tm.Format("2006-01-02 15:04:05"))
+			ts = append(ts, tm.UnixMicro())
+		}
+	}
+	// Then backwards, so that the cache also meets an overlap coming from
+	// the later period.
+	for i := len(txt) - 1; i >= 0; i-- {
+		txt, ts = append(txt, txt[i]), append(ts, ts[i])
+	}
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues(txt, nil)
+	tb := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Microsecond})
+	for _, v := range ts {
+		tb.Append(arrow.Timestamp(v))
+	}
+	cols := []arrow.Array{sb.NewArray(), tb.NewArray()}
+	sb.Release()
+	tb.Release()
+	s := arrow.NewSchema([]arrow.Field{{Name: "txt", Type: arrow.BinaryTypes.String}, {Name: "ts", Type: cols[1].DataType()}}, nil)
+	b := array.NewRecordBatch(s, cols, int64(len(txt)))
+	for _, c := range cols {
+		c.Release()
+	}
+	defer b.Release()
+	for _, tz := range tzPool {
+		for _, e := range []predicate.Expr{
+			&predicate.Apply{Fn: predicate.ParseTimestampFn, Args: []predicate.Expr{g0col("txt"), strLit("%Y-%m-%d %H:%M:%S"), strLit(tz)}, Typ: tsType},
+			&predicate.Apply{Fn: predicate.ToTimezone, Args: []predicate.Expr{g0col("ts"), strLit(tz)}, Typ: tsType},
+		} {
+			checkValueAgainstReference(t, ctx, e, b)
+		}
+	}
+}
+
+func g0col(name string) *predicate.ColumnRef {
+	c := colByName(name)
+	return &predicate.ColumnRef{Name: c.name, ColType: c.typ}
+}
+
+// TestDifferentialTimeOverflow holds the time functions to the reference
+// at the ends of their ranges: every pair of boundary timestamps (and
+// dates) and boundary counts, for every unit. Results that do not fit are
+// null in both; the test checks that some did not fit and some did.
+func TestDifferentialTimeOverflow(t *testing.T) {
+	mem, ctx := checkedCtx(t)
+	defer mem.AssertSize(t, 0)
+	s := arrow.NewSchema([]arrow.Field{
+		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
+		{Name: "i64", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "d", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
+	}, nil)
+	bld := array.NewRecordBuilder(mem, s)
+	counts := append(append([]int64{}, intPool...), smallInts...)
+	for k, v := range tsPool {
+		for _, n := range counts {
+			bld.Field(0).(*array.TimestampBuilder).Append(arrow.Timestamp(v))
+			bld.Field(1).(*array.Int64Builder).Append(n)
+			bld.Field(2).(*array.Date32Builder).Append(arrow.Date32(datePool[k%len(datePool)]))
+		}
+	}
+	b := bld.NewRecordBatch()
+	bld.Release()
+	defer b.Release()
+	ts, n, d := g0col("ts"), g0col("i64"), g0col("d")
+	var exprs []predicate.Expr
+	for _, part := range partPool {
+		exprs = append(exprs,
+			&predicate.Apply{Fn: predicate.DateAdd, Args: []predicate.Expr{ts, n, strLit(part)}, Typ: tsType},
+			&predicate.Apply{Fn: predicate.Trunc, Args: []predicate.Expr{ts, strLit(part)}, Typ: tsType},
+			&predicate.Apply{Fn: predicate.DateDiff, Args: []predicate.Expr{ts, &predicate.Apply{Fn: predicate.FromUnixtime, Args: []predicate.Expr{n}, Typ: tsType}, strLit(part)}, Typ: schema.Int64Type})
+	}
+	for _, part := range partPool[:3] {
+		exprs = append(exprs,
+			&predicate.Apply{Fn: predicate.DateAdd, Args: []predicate.Expr{d, n, strLit(part)}, Typ: schema.DateType},
+			&predicate.Apply{Fn: predicate.Trunc, Args: []predicate.Expr{d, strLit(part)}, Typ: schema.DateType})
+	}
+	exprs = append(exprs,
+		&predicate.Apply{Fn: predicate.FromUnixtime, Args: []predicate.Expr{n}, Typ: tsType},
+		&predicate.Apply{Fn: predicate.FromUnixtimeMs, Args: []predicate.Expr{n}, Typ: tsType},
+		&predicate.Apply{Fn: predicate.ToTimezone, Args: []predicate.Expr{ts, strLit("Pacific/Chatham")}, Typ: tsType},
+		&predicate.Apply{Fn: predicate.ToDate, Args: []predicate.Expr{ts}, Typ: schema.DateType},
+		&predicate.Apply{Fn: predicate.ToTimestamp, Args: []predicate.Expr{d}, Typ: tsType, Try: true})
+	nulls, values := 0, 0
+	for _, e := range exprs {
+		checkValueAgainstReference(t, ctx, e, b)
+		v, err := CompileValue(e, b.Schema())
+		if err != nil {
+			t.Fatal(err)
+		}
+		arr, _, err := v.Eval(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nulls += arr.NullN()
+		values += arr.Len() - arr.NullN()
+		arr.Release()
+	}
+	if nulls == 0 || values == 0 {
+		t.Errorf("%d nulls and %d values: the boundaries are not exercised", nulls, values)
+	}
 }

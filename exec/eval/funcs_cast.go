@@ -257,6 +257,10 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 			us := schema.TimestampOf(schema.Microsecond, "")
 			for i := range out {
 				if bitAt(vb, i) {
+					if v, ok := fastTimestamp(bytes.TrimSpace(bx.at(i))); ok {
+						out[i] = v
+						continue
+					}
 					v, err := predicate.ParseTimestamp(bstr(bytes.TrimSpace(bx.at(i))), us)
 					if err != nil {
 						fail(i, string(bx.at(i)), predicate.TimestampReason)
@@ -366,6 +370,38 @@ func parseDate(s []byte) (int32, bool) {
 	return int32(predicate.DaysFromCivil(int64(y), int64(m), int64(d))), true
 }
 
+// fastTimestamp reads the commonest timestamp texts, 'YYYY-MM-DD
+// hh:mm:ss', 'YYYY-MM-DDThh:mm:ss' and 'YYYY-MM-DDThh:mm:ssZ' (UTC), in
+// microseconds, by arithmetic; ok is false for anything else, which
+// predicate.ParseTimestamp then reads (or rejects) as the reference does.
+func fastTimestamp(s []byte) (int64, bool) {
+	switch {
+	case len(s) == 19 && (s[10] == ' ' || s[10] == 'T'):
+	case len(s) == 20 && s[10] == 'T' && s[19] == 'Z':
+	default:
+		return 0, false
+	}
+	if s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	num := func(b []byte) int {
+		v := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(s[0:4]), num(s[5:7]), num(s[8:10]), num(s[11:13]), num(s[14:16]), num(s[17:19])
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > predicate.DaysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return 0, false
+	}
+	days := predicate.DaysFromCivil(int64(y), int64(mo), int64(d))
+	return (days*86400 + int64(h*3600+mi*60+sec)) * 1e6, true
+}
+
 var pow10f = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // decimalToFloat is the float nearest to d/10^scale: one correctly rounded
@@ -397,7 +433,7 @@ func (c *compiler) toText(x node, from schema.Type, e predicate.Expr) (node, err
 		if from.Kind == schema.String && x.dataType().ID() == arrow.STRING {
 			return x, nil
 		}
-	case clsInt64, clsFloat64, clsBool, clsInt32, clsDecimal:
+	case clsInt64, clsFloat64, clsFloat32, clsBool, clsInt32, clsDecimal:
 	default:
 		return nil, fmt.Errorf("%s: cannot convert %s to a string", e, x.dataType())
 	}
@@ -426,6 +462,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 		for i, v := range valuesOf[int64](x) {
 			if isValid(i) {
 				sec := predicate.FloorDiv(v, per)
+				b.grow(48)
 				b.data = time.Unix(sec, (v-sec*per)*(int64(1e9)/per)).UTC().AppendFormat(b.data, "2006-01-02 15:04:05.999999999")
 			}
 			b.next()
@@ -433,6 +470,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case x.DataType().ID() == arrow.DATE32:
 		for i, d := range valuesOf[int32](x) {
 			if isValid(i) {
+				b.grow(24)
 				b.data = time.Unix(int64(d)*86400, 0).UTC().AppendFormat(b.data, time.DateOnly)
 			}
 			b.next()
@@ -440,6 +478,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsInt64:
 		for i, v := range valuesOf[int64](x) {
 			if isValid(i) {
+				b.grow(20)
 				b.data = strconv.AppendInt(b.data, v, 10)
 			}
 			b.next()
@@ -447,6 +486,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsInt32:
 		for i, v := range valuesOf[int32](x) {
 			if isValid(i) {
+				b.grow(20)
 				b.data = strconv.AppendInt(b.data, int64(v), 10)
 			}
 			b.next()
@@ -454,7 +494,16 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	case classOf(x.DataType()) == clsFloat64:
 		for i, v := range valuesOf[float64](x) {
 			if isValid(i) {
-				b.data = appendFloat(b.data, v)
+				b.grow(32)
+				b.data = appendFloat(b.data, v, 64)
+			}
+			b.next()
+		}
+	case classOf(x.DataType()) == clsFloat32:
+		for i, v := range valuesOf[float32](x) {
+			if isValid(i) {
+				b.grow(32)
+				b.data = appendFloat(b.data, float64(v), 32)
 			}
 			b.next()
 		}
@@ -462,6 +511,7 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 		bm, off := bitsOf(x)
 		for i := 0; i < n; i++ {
 			if isValid(i) {
+				b.grow(5)
 				b.data = strconv.AppendBool(b.data, bitAt(bm, off+i))
 			}
 			b.next()
@@ -483,8 +533,9 @@ func (t *textNode) eval(ec *evalCtx) (arrow.Array, error) {
 	return b.finish(valid)
 }
 
-// appendFloat appends predicate.FormatFloat(f) without allocating.
-func appendFloat(dst []byte, f float64) []byte {
+// appendFloat appends predicate.FormatFloat(f) (for a float32, the
+// shortest text of the float32) without allocating.
+func appendFloat(dst []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(dst, "NaN"...)
@@ -494,7 +545,7 @@ func appendFloat(dst []byte, f float64) []byte {
 		return append(dst, "-Infinity"...)
 	}
 	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
-		return strconv.AppendFloat(dst, f, 'f', -1, 64)
+		return strconv.AppendFloat(dst, f, 'f', -1, bits)
 	}
-	return strconv.AppendFloat(dst, f, 'g', -1, 64)
+	return strconv.AppendFloat(dst, f, 'g', -1, bits)
 }

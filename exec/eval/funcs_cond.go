@@ -84,28 +84,30 @@ func (cn *condNode) eval(ec *evalCtx) (arrow.Array, error) {
 	defer c.Release()
 	n := ec.n
 	cb, coff := bitsOf(c)
-	taken := func(i int) bool { return c.IsValid(i) && bitAt(cb, coff+i) }
+	cv, cvoff := validityOf(c)
+	taken := func(i int) bool { return (cv == nil || bitAt(cv, cvoff+i)) && bitAt(cb, coff+i) }
 	mark := len(ec.errs)
-	t, err := cn.then.eval(ec)
+	t, err := evalBranch(ec, cn.then)
 	if err != nil {
 		return nil, err
 	}
 	defer t.Release()
 	ec.keepErrors(mark, taken)
 	mark = len(ec.errs)
-	e, err := cn.els.eval(ec)
+	e, err := evalBranch(ec, cn.els)
 	if err != nil {
 		return nil, err
 	}
 	defer e.Release()
 	ec.keepErrors(mark, func(i int) bool { return !taken(i) })
 	srcs := []arrow.Array{t, e}
+	valid := [2]func(int) bool{validFn(t), validFn(e)}
 	which := make([]int8, n)
 	for i := range which {
 		if !taken(i) {
 			which[i] = 1
 		}
-		if !srcs[which[i]].IsValid(i) {
+		if !valid[which[i]](i) {
 			which[i] = -1
 		}
 	}
@@ -171,7 +173,7 @@ func (cn *coalesceNode) eval(ec *evalCtx) (arrow.Array, error) {
 			break
 		}
 		mark := len(ec.errs)
-		arr, err := a.eval(ec)
+		arr, err := evalBranch(ec, a)
 		if err != nil {
 			return nil, err
 		}
@@ -185,8 +187,9 @@ func (cn *coalesceNode) eval(ec *evalCtx) (arrow.Array, error) {
 			}
 			break
 		}
+		valid := validFn(arr)
 		for i := range which {
-			if which[i] < 0 && arr.IsValid(i) {
+			if which[i] < 0 && valid(i) {
 				which[i] = int8(k)
 				left--
 			}
@@ -195,9 +198,33 @@ func (cn *coalesceNode) eval(ec *evalCtx) (arrow.Array, error) {
 	return pick(ec.mem, cn.dt, n, arrs, which)
 }
 
+// evalBranch evaluates an operand of ?: or coalesce; a constant is a
+// one-row array that pick broadcasts, not n copies.
+func evalBranch(ec *evalCtx, n node) (arrow.Array, error) {
+	if k, ok := asConst(n); ok {
+		return materialize(ec.mem, k.dt, k.v, 1), nil
+	}
+	return n.eval(ec)
+}
+
+// validFn tells whether row i of a (broadcast when it has one row) is
+// valid, reading the bitmap directly.
+func validFn(a arrow.Array) func(int) bool {
+	if a.Len() == 1 {
+		v := a.IsValid(0)
+		return func(int) bool { return v }
+	}
+	bm, off := validityOf(a)
+	if bm == nil {
+		return func(int) bool { return true }
+	}
+	return func(i int) bool { return bitAt(bm, off+i) }
+}
+
 // pick builds an n-row array of dt whose row i is row i of
-// srcs[which[i]], or null where which[i] < 0. The sources have dt's
-// representation (a string source may have 32- or 64-bit offsets).
+// srcs[which[i]] (row 0 of a one-row source), or null where which[i] < 0.
+// The sources have dt's representation (a string source may have 32- or
+// 64-bit offsets).
 func pick(mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, which []int8) (arrow.Array, error) {
 	validity := onesBitmap(mem, n)
 	vb := validity.Bytes()
@@ -214,6 +241,9 @@ func pick(mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, wh
 		for i, w := range which {
 			if w >= 0 {
 				bm, off := bitsOf(srcs[w])
+				if srcs[w].Len() == 1 {
+					off -= i // row 0 for every i
+				}
 				if bitAt(bm, off+i) {
 					setBit(ob, i)
 				}
@@ -231,14 +261,21 @@ func pick(mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, wh
 	case clsDecimal:
 		return pickFixed[decimal128.Num](mem, dt, n, srcs, which, validity), nil
 	case clsBytes:
-		views := make([]strView[int64], len(srcs))
+		views := make([]bytesArg, len(srcs))
+		one := make([]bool, len(srcs))
+		size := 0
 		for k, s := range srcs {
-			views[k] = view64(s)
+			views[k], one[k] = bytesArgOf(s, nil), s.Len() == 1
+			size = max(size, views[k].size(s.Len())*n/max(s.Len(), 1))
 		}
-		b := newStrBuilder(mem, dt, n, 0)
+		b := newStrBuilder(mem, dt, n, size)
 		for i, w := range which {
 			if w >= 0 {
-				b.append(views[w].at(i))
+				j := i
+				if one[w] {
+					j = 0
+				}
+				b.append(views[w].at(j))
 			}
 			b.next()
 		}
@@ -252,58 +289,90 @@ func pick(mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, wh
 
 func pickFixed[T fixed](mem memory.Allocator, dt arrow.DataType, n int, srcs []arrow.Array, which []int8, validity *memory.Buffer) arrow.Array {
 	vals := make([][]T, len(srcs))
+	one := make([]bool, len(srcs))
 	for k, s := range srcs {
-		vals[k] = valuesOf[T](s)
+		vals[k], one[k] = valuesOf[T](s), s.Len() == 1
 	}
 	buf, out := newFixed[T](mem, n)
 	for i, w := range which {
 		if w >= 0 {
-			out[i] = vals[w][i]
+			if one[w] {
+				out[i] = vals[w][0]
+			} else {
+				out[i] = vals[w][i]
+			}
 		}
 	}
 	return makeArray(dt, n, validity, buf)
 }
 
-// strBuilder builds a string or binary array row by row into Go memory
-// (one allocation that grows), then copies it into Arrow buffers once.
+// strBuilder builds a string or binary array row by row, straight into
+// Arrow buffers from the evaluation's allocator: no allocation per row, no
+// garbage, no final copy. data is the data buffer's bytes up to len.
 type strBuilder struct {
 	mem   memory.Allocator
 	dt    arrow.DataType
-	offs  []int64
+	obuf  *memory.Buffer
+	o32   []int32
+	o64   []int64
+	row   int
+	dbuf  *memory.Buffer
 	data  []byte
 	large bool
 }
 
 func newStrBuilder(mem memory.Allocator, dt arrow.DataType, n, sizeHint int) *strBuilder {
-	offs := make([]int64, 1, n+1)
-	return &strBuilder{mem: mem, dt: dt, offs: offs, data: make([]byte, 0, sizeHint), large: isLargeType(dt)}
+	b := &strBuilder{mem: mem, dt: dt, large: isLargeType(dt), dbuf: memory.NewResizableBuffer(mem)}
+	b.dbuf.Reserve(max(sizeHint, 64))
+	b.data = b.dbuf.Buf()[:0]
+	if b.large {
+		b.obuf, b.o64 = newFixed[int64](mem, n+1)
+	} else {
+		b.obuf, b.o32 = newFixed[int32](mem, n+1)
+	}
+	return b
 }
 
-func (b *strBuilder) append(p []byte)       { b.data = append(b.data, p...) }
-func (b *strBuilder) appendString(s string) { b.data = append(b.data, s...) }
+// grow makes room for k more bytes.
+func (b *strBuilder) grow(k int) {
+	if len(b.data)+k <= cap(b.data) {
+		return
+	}
+	n := len(b.data)
+	b.dbuf.Reserve(max(2*cap(b.data), n+k))
+	b.data = b.dbuf.Buf()[:n]
+}
 
-// next ends the current row.
-func (b *strBuilder) next() { b.offs = append(b.offs, int64(len(b.data))) }
+func (b *strBuilder) append(p []byte) {
+	b.grow(len(p))
+	b.data = append(b.data, p...)
+}
+
+func (b *strBuilder) appendString(s string) {
+	b.grow(len(s))
+	b.data = append(b.data, s...)
+}
+
+// next ends the current row. Offsets past 2 GiB wrap in a 32-bit array;
+// finish then fails.
+func (b *strBuilder) next() {
+	b.row++
+	if b.large {
+		b.o64[b.row] = int64(len(b.data))
+	} else {
+		b.o32[b.row] = int32(len(b.data))
+	}
+}
 
 func (b *strBuilder) finish(validity *memory.Buffer) (arrow.Array, error) {
-	n := len(b.offs) - 1
-	data := newBuf(b.mem, len(b.data))
-	copy(data.Bytes(), b.data)
-	if b.large {
-		ob, offs := newFixed[int64](b.mem, n+1)
-		copy(offs, b.offs)
-		return makeArray(b.dt, n, validity, ob, data), nil
-	}
-	if len(b.data) > 1<<31-1 {
-		data.Release()
+	if !b.large && len(b.data) > 1<<31-1 {
+		b.obuf.Release()
+		b.dbuf.Release()
 		if validity != nil {
 			validity.Release()
 		}
 		return nil, fmt.Errorf("string result of %d bytes exceeds the 2 GiB of a %s array", len(b.data), b.dt)
 	}
-	ob, offs := newFixed[int32](b.mem, n+1)
-	for i, o := range b.offs {
-		offs[i] = int32(o)
-	}
-	return makeArray(b.dt, n, validity, ob, data), nil
+	b.dbuf.ResizeNoShrink(len(b.data))
+	return makeArray(b.dt, b.row, validity, b.obuf, b.dbuf), nil
 }

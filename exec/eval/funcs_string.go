@@ -132,7 +132,9 @@ func (s *strFnNode) eval(ec *evalCtx) (arrow.Array, error) {
 		old, repl := bytesArgOf(arrs[1], s.args[1]), bytesArgOf(arrs[2], s.args[2])
 		for i := 0; i < n; i++ {
 			if bitAt(vb, i) {
-				b.data = replaceAll(b.data, x.at(i), old.at(i), repl.at(i))
+				v, o, r := x.at(i), old.at(i), repl.at(i)
+				b.grow(replacedSize(len(v), len(o), len(r)))
+				b.data = replaceAll(b.data, v, o, r)
 			}
 			b.next()
 		}
@@ -241,6 +243,14 @@ func substring(s []byte, start, length int64) ([]byte, bool) {
 	}
 	bt = pos
 	return s[bf:bt], true
+}
+
+// replacedSize bounds the length of replace() of an n-byte value.
+func replacedSize(n, old, repl int) int {
+	if old == 0 || repl <= old {
+		return n
+	}
+	return n + n/old*(repl-old)
 }
 
 // replaceAll appends s with every non-overlapping old replaced by repl

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"time"
 
@@ -95,6 +96,15 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 		return nil, err
 	}
 	defer releaseAll(arrs)
+	// The kernels read the time operands as arrays: a constant one (a
+	// literal the planner did not fold away) is materialised.
+	for i := range min(len(arrs), 2) {
+		if arrs[i] == nil && (i == 0 || t.fn == predicate.DateDiff) {
+			if arrs[i], err = t.args[i].eval(ec); err != nil {
+				return nil, err
+			}
+		}
+	}
 	n := ec.n
 	valid := argValidity(ec.mem, n, arrs)
 	vb := valid.Bytes()
@@ -104,12 +114,17 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 	switch t.fn {
 	case predicate.ParseTimestampFn:
 		s := bytesArgOf(x, t.args[0])
+		var zone *predicate.LocalZone
+		if t.loc != nil {
+			zone = &predicate.LocalZone{Loc: t.loc}
+		}
 		buf, out := newFixed[int64](ec.mem, n)
+		var c predicate.Civil
 		for i := range out {
 			if !bitAt(vb, i) {
 				continue
 			}
-			c, reason := t.tf.Parse(s.at(i))
+			reason := t.tf.Parse(s.at(i), &c)
 			if reason != "" {
 				clearBit(vb, i)
 				if !t.try {
@@ -117,7 +132,7 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 				}
 				continue
 			}
-			out[i] = t.civilToMicros(c)
+			out[i] = civilToMicros(&c, zone)
 		}
 		return makeArray(t.dt, n, dropAllValid(valid, n), buf), nil
 	case predicate.FromUnixtime, predicate.FromUnixtimeMs:
@@ -170,7 +185,11 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 		if date {
 			buf, out := newFixed[int32](ec.mem, n)
 			for i, d := range valuesOf[int32](x) {
-				out[i] = int32(truncDays(int64(d), t.part))
+				r := truncDays(int64(d), t.part)
+				if r < math.MinInt32 {
+					clearBit(vb, i) // before the first date: null, as overflow
+				}
+				out[i] = int32(r)
 			}
 			return makeArray(t.dt, n, dropAllValid(valid, n), buf), nil
 		}
@@ -222,15 +241,13 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 			var r int64
 			ok := false
 			if step := t.part.Seconds() * ps; step > 0 {
-				if d, ok1 := mulCheck(k.at(i), step); ok1 {
-					r, ok = addCheck(v, d)
-				}
+				r, ok = addMul(v, k.at(i), step)
 			} else {
 				days := predicate.FloorDiv(v, perDay)
+				// v plus the days added (not days*perDay + time of day,
+				// which can overflow at the edge of the range).
 				if nd, ok1 := addDays(days, k.at(i), t.part); ok1 {
-					if r, ok = mulCheck(nd, perDay); ok {
-						r, ok = addCheck(r, v-days*perDay)
-					}
+					r, ok = addMul(v, nd-days, perDay)
 				}
 			}
 			if !ok {
@@ -289,16 +306,15 @@ func (t *timeNode) eval(ec *evalCtx) (arrow.Array, error) {
 }
 
 // civilToMicros places a parsed date and time: at its own offset, else in
-// the function's timezone (time.Date's choice in a DST gap or overlap,
-// which the reference evaluator shares), else in UTC by arithmetic.
-func (t *timeNode) civilToMicros(c predicate.Civil) int64 {
-	if c.HasOffset || t.loc == nil {
-		sec := predicate.DaysFromCivil(int64(c.Year), int64(c.Month), int64(c.Day))*86400 +
-			int64(c.Hour*3600+c.Min*60+c.Sec) - int64(c.Offset)
-		return sec*1e6 + int64(c.Nsec/1000)
+// the function's timezone (predicate.LocalZone, whose rules for DST gaps
+// and overlaps the reference shares), else in UTC, by arithmetic.
+func civilToMicros(c *predicate.Civil, z *predicate.LocalZone) int64 {
+	sec := predicate.DaysFromCivil(int64(c.Year), int64(c.Month), int64(c.Day))*86400 +
+		int64(c.Hour*3600+c.Min*60+c.Sec) - int64(c.Offset)
+	if !c.HasOffset && z != nil {
+		sec = z.ToUTC(sec)
 	}
-	tm := time.Date(c.Year, time.Month(c.Month), c.Day, c.Hour, c.Min, c.Sec, c.Nsec, t.loc)
-	return tm.Unix()*1e6 + int64(tm.Nanosecond()/1000)
+	return sec*1e6 + int64(c.Nsec/1000)
 }
 
 func pickField(fn predicate.Func, y, m, d, tod int64) int64 {
@@ -392,6 +408,9 @@ type zoneCache struct {
 }
 
 func (z *zoneCache) offset(loc *time.Location, sec int64) int64 {
+	if loc == nil {
+		return 0 // UTC
+	}
 	if z.to > z.from && sec >= z.from && sec < z.to {
 		return z.off
 	}
@@ -407,6 +426,23 @@ func (z *zoneCache) offset(loc *time.Location, sec int64) int64 {
 		z.to = end.Unix()
 	}
 	return z.off
+}
+
+// addMul is v + n*step exactly, ok false when the result does not fit
+// (n*step alone may overflow while the sum fits: v near one end of the
+// range, n toward the other).
+func addMul(v, n, step int64) (int64, bool) {
+	if d, ok := mulCheck(n, step); ok {
+		if r, ok := addCheck(v, d); ok {
+			return r, true
+		}
+	}
+	r := new(big.Int).Mul(big.NewInt(n), big.NewInt(step))
+	r.Add(r, big.NewInt(v))
+	if !r.IsInt64() {
+		return 0, false
+	}
+	return r.Int64(), true
 }
 
 // mulCheck is a*b, ok false on overflow.

@@ -5,7 +5,8 @@ import (
 )
 
 // FuzzEval drives the batch and expression generators from the fuzzer's
-// bytes: evaluation must never panic and must agree with the reference.
+// bytes: evaluation must never panic and must agree with the reference,
+// for a predicate and for a value expression (row errors included).
 // The seed corpus lives in testdata/fuzz/FuzzEval, so plain `go test` runs it;
 // the overflowNN seeds build integer arithmetic that overflows (null in
 // both evaluators), and the value pools hold the overflow boundaries.
@@ -22,10 +23,13 @@ func FuzzEval(f *testing.F) {
 		g := &exprGen{ch: ch}
 		e := g.boolExpr(ch.IntN(5))
 		checkAgainstReference(t, ctx, e, b)
+		v := g.anyExpr(ch.IntN(4)) // a value of any type: functions, casts, ?:
+		checkValueAgainstReference(t, ctx, v, b)
 		if n > 2 {
 			s := b.NewSlice(1, int64(n))
 			defer s.Release()
 			checkAgainstReference(t, ctx, e, s)
+			checkValueAgainstReference(t, ctx, v, s)
 		}
 	})
 }

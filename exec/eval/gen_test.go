@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -85,6 +86,8 @@ var genColumns = []genColumn{
 		arrow.Field{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
 		arrow.Field{Name: "in", Type: arrow.StructOf(arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Int64, Nullable: true}), Nullable: true},
 	)},
+	{"txt", schema.StringType, arrow.BinaryTypes.String},
+	{"tsms", schema.TimestampOf(schema.Millisecond, "Europe/Paris"), &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "Europe/Paris"}},
 }
 
 var stType = schema.MustParseType("struct(a int64, s string, in struct(x int64))")
@@ -113,8 +116,9 @@ var (
 	floatPool = []float64{0, math.Copysign(0, -1), 0.5, 1, -1, 2.5, 10, 1e300, -1e300, math.Inf(1), math.Inf(-1), math.NaN(), 0.1, float64(float32(0.1))}
 	strPool   = []string{"", "a", "A", "o-1", "o-2", "eu", "us", "EU", "ß", "straße", "İstanbul", "ǅ", "日本", "x\xffy", "\xc3", "o-", "abcabc", "ABC"}
 	datePool  = []int32{0, 1, -1, 20454, 20455, math.MaxInt32, math.MinInt32}
-	tsPool    = []int64{0, 1, -1, 1767225600000000, math.MaxInt64, math.MinInt64}
-	decPool   = []int64{0, 1, -1, 1050, 99999999, -99999999, 250}
+	tsPool    = []int64{0, 1, -1, 1767225600000000, math.MaxInt64, math.MinInt64,
+		1774747800000000, 1774744200000001, 1792891800000000, 1709208000000000, -86400000001, 1767225599999999, 253402300799999999}
+	decPool = []int64{0, 1, -1, 1050, 99999999, -99999999, 250}
 )
 
 // genBatch builds n random rows (about a fifth null) of genSchema.
@@ -123,21 +127,21 @@ func genBatch(mem memory.Allocator, ch chooser, n int) arrow.RecordBatch {
 	defer bld.Release()
 	nullRate := ch.IntN(4) // 0: no nulls at all, exercising the fast paths
 	for r := 0; r < n; r++ {
-		for i := range genColumns {
+		for i, c := range genColumns {
 			fb := bld.Field(i)
 			if nullRate > 0 && ch.IntN(10) < nullRate {
 				fb.AppendNull()
 				continue
 			}
-			appendGen(fb, ch, nullRate)
+			appendGen(fb, ch, nullRate, c.name)
 		}
 	}
 	return bld.NewRecordBatch()
 }
 
-// appendGen appends one random non-null value to b (a struct's fields may
-// be null at nullRate).
-func appendGen(fb array.Builder, ch chooser, nullRate int) {
+// appendGen appends one random non-null value to b, of column name (a
+// struct's fields may be null at nullRate).
+func appendGen(fb array.Builder, ch chooser, nullRate int, name string) {
 	switch b := fb.(type) {
 	case *array.StructBuilder:
 		b.Append(true)
@@ -146,7 +150,7 @@ func appendGen(fb array.Builder, ch chooser, nullRate int) {
 				b.FieldBuilder(j).AppendNull()
 				continue
 			}
-			appendGen(b.FieldBuilder(j), ch, nullRate)
+			appendGen(b.FieldBuilder(j), ch, nullRate, name+"."+b.Type().(*arrow.StructType).Field(j).Name)
 		}
 	case *array.BooleanBuilder:
 		b.Append(ch.IntN(2) == 1)
@@ -159,7 +163,11 @@ func appendGen(fb array.Builder, ch chooser, nullRate int) {
 	case *array.Float64Builder:
 		b.Append(pickFloat(ch))
 	case *array.StringBuilder:
-		b.Append(pickStr(ch))
+		if name == "txt" {
+			b.Append(txtPool[ch.IntN(len(txtPool))])
+		} else {
+			b.Append(pickStr(ch))
+		}
 	case *array.LargeStringBuilder:
 		b.Append(pickStr(ch))
 	case *array.BinaryBuilder:
@@ -167,7 +175,11 @@ func appendGen(fb array.Builder, ch chooser, nullRate int) {
 	case *array.Date32Builder:
 		b.Append(arrow.Date32(datePool[ch.IntN(len(datePool))]))
 	case *array.TimestampBuilder:
-		b.Append(arrow.Timestamp(tsPool[ch.IntN(len(tsPool))]))
+		v := tsPool[ch.IntN(len(tsPool))]
+		if name == "tsms" {
+			v /= 1000
+		}
+		b.Append(arrow.Timestamp(v))
 	case *array.Decimal128Builder:
 		b.Append(decimal128.FromI64(decPool[ch.IntN(len(decPool))]))
 	default:
@@ -246,7 +258,7 @@ func nullLit(t schema.Type) *predicate.Literal { return &predicate.Literal{Typ: 
 
 // intExpr is an Int64-typed expression.
 func (g *exprGen) intExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(8)
+	k := g.ch.IntN(10)
 	if depth <= 0 {
 		k %= 3
 	}
@@ -273,6 +285,8 @@ func (g *exprGen) intExpr(depth int) predicate.Expr {
 		return &predicate.Neg{X: g.intExpr(depth - 1)}
 	case 6:
 		return &predicate.Call{Fn: predicate.Len, Arg: g.strExpr(depth - 1)}
+	case 8:
+		return g.funcInt(depth)
 	default:
 		return &predicate.Neg{X: g.col("i32")}
 	}
@@ -280,7 +294,7 @@ func (g *exprGen) intExpr(depth int) predicate.Expr {
 
 // floatExpr is a Float64-typed expression.
 func (g *exprGen) floatExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(7)
+	k := g.ch.IntN(8)
 	if depth <= 0 {
 		k %= 3
 	}
@@ -299,6 +313,8 @@ func (g *exprGen) floatExpr(depth int) predicate.Expr {
 	case 4, 5:
 		ops := []predicate.ArithOp{predicate.Add, predicate.Sub, predicate.Mul, predicate.Div}
 		return &predicate.Arith{Op: ops[g.ch.IntN(len(ops))], L: g.floatExpr(depth - 1), R: g.floatExpr(depth - 1), Typ: schema.Float64Type}
+	case 7:
+		return g.funcFloat(depth)
 	default:
 		return &predicate.Neg{X: g.floatExpr(depth - 1)}
 	}
@@ -306,7 +322,7 @@ func (g *exprGen) floatExpr(depth int) predicate.Expr {
 
 // strExpr is a String-typed expression.
 func (g *exprGen) strExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(4)
+	k := g.ch.IntN(6)
 	if depth <= 0 {
 		k %= 2
 	}
@@ -323,6 +339,8 @@ func (g *exprGen) strExpr(depth int) predicate.Expr {
 		return &predicate.Literal{Value: pickStr(g.ch), Typ: schema.StringType}
 	case 2:
 		return &predicate.Call{Fn: predicate.Lower, Arg: g.strExpr(depth - 1)}
+	case 4, 5:
+		return g.funcStr(depth)
 	default:
 		return &predicate.Call{Fn: predicate.Upper, Arg: g.strExpr(depth - 1)}
 	}
@@ -332,7 +350,7 @@ func (g *exprGen) cmpOp() predicate.CmpOp { return predicate.CmpOp(1 + g.ch.IntN
 
 // boolExpr is a Bool-typed expression over every node kind.
 func (g *exprGen) boolExpr(depth int) predicate.Expr {
-	k := g.ch.IntN(20)
+	k := g.ch.IntN(22)
 	if depth <= 0 {
 		k %= 10 // leaves and shallow comparisons only
 	}
@@ -421,6 +439,8 @@ func (g *exprGen) boolExpr(depth int) predicate.Expr {
 			p = g.strExpr(depth - 1)
 		}
 		return &predicate.StringMatch{Op: predicate.MatchOp(1 + g.ch.IntN(3)), X: g.strExpr(depth - 1), Pattern: p}
+	case 19, 20:
+		return g.funcBool(depth)
 	case 17:
 		// binary column compared with a binary literal
 		return &predicate.Compare{Op: g.cmpOp(), L: g.col("bin"), R: &predicate.Literal{Value: pickStr(g.ch), Typ: schema.Type{Kind: schema.Binary}}}
@@ -474,6 +494,17 @@ func checkAgainstReference(t testing.TB, ctx context.Context, e predicate.Expr, 
 	p, err := Compile(e, b.Schema())
 	if err != nil {
 		t.Fatalf("Compile(%s): %v", e, err)
+	}
+	// The value API first: values and row errors, row by row.
+	nerr, vcounts := checkValueAgainstReference(t, ctx, e, b)
+	if nerr > 0 {
+		// A predicate cannot decide a row whose cast failed: the batch fails.
+		_, err := p.Eval(ctx, b)
+		var bad *BadRowsError
+		if !errors.As(err, &bad) || len(bad.Rows) != nerr {
+			t.Errorf("Eval(%s): %v, want a BadRowsError for %d rows", e, err, nerr)
+		}
+		return vcounts
 	}
 	got, err := p.Eval(ctx, b)
 	if err != nil {

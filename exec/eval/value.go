@@ -7,7 +7,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicedata/sluice/spec/predicate"
 )
@@ -30,10 +32,12 @@ type BadRowsError struct {
 
 func (e *BadRowsError) Error() string {
 	first := e.Rows[0]
-	if len(e.Rows) == 1 {
-		return fmt.Sprintf("row %d: %s", first.Row, first.Msg)
+	more := ""
+	if len(e.Rows) > 1 {
+		more = fmt.Sprintf(", and %d more rows", len(e.Rows)-1)
 	}
-	return fmt.Sprintf("row %d: %s (and %d more rows)", first.Row, first.Msg, len(e.Rows)-1)
+	return fmt.Sprintf("row %d of a batch: %s%s (a where or check cannot decide such a row; the try_ form of the function gives null instead)",
+		first.Row, first.Msg, more)
 }
 
 // addRowError records that row i of the current evaluation failed.
@@ -46,6 +50,9 @@ func (ec *evalCtx) addRowError(i int, err *predicate.ValueError) {
 // the first non-null, an operand of && after one that is false. The
 // reference evaluator does not evaluate those, so they are no error.
 func (ec *evalCtx) keepErrors(mark int, keep func(row int) bool) {
+	if len(ec.errs) == mark {
+		return // the usual case: nothing failed
+	}
 	out := ec.errs[:mark]
 	for _, e := range ec.errs[mark:] {
 		if keep(e.Row) {
@@ -122,5 +129,33 @@ func (v *Value) Eval(ctx context.Context, b arrow.RecordBatch) (arrow.Array, []R
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", v, err)
 	}
-	return arr, ec.rowErrors(), nil
+	errs := ec.rowErrors()
+	if errs != nil {
+		arr = nullRows(ec.mem, arr, errs)
+	}
+	return arr, errs, nil
+}
+
+// nullRows returns arr with the rows of errs null (a failed cast inside
+// x == nil, say, leaves a value there), releasing arr. Only the validity
+// bitmap is new; the value buffers are shared.
+func nullRows(mem memory.Allocator, arr arrow.Array, errs []RowError) arrow.Array {
+	d := arr.Data()
+	off, n := d.Offset(), d.Len()
+	valid := newBitmap(mem, off+n)
+	if bm, _ := validityOf(arr); bm != nil {
+		bitutil.CopyBitmap(bm, off, n, valid.Bytes(), off)
+	} else {
+		bitutil.SetBitsTo(valid.Bytes(), int64(off), int64(n), true)
+	}
+	for _, e := range errs {
+		clearBit(valid.Bytes(), off+e.Row)
+	}
+	bufs := append([]*memory.Buffer{valid}, d.Buffers()[1:]...)
+	nd := array.NewData(d.DataType(), n, bufs, d.Children(), array.UnknownNullCount, off)
+	out := array.MakeFromData(nd)
+	nd.Release()
+	valid.Release()
+	arr.Release()
+	return out
 }

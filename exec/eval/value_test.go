@@ -91,7 +91,7 @@ func TestValueEval(t *testing.T) {
 	}
 	_, err = p.Filter(ctx, b)
 	var bad *BadRowsError
-	if !errors.As(err, &bad) || err.Error() != "row 1: int('x7'): not an integer" {
+	if !errors.As(err, &bad) || !strings.HasPrefix(err.Error(), "row 1 of a batch: int('x7'): not an integer (") {
 		t.Errorf("Filter: %v, want a BadRowsError on row 1", err)
 	}
 }

@@ -18,8 +18,9 @@ func TestDemoPipelinesNullsAreNull(t *testing.T) {
 	if _, err := lakegen.Demo(lake); err != nil {
 		t.Fatal(err)
 	}
-	// The catalog too: its default is the repository's demo-lake/catalog.db, which
-	// would remember tables of an earlier run whose warehouse is gone.
+	// The catalog file is a variable of its own (a SQLite file is always
+	// local, the lake need not be): without it the run would register its
+	// table in the repository's demo-lake/catalog.db.
 	vars := []string{"-var", "lake=" + lake, "-var", "catalog_file=" + filepath.Join(lake, "catalog.db")}
 	for run := 1; ; run++ {
 		out, code := runSluice(t, nil, append([]string{"apply", "-auto-approve", filepath.Join(root, "pipelines")}, vars...)...)

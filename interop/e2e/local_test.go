@@ -43,6 +43,24 @@ var formatCases = []formatCase{
 		partitionBy: []string{"country"},
 	},
 	{
+		// The function library in a where, against DuckDB's spelling of
+		// each function.
+		name: "json-functions", format: lakegen.WideJSON, withSchema: true,
+		where: "hour(created_at) >= 6 && coalesce(discount, 0.0) < 40.0 && upper(trim(concat(' ', event, ' '))) != 'REFUND' && " +
+			"(is_member ? qty : rating) > 1 && tag matches '^(alpha|beta|gamma|delta|eta)$'",
+		sqlWhere: "hour(created_at) >= 6 AND coalesce(discount, 0.0) < 40.0 AND upper(trim(concat(' ', event, ' '))) <> 'REFUND' AND " +
+			"(CASE WHEN is_member THEN qty ELSE rating END) > 1 AND regexp_matches(tag, '^(alpha|beta|gamma|delta|eta)$')",
+		partitionBy: []string{"dt"},
+	},
+	{
+		name: "csv-functions", format: lakegen.WideCSVGzip, compression: "gzip", withSchema: true,
+		where: "try_int(substring(session, 3, 2)) != nil && split_part(coalesce(note, 'x y'), ' ', 2) != 'fox' && " +
+			"date_diff(timestamp('2026-01-01'), created_at, 'hour') >= 3 && string(qty) != '7' && year(trunc(created_at, 'month')) == 2026",
+		sqlWhere: "TRY_CAST(substring(session, 3, 2) AS BIGINT) IS NOT NULL AND split_part(coalesce(note, 'x y'), ' ', 2) <> 'fox' AND " +
+			"date_diff('hour', TIMESTAMP '2026-01-01', created_at) >= 3 AND CAST(qty AS VARCHAR) <> '7' AND year(date_trunc('month', created_at)) = 2026",
+		partitionBy: []string{"dt"},
+	},
+	{
 		// The same with a declared schema instead of the footers'.
 		name: "parquet-schema", format: lakegen.WideParquet, withSchema: true,
 		where:       "dt > '2026-01-01' && (is_member || rating == 5) && lat < 0.0",

@@ -138,6 +138,11 @@ func parse(src string) (tree *parser.Tree, perr *Error) {
 		}
 		e.Summary = "syntax error: " + e.Detail
 		e.Detail = supported
+		if strings.Contains(e.Summary, `Operator("matches")`) && strings.HasPrefix(src[e.Span.Start:], "matches") {
+			// matches(s, 're') reads naturally but matches is an operator.
+			e.Span = Span{e.Span.Start, e.Span.Start + len("matches")}
+			e.Detail = "matches is an operator, as in expr-lang: write s matches 'regex'."
+		}
 		sqlHabit(src, e)
 		return nil, e
 	}

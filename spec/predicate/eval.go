@@ -61,6 +61,9 @@ func TriOf(v any) Tri {
 // A struct column's value is a map[string]any of its fields (nil for a null
 // struct); a nested reference (payload.user.id) reads through it, and is
 // null when a struct on the way is null.
+// A cast or parse without try_ that cannot convert the row's value
+// returns a *ValueError: the row is a bad record (EvalBool makes it
+// Unknown). The functions of funcs.go follow docs/language.md.
 func Eval(e Expr, row func(name string) (value any, ok bool)) (any, error) {
 	switch e := e.(type) {
 	case *ColumnRef:

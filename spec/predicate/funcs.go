@@ -211,7 +211,11 @@ func ShowValue(v any) string {
 // FormatFloat is the text string() gives a float: the shortest decimal that
 // reads back to the same value, without an exponent between 1e-6 and 1e21;
 // NaN, Infinity and -Infinity for the special values.
-func FormatFloat(f float64) string {
+func FormatFloat(f float64) string { return formatFloatBits(f, 64) }
+
+// formatFloatBits is FormatFloat for a float32 (bits 32: the shortest text
+// that reads back to the same float32, so 0.1 stays 0.1) or a float64.
+func formatFloatBits(f float64, bits int) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"
@@ -221,9 +225,9 @@ func FormatFloat(f float64) string {
 		return "-Infinity"
 	}
 	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
-		return strconv.FormatFloat(f, 'f', -1, 64)
+		return strconv.FormatFloat(f, 'f', -1, bits)
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	return strconv.FormatFloat(f, 'g', -1, bits)
 }
 
 // DatePart is a unit of trunc, date_add and date_diff.

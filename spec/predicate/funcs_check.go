@@ -473,9 +473,11 @@ func (c *checker) cond(n *ast.ConditionalNode) Expr {
 // float64.
 func (c *checker) unifyAll(nodes []ast.Node, what string) ([]Expr, schema.Type, bool) {
 	args := make([]Expr, len(nodes))
+	nilAt := make([]Span, len(nodes))
 	bad := false
 	for i, n := range nodes {
 		if _, isNil := n.(*ast.NilNode); isNil {
+			nilAt[i] = c.loc(n)
 			continue
 		}
 		if args[i] = c.expr(n); isErr(args[i]) {
@@ -496,7 +498,7 @@ func (c *checker) unifyAll(nodes []ast.Node, what string) ([]Expr, schema.Type, 
 				continue
 			}
 			if invalid(a) {
-				return fillNils(args, schema.Type{}), schema.Type{}, true
+				return fillNils(args, nilAt, schema.Type{}), schema.Type{}, true
 			}
 			t := a.Type()
 			switch {
@@ -547,13 +549,14 @@ func (c *checker) unifyAll(nodes []ast.Node, what string) ([]Expr, schema.Type, 
 			return nil, schema.Type{}, false
 		}
 	}
-	return fillNils(args, target), target, true
+	return fillNils(args, nilAt, target), target, true
 }
 
-func fillNils(args []Expr, t schema.Type) []Expr {
+// fillNils puts a null literal of type t where nil was written.
+func fillNils(args []Expr, at []Span, t schema.Type) []Expr {
 	for i, a := range args {
 		if a == nil {
-			args[i] = &Literal{Typ: t}
+			args[i] = &Literal{Typ: t, At: at[i]}
 		}
 	}
 	return args

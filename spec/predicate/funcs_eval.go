@@ -438,7 +438,9 @@ func CastDecimal(fn string, v any, from, to schema.Type) (*big.Int, *ValueError)
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil, NewValueError(fn, x, "not a finite number")
 		}
-		r = new(big.Rat).SetFloat64(x)
+		// The float's shortest decimal text, as string() prints it, so
+		// that 2.675 rounds as written (its binary value is 2.67499…).
+		r, _ = new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
 	case string:
 		var ok bool
 		if r, ok = parseDecimalText(strings.TrimSpace(x)); !ok {
@@ -487,6 +489,9 @@ func toText(v any, t schema.Type) string {
 	case bool:
 		return strconv.FormatBool(x)
 	case float64:
+		if t.Kind == schema.Float32 {
+			return formatFloatBits(x, 32)
+		}
 		return FormatFloat(x)
 	case *big.Int:
 		return FormatDecimal(x, t.Scale)
@@ -515,21 +520,22 @@ func parseTimestampRef(e *Apply, v []any) (any, error) {
 		return nil, err
 	}
 	s := v[0].(string)
-	c, reason := tf.Parse([]byte(s))
+	var c Civil
+	reason := tf.Parse([]byte(s), &c)
 	if reason != "" {
 		return nil, NewValueError(e.Name(), s, reason)
 	}
-	loc := time.UTC
-	switch {
-	case c.HasOffset:
-		loc = time.FixedZone("", c.Offset)
-	case len(v) > 2:
-		if loc, err = LoadLocation(v[2].(string)); err != nil {
+	// The wall time as if it were UTC, by the time package.
+	wall := time.Date(c.Year, time.Month(c.Month), c.Day, c.Hour, c.Min, c.Sec, 0, time.UTC).Unix()
+	sec := wall - int64(c.Offset)
+	if !c.HasOffset && len(v) > 2 {
+		loc, err := LoadLocation(v[2].(string))
+		if err != nil {
 			return nil, err
 		}
+		sec = LocalToUTC(wall, loc)
 	}
-	tm := time.Date(c.Year, time.Month(c.Month), c.Day, c.Hour, c.Min, c.Sec, c.Nsec, loc)
-	return tm.Unix()*1e6 + int64(tm.Nanosecond()/1000), nil
+	return sec*1e6 + int64(c.Nsec/1000), nil
 }
 
 // timeOf is a date or timestamp value as a UTC time.

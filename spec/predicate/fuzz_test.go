@@ -1,6 +1,7 @@
 package predicate
 
 import (
+	"errors"
 	"math"
 	"math/big"
 	"reflect"
@@ -20,6 +21,12 @@ var fuzzSeeds = []string{
 	"'日本' == order_id && naem > 1",
 	"((((qty))))",
 	"qty < 1 < 2 <= 3",
+	"coalesce(try_int(order_id), qty, 0) > 1 && (paid ? price : nil) < 2",
+	"substring(trim(order_id), -3, 2) matches '^[0-9]+$' || split_part(order_id, '-', 2) == 'x'",
+	"year(parse_timestamp(order_id, '%Y-%m-%d %H:%M:%S', 'Europe/Paris')) == 2026",
+	"date_diff(day, date(ts), 'day') > 1 && trunc(ts_ms, 'month') < date_add(ts_ms, 1, 'hour')",
+	"decimal(price, 10, 2) == amount || string(weight) == concat(qty, blob)",
+	"int(order_id) > 1 ? true : bool('x')",
 }
 
 // FuzzCompile checks that Compile never panics, that every span lies in
@@ -94,6 +101,15 @@ func FuzzEval(f *testing.F) {
 		}
 		row := rowOf(vals)
 		v, err := Eval(p.Root, row)
+		var ve *ValueError
+		if errors.As(err, &ve) {
+			// A failed cast: the row is a bad record, which is all there
+			// is to check.
+			if ve.Fn == "" || ve.Reason == "" {
+				t.Fatalf("%q: empty ValueError %#v", src, ve)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("%q: %v", src, err)
 		}

@@ -2,7 +2,9 @@ package predicate
 
 import (
 	"fmt"
+	"math"
 	"strings"
+	"time"
 )
 
 // TimeFormat is a compiled strftime-style format of parse_timestamp. The
@@ -26,8 +28,43 @@ type TimeFormat struct {
 }
 
 type fmtItem struct {
-	dir byte   // 0: literal text
-	lit string // literal text
+	dir    byte   // 0: literal text
+	lit    string // literal text
+	lo, hi int    // digits of a numeric directive
+	field  int    // where a numeric directive's value goes (fYear …)
+}
+
+// Indices of Parse's fields.
+const (
+	fYear = iota
+	fMonth
+	fDay
+	fHour
+	fMin
+	fSec
+	fNsec
+	nFields
+)
+
+// numeric returns the item of a numeric directive, ok false for others.
+func numeric(d byte) (fmtItem, bool) {
+	switch d {
+	case 'Y':
+		return fmtItem{dir: d, lo: 4, hi: 4, field: fYear}, true
+	case 'm':
+		return fmtItem{dir: d, lo: 1, hi: 2, field: fMonth}, true
+	case 'd':
+		return fmtItem{dir: d, lo: 1, hi: 2, field: fDay}, true
+	case 'H':
+		return fmtItem{dir: d, lo: 1, hi: 2, field: fHour}, true
+	case 'M':
+		return fmtItem{dir: d, lo: 1, hi: 2, field: fMin}, true
+	case 'S':
+		return fmtItem{dir: d, lo: 1, hi: 2, field: fSec}, true
+	case 'f':
+		return fmtItem{dir: d, lo: 1, hi: 9, field: fNsec}, true
+	}
+	return fmtItem{}, false
 }
 
 // CompileTimeFormat checks and compiles a format. The error names the
@@ -53,18 +90,28 @@ func CompileTimeFormat(f string) (*TimeFormat, error) {
 		switch d := f[i]; d {
 		case '%':
 			lit.WriteByte('%')
-		case 'Y', 'm', 'd', 'H', 'M', 'S', 'f', 'z', 'b':
+		case 'Y', 'm', 'd', 'H', 'M', 'S', 'f':
 			flush()
-			tf.items = append(tf.items, fmtItem{dir: d})
+			it, _ := numeric(d)
+			tf.items = append(tf.items, it)
+		case 'z', 'b':
+			flush()
+			tf.items = append(tf.items, fmtItem{dir: d, field: fMonth})
 			if d == 'z' {
 				tf.HasZone = true
 			}
 		case 'F':
 			flush()
-			tf.items = append(tf.items, fmtItem{dir: 'Y'}, fmtItem{lit: "-"}, fmtItem{dir: 'm'}, fmtItem{lit: "-"}, fmtItem{dir: 'd'})
+			y, _ := numeric('Y')
+			m, _ := numeric('m')
+			dd, _ := numeric('d')
+			tf.items = append(tf.items, y, fmtItem{lit: "-"}, m, fmtItem{lit: "-"}, dd)
 		case 'T':
 			flush()
-			tf.items = append(tf.items, fmtItem{dir: 'H'}, fmtItem{lit: ":"}, fmtItem{dir: 'M'}, fmtItem{lit: ":"}, fmtItem{dir: 'S'})
+			h, _ := numeric('H')
+			mi, _ := numeric('M')
+			sec, _ := numeric('S')
+			tf.items = append(tf.items, h, fmtItem{lit: ":"}, mi, fmtItem{lit: ":"}, sec)
 		default:
 			return nil, fmt.Errorf("format %s: unsupported directive %%%c (supported: %%Y %%m %%d %%H %%M %%S %%f %%z %%b %%F %%T %%%%)", Quote(f), d)
 		}
@@ -85,85 +132,93 @@ type Civil struct {
 
 var monthAbbr = [12]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
 
-// Parse reads b with the format. On failure it returns a reason (for a
-// row error); it does not allocate on success.
-func (tf *TimeFormat) Parse(b []byte) (Civil, string) {
-	c := Civil{Year: 1970, Month: 1, Day: 1}
+// Parse reads b with the format into *c. On failure it returns a reason
+// (for a row error); it does not allocate on success.
+func (tf *TimeFormat) Parse(b []byte, c *Civil) string {
+	f := [nFields]int{fYear: 1970, fMonth: 1, fDay: 1}
+	*c = Civil{}
 	p := 0
-	for _, it := range tf.items {
-		if it.dir == 0 {
+	for i := range tf.items {
+		it := &tf.items[i]
+		switch it.dir {
+		case 0:
+			if len(it.lit) == 1 { // the usual separator: one byte, no call
+				if p >= len(b) || b[p] != it.lit[0] {
+					return tf.mismatch("expected " + Quote(it.lit))
+				}
+				p++
+				continue
+			}
 			if len(b)-p < len(it.lit) || string(b[p:p+len(it.lit)]) != it.lit {
-				return c, "does not match the format " + Quote(tf.Source) + " (expected " + Quote(it.lit) + ")"
+				return tf.mismatch("expected " + Quote(it.lit))
 			}
 			p += len(it.lit)
-			continue
-		}
-		var v, n int
-		switch it.dir {
-		case 'Y':
-			v, n = digits(b[p:], 4, 4)
-		case 'm', 'd', 'H', 'M', 'S':
-			v, n = digits(b[p:], 1, 2)
-		case 'f':
-			v, n = digits(b[p:], 1, 9)
-			for k := n; k < 9; k++ {
-				v *= 10
+		case 'z':
+			off, k, ok := parseOffset(b[p:])
+			if !ok {
+				return tf.mismatch("expected an offset such as Z, +02:00 or -0500")
 			}
+			c.Offset, c.HasOffset = off, true
+			p += k
 		case 'b':
+			m := 0
 			if len(b)-p >= 3 {
-				for m, a := range monthAbbr {
+				for k, a := range monthAbbr {
 					if lowerEq(b[p:p+3], a) {
-						v, n = m+1, 3
+						m = k + 1
 						break
 					}
 				}
 			}
-		case 'z':
-			off, k, ok := parseOffset(b[p:])
-			if !ok {
-				return c, "does not match the format " + Quote(tf.Source) + " (expected an offset such as Z, +02:00 or -0500)"
+			if m == 0 {
+				return tf.mismatch("expected " + directiveName(it.dir))
 			}
-			c.Offset, c.HasOffset, n = off, true, k
+			f[fMonth] = m
+			p += 3
+		default:
+			v, n := 0, 0
+			for n < it.hi && p+n < len(b) {
+				d := b[p+n] - '0'
+				if d > 9 {
+					break
+				}
+				v = v*10 + int(d)
+				n++
+			}
+			if n < it.lo {
+				return tf.mismatch("expected " + directiveName(it.dir))
+			}
+			if it.field == fNsec {
+				v *= pow10i[9-n]
+			}
+			f[it.field] = v
 			p += n
-			continue
-		}
-		if n == 0 {
-			return c, "does not match the format " + Quote(tf.Source) + " (expected " + directiveName(it.dir) + ")"
-		}
-		p += n
-		switch it.dir {
-		case 'Y':
-			c.Year = v
-		case 'm', 'b':
-			c.Month = v
-		case 'd':
-			c.Day = v
-		case 'H':
-			c.Hour = v
-		case 'M':
-			c.Min = v
-		case 'S':
-			c.Sec = v
-		case 'f':
-			c.Nsec = v
 		}
 	}
 	if p != len(b) {
-		return c, "does not match the format " + Quote(tf.Source) + " (unexpected text at the end)"
+		return tf.mismatch("unexpected text at the end")
 	}
+	c.Year, c.Month, c.Day, c.Hour, c.Min, c.Sec, c.Nsec = f[fYear], f[fMonth], f[fDay], f[fHour], f[fMin], f[fSec], f[fNsec]
 	switch {
 	case c.Month < 1 || c.Month > 12:
-		return c, "month out of range"
+		return "month out of range"
 	case c.Day < 1 || c.Day > DaysIn(c.Year, c.Month):
-		return c, "day out of range"
+		return "day out of range"
 	case c.Hour > 23:
-		return c, "hour out of range"
+		return "hour out of range"
 	case c.Min > 59:
-		return c, "minute out of range"
+		return "minute out of range"
 	case c.Sec > 59:
-		return c, "second out of range"
+		return "second out of range"
 	}
-	return c, ""
+	return ""
+}
+
+var pow10i = [10]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
+
+// mismatch is the reason of a value that does not follow the format.
+func (tf *TimeFormat) mismatch(what string) string {
+	return "does not match the format " + Quote(tf.Source) + " (" + what + ")"
 }
 
 func directiveName(d byte) string {
@@ -310,3 +365,57 @@ func floorDiv(a, b int64) int64 {
 
 // FloorDiv is a / b rounded toward negative infinity (b > 0).
 func FloorDiv(a, b int64) int64 { return floorDiv(a, b) }
+
+// LocalToUTC is the instant (seconds since the epoch) at which the clocks
+// of loc show the wall time local (seconds since 1970-01-01 00:00 of the
+// wall clock). A wall time in a gap, skipped when clocks jump forward, is
+// read with the offset in force before the jump (02:30 becomes 03:30 of
+// the new offset); a wall time that occurs twice, when clocks go back, is
+// the earlier instant. time.Date leaves both cases unspecified, so they
+// are decided here.
+func LocalToUTC(local int64, loc *time.Location) int64 {
+	off := func(u int64) int64 {
+		_, o := time.Unix(u, 0).In(loc).Zone()
+		return int64(o)
+	}
+	// The offsets a day before and after cover any single transition
+	// near local (offsets are within ±1 day).
+	before, after := off(local-86400), off(local+86400)
+	v1, v2 := off(local-before) == before, off(local-after) == after
+	switch {
+	case v1 && v2:
+		return min(local-before, local-after)
+	case v2:
+		return local - after
+	}
+	return local - before // valid, or the gap
+}
+
+// LocalZone is LocalToUTC with a cache of the zone period last seen, for
+// evaluating many nearby wall times (a column) in one timezone.
+type LocalZone struct {
+	Loc      *time.Location
+	from, to int64 // the period [from, to) of offset off; empty when from == to
+	off      int64
+}
+
+// ToUTC is LocalToUTC(local, z.Loc).
+func (z *LocalZone) ToUTC(local int64) int64 {
+	// Well inside a period (a day away from its ends) the wall time has
+	// exactly one instant: the one at the period's offset.
+	if u := local - z.off; z.to > z.from && u-86400 >= z.from && u+86400 < z.to {
+		return u
+	}
+	u := LocalToUTC(local, z.Loc)
+	tm := time.Unix(u, 0).In(z.Loc)
+	_, o := tm.Zone()
+	start, end := tm.ZoneBounds()
+	z.off, z.from, z.to = int64(o), math.MinInt64/2, math.MaxInt64/2
+	if !start.IsZero() {
+		z.from = start.Unix()
+	}
+	if !end.IsZero() {
+		z.to = end.Unix()
+	}
+	return u
+}
