@@ -98,6 +98,21 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 		}
 		job.Filter = p
 	}
+	if len(pp.OutputExprs) > 0 {
+		if len(pp.OutputExprs) != len(pp.OutputSchema) {
+			return nil, fmt.Errorf("plan has %d output expressions for %d output columns", len(pp.OutputExprs), len(pp.OutputSchema))
+		}
+		for i, c := range pp.OutputSchema {
+			e, err := spec.OutputExpr(pp.OutputExprs[i], c.Type, env)
+			if err != nil {
+				return nil, fmt.Errorf("output column %s: %w", c.Name, err)
+			}
+			job.Output = append(job.Output, OutputSpec{Name: c.Name, Expr: e, Type: c.Type})
+		}
+	}
+	if d := pp.Dedupe; d != nil {
+		job.Dedupe = &DedupeSpec{Key: d.Key, OrderBy: d.OrderBy, Keep: d.Keep}
+	}
 	outEnv := pp.CheckEnv()
 	for _, c := range pp.Checks {
 		cs := CheckSpec{Name: c.Name, MinRows: c.MinRows, Severity: c.Severity}
@@ -134,7 +149,7 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 				}
 				vals[i] = v
 			}
-			task.Inputs = append(task.Inputs, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups, PartitionErr: perr})
+			task.Inputs = append(task.Inputs, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups, PartitionErr: perr, Seq: int(idx)})
 		}
 		job.Tasks = append(job.Tasks, task)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
+	"github.com/sluicedata/sluice/spec/schema"
 	"github.com/sluicedata/sluice/tables"
 )
 
@@ -23,6 +24,13 @@ type Job struct {
 	// (file columns plus partition columns); nil keeps every row.
 	Filter *predicate.Predicate
 	Checks []CheckSpec
+	// Output, with an output block, computes each Sink.Columns column (in
+	// order) from a filtered row; nil: the output columns are source
+	// columns, taken by name.
+	Output []OutputSpec
+	// Dedupe keeps one output row per key across the run's tasks; nil: no
+	// dedupe.
+	Dedupe *DedupeSpec
 	Tasks  []Task
 	// Plan is the plan the job was built from (JobFromPlan), which an
 	// executor running the tasks in other processes ships to them; nil for
@@ -77,6 +85,20 @@ type SinkSpec struct {
 	Table *tables.WriteSpec
 }
 
+// OutputSpec is one output column computed by the projection stage.
+type OutputSpec struct {
+	Name string
+	Expr predicate.Expr // over the file columns and partition keys
+	Type schema.Type
+}
+
+// DedupeSpec is the dedupe block: Key and OrderBy name output columns.
+type DedupeSpec struct {
+	Key     []string
+	OrderBy string // "": input order alone
+	Keep    spec.Keep
+}
+
 // CheckSpec is one check evaluated on the output rows before commit.
 type CheckSpec struct {
 	Name     string
@@ -106,4 +128,7 @@ type Input struct {
 	// reading RowGroups (see splitTasks); Parts is 0 for a whole file.
 	Part, Parts int
 	footer      *metadata.FileMetaData // read when it was split
+	// Seq is the input's index in the plan (key order), which orders rows
+	// across tasks for dedupe whatever the packing of inputs into tasks.
+	Seq int
 }

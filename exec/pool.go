@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -34,6 +35,9 @@ type Options struct {
 	// Progress, when set, receives counters as tasks advance. It is called
 	// from worker goroutines and must be cheap and safe for concurrent use.
 	Progress func(Progress)
+	// DedupeMemory is what a dedupe may hold in memory before it spills
+	// (default MemoryLimit / 4).
+	DedupeMemory int64
 	// Published, when set, is called after each output that a run with
 	// committer = "direct" publishes while it runs (from worker goroutines).
 	Published func(objstore.PendingUpload)
@@ -89,12 +93,18 @@ type runner struct {
 	alloc      memory.Allocator
 	evalSchema *arrow.Schema // file columns + partition columns
 	outSchema  *arrow.Schema // the sink's columns
-	outIdx     []int         // outSchema's columns in evalSchema
-	table      *tableWrite   // an iceberg sink's conversion; nil for files
-	filter     *eval.Program
+	// prov: batches carry provenance columns (project.go); proj computes
+	// the output columns; dedupe, when set, takes the output rows of
+	// every task and writes the winners once they are all in (dedupe.go).
+	prov   bool
+	proj   *projection
+	dedupe *deduper
+	table  *tableWrite // an iceberg sink's conversion; nil for files
+	filter *eval.Program
 	// dictionaries are the file columns a Parquet reader may hand over
 	// as dictionary arrays (decode.Options.Dictionaries): strings and
-	// binaries the filter does not read, materialised after it (process).
+	// binaries neither the filter nor an output expression reads,
+	// materialised after the filter (projection.apply).
 	dictionaries map[string]bool
 	checks       []*checkState
 	fetchMem     *byteBudget
@@ -130,17 +140,25 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	r := &runner{job: job, o: o, alloc: alloc}
 	fields := append([]arrow.Field(nil), job.Source.FileSchema.Fields()...)
 	fields = append(fields, job.Source.PartitionFields...)
-	r.evalSchema = arrow.NewSchema(fields, nil)
-	outFields := make([]arrow.Field, 0, len(job.Sink.Columns))
-	for _, name := range job.Sink.Columns {
-		idx := r.evalSchema.FieldIndices(name)
-		if len(idx) == 0 {
-			return nil, fmt.Errorf("output column %q is neither decoded nor a partition key", name)
-		}
-		r.outIdx = append(r.outIdx, idx[0])
-		outFields = append(outFields, r.evalSchema.Field(idx[0]))
+	// With an output block or a dedupe, rows carry their provenance
+	// (project.go).
+	r.prov = job.Output != nil || job.Dedupe != nil
+	if r.prov {
+		fields = append(fields, provenanceFields()...)
 	}
-	r.outSchema = arrow.NewSchema(outFields, nil)
+	r.evalSchema = arrow.NewSchema(fields, nil)
+	proj, err := newProjection(job, r.evalSchema, job.Dedupe != nil)
+	if err != nil {
+		return nil, err
+	}
+	r.proj = proj
+	nout := len(proj.cols)
+	r.outSchema = arrow.NewSchema(proj.out.Fields()[:nout], nil)
+	if job.Dedupe != nil {
+		if r.dedupe, err = newDeduper(job, proj.out, alloc, o); err != nil {
+			return nil, err
+		}
+	}
 	if job.Sink.Table != nil {
 		tw, err := newTableWrite(r.outSchema, job.Sink.Table)
 		if err != nil {
@@ -157,6 +175,9 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	}
 	if job.Source.Format == spec.FormatParquet {
 		r.dictionaries = lateColumns(job.Source.FileSchema, r.filter)
+		for _, c := range proj.exprColumns() {
+			delete(r.dictionaries, c)
+		}
 	}
 	for _, c := range job.Checks {
 		cs := &checkState{spec: c}
@@ -184,6 +205,9 @@ func newRunner(job *Job, o Options) (*runner, error) {
 func (r *runner) run(ctx context.Context) (*Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if r.dedupe != nil {
+		defer r.dedupe.close()
+	}
 	ctx = compute.WithAllocator(ctx, r.alloc)
 	next := make(chan Task)
 	var wg sync.WaitGroup
@@ -230,9 +254,113 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if r.dedupe != nil {
+		drs, err := r.finishDedupe(ctx, len(tasks))
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, drs...)
+	}
 	// The same merge a distributed executor applies to its tasks' records:
 	// the result does not depend on which task finished first.
 	return Merge(r.job, results), nil
+}
+
+// finishDedupe writes the dedupe's winners once every task is done: worker
+// w reduces buckets w, w+P, … in order and writes them as task
+// firstIndex+w (a bucket's rows go to one writer, in input order, so the
+// files a run writes depend only on the data and the parallelism).
+func (r *runner) finishDedupe(ctx context.Context, firstIndex int) ([]TaskResult, error) {
+	p := min(r.o.Parallelism, dedupeBuckets)
+	results := make([]TaskResult, p)
+	errs := make([]error, p)
+	var wg sync.WaitGroup
+	for w := 0; w < p; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr, err := r.dedupeWorker(ctx, Task{Index: firstIndex + w}, w, p)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			results[w] = *tr
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Rows left out while shrinking count too.
+	results[0].Stats.Deduped += r.dedupe.removed
+	return results, nil
+}
+
+func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResult, error) {
+	tk, err := r.newTask(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	tk.pipe = newStage(func(arrow.RecordBatch) error { return nil })
+	defer tk.pipe.close()
+	start := time.Now()
+	var removed int64
+	write1 := func(win arrow.RecordBatch) error {
+		cols := win.Columns()[:r.dedupe.nout]
+		out := array.NewRecordBatch(r.outSchema, cols, win.NumRows())
+		defer out.Release()
+		// In batches of the usual size: the writer's pages and buffers
+		// are sized for them.
+		for i := int64(0); i < out.NumRows(); i += coalesceRows {
+			part := out.NewSlice(i, min(i+coalesceRows, out.NumRows()))
+			err := tk.writeOut(part)
+			part.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// write writes winners in order and releases them.
+	write := func(wins []arrow.RecordBatch) error {
+		defer releaseAll(wins)
+		for _, win := range wins {
+			if err := write1(win); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	win, n, whole, err := r.dedupe.workerWinners(ctx, w, p)
+	switch {
+	case err != nil:
+		return nil, err
+	case whole:
+		removed = n
+		if err := write(win); err != nil {
+			return nil, err
+		}
+	default:
+		for bk := w; bk < dedupeBuckets; bk += p {
+			win, n, err := r.dedupe.winners(ctx, bk)
+			if err != nil {
+				return nil, err
+			}
+			removed += n
+			if err := write(win); err != nil {
+				return nil, err
+			}
+		}
+	}
+	tk.counts.writeNS.Add(int64(time.Since(start)))
+	tr, err := tk.finish()
+	if err != nil {
+		return nil, err
+	}
+	tr.Stats.Deduped = removed
+	return tr, nil
 }
 
 // runOne runs one task with its progress events and logs.

@@ -36,6 +36,8 @@ type Stats struct {
 	BadFiles     int64 `json:"bad_files"`
 	FilesWritten int64 `json:"files_written"`
 	BytesWritten int64 `json:"bytes_written"`
+	// Deduped are the output rows a dedupe left out.
+	Deduped int64 `json:"deduped,omitempty"`
 }
 
 // CheckResult is the outcome of one check.

@@ -45,6 +45,12 @@ type task struct {
 	// and Merge adds every task's up (the runner's totals are for progress).
 	counts *taskCounts
 	checks []*checkState
+	// pv numbers each input's rows, groupRuns are the provenance runs of
+	// the rows app holds, and keys names an input by its provenance code
+	// (for bad records): all unused unless the runner's prov is set.
+	pv        provenance
+	groupRuns []provRun
+	keys      map[int64]string
 }
 
 // runTask reads a task's inputs in key order, writes their rows and
@@ -52,6 +58,46 @@ type task struct {
 func (r *runner) runTask(ctx context.Context, t Task) (_ *TaskResult, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	job := r.job
+	tk, err := r.newTask(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			r.undoAttempt(ctx, tk.w, tk.counts)
+		}
+	}()
+	if r.prov {
+		tk.keys = map[int64]string{}
+		for _, in := range t.Inputs {
+			tk.keys[inputCode(in)] = in.Key
+		}
+	}
+	// A task that stops early (a bad record under fail, a later file
+	// failing) still holds the earlier files' batches.
+	defer tk.co.discard()
+	tk.pipe = newStage(func(b arrow.RecordBatch) error {
+		defer b.Release()
+		start := time.Now()
+		defer func() { tk.counts.writeNS.Add(int64(time.Since(start))) }()
+		return tk.process(b)
+	})
+	defer tk.pipe.close()
+	if job.Source.Format == spec.FormatJSON || job.Source.Format == spec.FormatCSV {
+		if tk.app, err = decode.NewAppender(job.Source.Format, r.decodeOptions(tk.q)); err != nil {
+			return nil, fmt.Errorf("task %d: %w", t.Index, err)
+		}
+		defer tk.app.Release()
+	}
+	if err := tk.readAll(); err != nil {
+		return nil, err
+	}
+	return tk.finish()
+}
+
+// newTask opens t's writer and counters (its stage is the caller's).
+func (r *runner) newTask(ctx context.Context, t Task) (*task, error) {
 	job := r.job
 	wo := write.Options{
 		Store: job.Sink.Loc.Store, Prefix: job.Sink.Loc.Prefix,
@@ -74,33 +120,8 @@ func (r *runner) runTask(ctx context.Context, t Task) (_ *TaskResult, err error)
 	r.writers = append(r.writers, w)
 	r.mu.Unlock()
 	counts := &taskCounts{}
-	defer func() {
-		if err != nil {
-			r.undoAttempt(ctx, w, counts)
-		}
-	}()
-	tk := &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{counts: counts}, lead: leadingPartitions(job),
-		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}, counts: counts, checks: r.newChecks()}
-	// A task that stops early (a bad record under fail, a later file
-	// failing) still holds the earlier files' batches.
-	defer tk.co.discard()
-	tk.pipe = newStage(func(b arrow.RecordBatch) error {
-		defer b.Release()
-		start := time.Now()
-		defer func() { tk.counts.writeNS.Add(int64(time.Since(start))) }()
-		return tk.process(b)
-	})
-	defer tk.pipe.close()
-	if job.Source.Format == spec.FormatJSON || job.Source.Format == spec.FormatCSV {
-		if tk.app, err = decode.NewAppender(job.Source.Format, r.decodeOptions(tk.q)); err != nil {
-			return nil, fmt.Errorf("task %d: %w", t.Index, err)
-		}
-		defer tk.app.Release()
-	}
-	if err := tk.readAll(); err != nil {
-		return nil, err
-	}
-	return tk.finish()
+	return &task{r: r, t: t, ctx: ctx, w: w, q: &quarantine{counts: counts}, lead: leadingPartitions(job),
+		co: &coalescer{alloc: r.alloc, schema: r.evalSchema}, counts: counts, checks: r.newChecks()}, nil
 }
 
 // readAll fetches the task's inputs (dozens of GETs in flight, bounded in
@@ -171,6 +192,9 @@ func (tk *task) read(f fetched, done func(int64)) error {
 		if err == nil {
 			tk.group = in.Partition
 			tk.groupBytes += r.sizeHint(in, f.data)
+			if r.prov && appended > 0 {
+				tk.groupRuns = append(tk.groupRuns, tk.pv.take(in, int64(appended)))
+			}
 		}
 	default:
 		// Rows stay in key order: what app holds goes first.
@@ -204,11 +228,22 @@ func (tk *task) read(f fetched, done func(int64)) error {
 	defer releaseAll(batches)
 	for _, b := range batches {
 		r.rowsRead(tk.counts, b.NumRows())
-		if err := tk.emit(b); err != nil {
+		if err := tk.emitFrom(in, b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// emitFrom hands on a batch of in's rows, with their provenance when the
+// run tracks it.
+func (tk *task) emitFrom(in Input, b arrow.RecordBatch) error {
+	if !tk.r.prov {
+		return tk.emit(b)
+	}
+	nb := withProvenance(tk.r.alloc, b, []provRun{tk.pv.take(in, b.NumRows())})
+	defer nb.Release()
+	return tk.emit(nb)
 }
 
 // readParquet streams one Parquet input into the coalescer and returns its
@@ -219,7 +254,7 @@ func (tk *task) read(f fetched, done func(int64)) error {
 func (tk *task) readParquet(in Input, data []byte) (rows int64, objErr, stop error) {
 	var emitErr error
 	n, err := tk.r.streamParquet(tk.ctx, in, data, tk.q, func(b arrow.RecordBatch) error {
-		emitErr = tk.emit(b)
+		emitErr = tk.emitFrom(in, b)
 		return emitErr
 	})
 	var changed *InputChangedError
@@ -281,6 +316,8 @@ func (tk *task) flushGroup() error {
 	fields := r.job.Source.PartitionFields
 	batches := tk.app.Flush()
 	defer releaseAll(batches)
+	runs := tk.groupRuns
+	tk.groupRuns = nil
 	for _, b := range batches {
 		if len(fields) > 0 {
 			// The values were checked per object: this cannot fail.
@@ -288,6 +325,13 @@ func (tk *task) flushGroup() error {
 			if err != nil {
 				return fmt.Errorf("task %d: %w", tk.t.Index, err)
 			}
+			defer nb.Release()
+			b = nb
+		}
+		if r.prov {
+			var head []provRun
+			head, runs = splitRuns(runs, b.NumRows())
+			nb := withProvenance(r.alloc, b, head)
 			defer nb.Release()
 			b = nb
 		}
@@ -406,7 +450,7 @@ func samePartition(a, b []any) bool {
 // process filters one batch, projects the output columns, runs the checks
 // and hands the rows to the writer. b is not consumed.
 func (tk *task) process(b arrow.RecordBatch) error {
-	r, ctx, w := tk.r, tk.ctx, tk.w
+	r, ctx := tk.r, tk.ctx
 	kept := b
 	if r.filter != nil {
 		f, err := r.filter.Filter(ctx, b)
@@ -419,19 +463,22 @@ func (tk *task) process(b arrow.RecordBatch) error {
 	if kept.NumRows() == 0 {
 		return nil
 	}
-	cols := make([]arrow.Array, len(r.outIdx))
-	for i, idx := range r.outIdx {
-		// Dictionary columns are made plain now that only the rows kept
-		// remain (late materialisation; decode.Options.Dictionaries).
-		d, err := decode.Dense(r.alloc, kept.Column(idx))
-		if err != nil {
-			return fmt.Errorf("pipeline %s: column %s: %w", r.job.Pipeline, r.outSchema.Field(i).Name, err)
-		}
-		defer d.Release()
-		cols[i] = d
+	out, err := r.proj.apply(ctx, kept, tk.where(kept), r.onBad(tk.q))
+	if err != nil {
+		return err
 	}
-	out := array.NewRecordBatch(r.outSchema, cols, kept.NumRows())
 	defer out.Release()
+	if r.dedupe != nil {
+		// Checks and the writer see the winners, once every task is done.
+		return r.dedupe.add(ctx, out)
+	}
+	return tk.writeOut(out)
+}
+
+// writeOut runs the checks on output rows and hands them to the writer.
+// out is not consumed.
+func (tk *task) writeOut(out arrow.RecordBatch) error {
+	r, ctx, w := tk.r, tk.ctx, tk.w
 	for _, c := range tk.checks {
 		if err := c.observe(ctx, out); err != nil {
 			return err
@@ -448,4 +495,15 @@ func (tk *task) process(b arrow.RecordBatch) error {
 		return w.Write(ctx, tb)
 	}
 	return w.Write(ctx, out)
+}
+
+// where names the object and the row (from 0) of row i of b, a batch with
+// provenance columns.
+func (tk *task) where(b arrow.RecordBatch) func(i int) (string, int64) {
+	return func(i int) (string, int64) {
+		n := b.NumCols()
+		code := b.Column(int(n) - 2).(*array.Int64).Value(i)
+		pos := b.Column(int(n) - 1).(*array.Int64).Value(i)
+		return tk.keys[code], pos
+	}
 }

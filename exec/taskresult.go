@@ -89,6 +89,7 @@ func Merge(job *Job, results []TaskResult) *Result {
 		res.Stats.RowsOut += s.RowsOut
 		res.Stats.BadRecords += s.BadRecords
 		res.Stats.BadFiles += s.BadFiles
+		res.Stats.Deduped += s.Deduped
 		res.Stats.FilesWritten += s.FilesWritten
 		res.Stats.BytesWritten += s.BytesWritten
 		if tr.Attempts > 1 {
@@ -114,6 +115,11 @@ func Merge(job *Job, results []TaskResult) *Result {
 // error every upload it started is aborted. o.Parallelism is unused: one
 // task uses its fetch concurrency and two cores (decode, process).
 func RunTask(ctx context.Context, job *Job, index int, o Options) (*TaskResult, error) {
+	if job.Dedupe != nil {
+		// Dedupe compares rows across every task of the run: one task
+		// alone cannot write its winners.
+		return nil, fmt.Errorf("pipeline %s: dedupe needs every row of a run in one process; run it with -executor local", job.Pipeline)
+	}
 	i := slices.IndexFunc(job.Tasks, func(t Task) bool { return t.Index == index })
 	if i < 0 {
 		return nil, fmt.Errorf("pipeline %s: run %s has no task %d (it has %d)", job.Pipeline, job.RunID, index, len(job.Tasks))

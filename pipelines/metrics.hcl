@@ -1,4 +1,5 @@
-# Thousands of small Parquet files compacted into well-sized ones, 4 MiB of input per run (the demo drains it in a few runs).
+# Thousands of small Parquet files compacted into well-sized ones, 4 MiB of input per run (the demo drains it in a few runs),
+# partitioned by the UTC day of each reading (derived from ts, whatever the path's dt) with the device column renamed.
 pipeline "metrics_compacted" {
   description = "Compact small device-metric Parquet files"
 
@@ -14,6 +15,18 @@ pipeline "metrics_compacted" {
     }
   }
 
+  output {
+    column "device" { expr = "device_id" } # a rename
+    column "ts" {}
+    column "day" { expr = "date(ts)" } # derived: the reading's UTC day, the output partition
+    column "temperature_f" {
+      expr = "temperature * 9 / 5 + 32"
+      type = "float64"
+    }
+    rest = "keep" # temperature, humidity, battery and firmware follow
+    drop = ["dt"] # the input path's day: day replaces it
+  }
+
   check "enough_rows" {
     min_rows = 1
   }
@@ -21,7 +34,7 @@ pipeline "metrics_compacted" {
   sink "compacted" {
     url              = "${var.lake}/curated/metrics/"
     format           = "parquet"
-    partition_by     = ["dt"]
+    partition_by     = ["day"]
     target_file_size = "128MiB"
   }
 }

@@ -154,6 +154,20 @@ func orphanStates(cfg *spec.Config, existing []string) []string {
 	return out
 }
 
+// newProject is the Project of p over input, for a source of that shape.
+func newProject(input Node, p *spec.Pipeline, shape spec.SourceShape) *Project {
+	pr := &Project{Input: input, Columns: shape.OutputNames, Dedupe: p.Dedupe, Est: Estimates{Rows: -1}, At: p.Source.DeclRange}
+	if o := p.Output; o != nil {
+		pr.Output, pr.At = o, o.DeclRange
+		pr.Columns = nil
+		for _, it := range o.Items {
+			pr.Columns = append(pr.Columns, it.Name)
+		}
+		pr.Dropped = o.Dropped(shape)
+	}
+	return pr
+}
+
 // LogicalPlan builds the unoptimized tree of a pipeline.
 func LogicalPlan(p *spec.Pipeline) Node { return logicalPlan(p, "") }
 
@@ -167,7 +181,7 @@ func logicalPlan(p *spec.Pipeline, prefix string) Node {
 	if src.Where != nil {
 		n = &Filter{Input: n, Predicate: src.Where, Est: Estimates{Rows: -1}, At: src.WhereRange}
 	}
-	n = &Project{Input: n, Columns: shape.OutputNames, Est: Estimates{Rows: -1}, At: src.DeclRange}
+	n = newProject(n, p, shape)
 	if len(p.Checks) > 0 {
 		n = &Check{Input: n, Checks: p.Checks, Est: Estimates{Rows: -1}, At: p.DeclRange}
 	}
@@ -219,7 +233,7 @@ func buildPipeline(ctx context.Context, cfg *spec.Config, p *spec.Pipeline, stat
 	for _, r := range rc.Trace {
 		slog.DebugContext(ctx, "rule fired", "pipeline", p.Name, "rule", r.Rule, "detail", r.Detail)
 	}
-	if root, err = schemaFromFirstInput(ctx, root, loc.Store, opts.Footers); err != nil {
+	if root, err = schemaFromFirstInput(ctx, p, root, loc.Store, opts.Footers); err != nil {
 		return nil, err
 	}
 	pp, err := lower(p.Name, root)

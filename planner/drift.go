@@ -134,8 +134,14 @@ func reportDrift(ctx context.Context, cfg *spec.Config, rc *RuleContext, in *Inp
 		if !inferred {
 			continue // a declared schema lists what is read: other fields are projection, not drift
 		}
+		// New columns are those the inferred schema lacks, not those
+		// projection pushdown left out of what is read.
+		known := read
+		if src.Schema != nil {
+			known = src.Schema.Columns
+		}
 		for _, c := range cols {
-			if slices.Contains(src.Partitions, c.Name) || slices.ContainsFunc(read, func(r schema.Column) bool { return r.Name == c.Name }) {
+			if slices.Contains(src.Partitions, c.Name) || slices.ContainsFunc(known, func(r schema.Column) bool { return r.Name == c.Name }) {
 				continue
 			}
 			add(driftGroup{kind: driftNewColumn, column: c.Name, fileType: c.Type.String(), col: c}, key)
@@ -143,7 +149,8 @@ func reportDrift(ctx context.Context, cfg *spec.Config, rc *RuleContext, in *Inp
 	}
 
 	policy := src.OnSchemaChange
-	addColumns := inferred && policy == spec.SchemaChangeAddColumns && src.Select == nil
+	// With select or an output block the output columns are fixed.
+	addColumns := inferred && policy == spec.SchemaChangeAddColumns && src.Select == nil && rc.Pipeline.Output == nil
 	for _, g := range groups {
 		if g.kind == driftNewColumn && addColumns && !slices.ContainsFunc(pp.FileSchema, func(c schema.Column) bool { return c.Name == g.column }) {
 			c := g.col
@@ -209,7 +216,7 @@ func (g *driftGroup) warning(policy spec.SchemaChangePolicy, addColumns bool, ch
 			return what + " (" + pol + ": added to the output as nullable)"
 		}
 		if policy == spec.SchemaChangeAddColumns {
-			return what + " (not added: the source has a select list)"
+			return what + " (not added: the output columns are fixed by select or an output block)"
 		}
 		return what + " (" + pol + ": not read; add_columns would add it)"
 	case driftUnreadable:

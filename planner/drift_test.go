@@ -254,3 +254,35 @@ func TestPlanDriftBounded(t *testing.T) {
 		}
 	}
 }
+
+// A schemaless Parquet source whose columns are narrowed by projection
+// pushdown (an output block, or select) reports only columns the inferred
+// schema lacks, not those it does not read; and add_columns adds nothing
+// to an output block's fixed columns.
+func TestPlanDriftInferredWithOutputBlock(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	f := newFixture(t, nil, func(p *spec.Pipeline) {
+		p.Source.Format = spec.FormatParquet
+		p.Source.Schema = nil
+		p.Source.Where = nil
+		p.Source.OnSchemaChange = spec.SchemaChangeAddColumns
+		p.Output = &spec.Output{Rest: spec.RestDrop, Columns: []*spec.OutputColumn{{Name: "id", ExprText: "order_id"}}}
+	})
+	dir := filepath.Join(f.srcDir, "dt=2026-01-01", "region=eu")
+	writeColumns(t, mem, filepath.Join(dir, "a.parquet"), []string{"order_id", "amount"}, []any{"o1", 1.5})
+	writeColumns(t, mem, filepath.Join(dir, "b.parquet"), []string{"order_id", "amount", "coupon"}, []any{"o2", 2.5, "c"})
+	p, err := Build(context.Background(), f.cfg, Options{Footers: &parquetFooters{}, RunID: "r", DriftFooters: DefaultDriftFooters})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := p.Pipelines[0]
+	got := strings.Join(driftWarningsOf(pp), "\n")
+	want := `schema drift: column "coupon" (string) in dt=2026-01-01/region=eu/b.parquet is not in the schema inferred from the first file (not added: the output columns are fixed by select or an output block)`
+	if got != want {
+		t.Fatalf("warnings\n got %s\nwant %s", got, want)
+	}
+	if len(pp.OutputSchema) != 1 || len(pp.OutputExprs) != 1 || len(pp.FileSchema) != 1 || pp.FileSchema[0].Name != "order_id" {
+		t.Fatalf("output %+v exprs %q file schema %+v", pp.OutputSchema, pp.OutputExprs, pp.FileSchema)
+	}
+}

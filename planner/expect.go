@@ -83,7 +83,7 @@ func Follows(ctx context.Context, cfg *spec.Config, pp *PipelinePlan, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	if root, err = schemaFromFirstInput(ctx, root, loc.Store, opts.Footers); err != nil {
+	if root, err = schemaFromFirstInput(ctx, p, root, loc.Store, opts.Footers); err != nil {
 		return nil, err
 	}
 	want, err := lower(p.Name, root)
@@ -128,6 +128,8 @@ type settingsView struct {
 	Sink         SinkSettings    `json:"sink"`
 	FileSchema   []schema.Column `json:"file_schema"`
 	OutputSchema []schema.Column `json:"output_schema"`
+	OutputExprs  []string        `json:"output_exprs"`
+	Dedupe       *DedupePlan     `json:"dedupe"`
 	Where        string          `json:"where"`
 	Checks       []CheckPlan     `json:"checks"`
 	State        struct {
@@ -138,7 +140,7 @@ type settingsView struct {
 }
 
 func viewOf(pp *PipelinePlan) (any, error) {
-	v := settingsView{Source: pp.Source, Sink: pp.Sink, FileSchema: pp.FileSchema, OutputSchema: pp.OutputSchema, Where: pp.Where, Checks: pp.Checks}
+	v := settingsView{Source: pp.Source, Sink: pp.Sink, FileSchema: pp.FileSchema, OutputSchema: pp.OutputSchema, OutputExprs: pp.OutputExprs, Dedupe: pp.Dedupe, Where: pp.Where, Checks: pp.Checks}
 	v.State.URL, v.State.Dir, v.State.MovedFrom = pp.State.URL, pp.State.Dir, pp.State.MovedFrom
 	// Compared as the plan file holds them (JSON), so a value and its
 	// round trip through a plan file are equal.

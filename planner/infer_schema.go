@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/spec/predicate"
@@ -98,7 +100,14 @@ func inferSchema(ctx context.Context, p *spec.Pipeline, loc objstore.Location, p
 		}
 		s.Where = pred
 	}
-	out := s.OutputColumns()
+	if np.Output != nil && np.Output.Items == nil {
+		co, diags := spec.CompileOutput(np.Output, s.Shape())
+		if diags.HasErrors() {
+			return nil, nil, fmt.Errorf("output block against the schema of %s: %s", key, diagText(diags))
+		}
+		np.Output = co
+	}
+	out := np.OutputColumns()
 	np.Checks = make([]*spec.Check, len(p.Checks))
 	for i, c := range p.Checks {
 		cc := *c
@@ -117,3 +126,23 @@ func inferSchema(ctx context.Context, p *spec.Pipeline, loc objstore.Location, p
 // maxInferSkips bounds the unreadable files inference passes over before
 // it gives up: each costs a footer read on every plan.
 const maxInferSkips = 1000
+
+// diagText renders the errors of diags on one line, for a plan-time error
+// (the file positions belong to the configuration, not to the data).
+func diagText(diags hcl.Diagnostics) string {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		t := d.Summary
+		if d.Detail != "" {
+			t += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			t = d.Subject.String() + ": " + t
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, "; ")
+}

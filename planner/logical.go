@@ -163,10 +163,19 @@ func (f *Filter) Range() hcl.Range { return f.At }
 // Detail implements Node.
 func (f *Filter) Detail() string { return f.Predicate.Source }
 
-// Project keeps the output columns, by name (the Scan's shape types them).
+// Project makes the output rows: without an output block it keeps the
+// output columns, by name (the Scan's shape types them); with one
+// (Output, compiled: its Items set) each column is computed from its
+// expression — a pass-through, a rename or a derived value. Dedupe, when
+// set, keeps one output row per key across the run.
 type Project struct {
 	Input   Node
 	Columns []string
+	Output  *spec.Output // nil: the source's output columns
+	Dedupe  *spec.Dedupe // nil: no dedupe
+	// Dropped are the source columns that leave under no name (with
+	// Output), for plan to show.
+	Dropped []string
 	Est     Estimates
 	At      hcl.Range
 }
@@ -186,8 +195,41 @@ func (p *Project) Estimates() Estimates { return p.Est }
 // Range implements Node.
 func (p *Project) Range() hcl.Range { return p.At }
 
-// Detail implements Node.
-func (p *Project) Detail() string { return strings.Join(p.Columns, ", ") }
+// Detail implements Node: each output column — "name" passed through,
+// "name ← src" renamed, "name TYPE = expr" derived — then the dropped
+// source columns and the dedupe.
+func (p *Project) Detail() string {
+	var parts []string
+	if p.Output == nil || p.Output.Items == nil {
+		parts = append(parts, strings.Join(p.Columns, ", "))
+	} else {
+		cols := make([]string, len(p.Output.Items))
+		for i, it := range p.Output.Items {
+			switch src := it.Source(); {
+			case src == it.Name:
+				cols[i] = it.Name
+			case src != "":
+				cols[i] = it.Name + " ← " + src
+			default:
+				cols[i] = fmt.Sprintf("%s %s = %s", it.Name, it.Column.Type, it.Text)
+			}
+		}
+		parts = append(parts, strings.Join(cols, ", "))
+		if len(p.Dropped) > 0 {
+			parts = append(parts, "dropped: "+strings.Join(p.Dropped, ", "))
+		}
+	}
+	if d := p.Dedupe; d != nil {
+		s := fmt.Sprintf("dedupe on %s, keep %s", strings.Join(d.Key, ", "), d.Keep)
+		if d.OrderBy != "" {
+			s += " by " + d.OrderBy
+		} else {
+			s += " in input order"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
 
 // Check evaluates the pipeline's checks on the output before commit.
 type Check struct {

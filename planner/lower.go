@@ -50,7 +50,20 @@ func lower(name string, root Node) (*PipelinePlan, error) {
 			pp.FileSchema = append(pp.FileSchema, c)
 		}
 	}
-	pp.OutputSchema = shape.Columns(project.Columns)
+	if o := project.Output; o != nil {
+		if o.Items == nil {
+			return nil, fmt.Errorf("planner: the output block of %s was never compiled against its source", name)
+		}
+		for _, it := range o.Items {
+			pp.OutputSchema = append(pp.OutputSchema, it.Column)
+			pp.OutputExprs = append(pp.OutputExprs, it.Text)
+		}
+	} else {
+		pp.OutputSchema = shape.Columns(project.Columns)
+	}
+	if d := project.Dedupe; d != nil {
+		pp.Dedupe = &DedupePlan{Key: d.Key, OrderBy: d.OrderBy, Keep: d.Keep}
+	}
 	if filter != nil && filter.Predicate != nil {
 		pp.Where = filter.Predicate.Source
 	}
@@ -71,7 +84,7 @@ func lower(name string, root Node) (*PipelinePlan, error) {
 // but whose run has inputs: the file columns are read from the first
 // input's footer, and the Scan's shape and the Project's columns are
 // derived again with them. Otherwise it returns root as it is.
-func schemaFromFirstInput(ctx context.Context, root Node, store objstore.Store, footers FooterReader) (Node, error) {
+func schemaFromFirstInput(ctx context.Context, rcPipeline *spec.Pipeline, root Node, store objstore.Store, footers FooterReader) (Node, error) {
 	scan := FindScan(root)
 	src := scan.Decl
 	if src.Schema != nil || src.Format != spec.FormatParquet || footers == nil || scan.Selection == nil || scan.Selection.Inputs.Len() == 0 {
@@ -91,9 +104,18 @@ func schemaFromFirstInput(ctx context.Context, root Node, store objstore.Store, 
 			c.Shape = shape
 			return &c, true, nil
 		case *Project:
-			c := *x
-			c.Columns = shape.OutputNames
-			return &c, true, nil
+			if x.Output == nil {
+				c := *x
+				c.Columns = shape.OutputNames
+				return &c, true, nil
+			}
+			p := *rcPipeline
+			co, diags := spec.CompileOutput(x.Output, shape)
+			if diags.HasErrors() {
+				return nil, false, fmt.Errorf("output block against the schema of %s: %s", key, diagText(diags))
+			}
+			p.Output = co
+			return newProject(x.Input, &p, shape), true, nil
 		}
 		return n, false, nil
 	})

@@ -42,6 +42,13 @@ type PipelinePlan struct {
 	// OutputSchema are the columns of the output rows, in select order
 	// (partition_by columns included: the writer moves them to the path).
 	OutputSchema []schema.Column `json:"output_schema"`
+	// OutputExprs, with an output block, are the expressions of the output
+	// columns (one per OutputSchema column, as expr-lang text over the
+	// source's columns and keys); the executor compiles them with
+	// spec.OutputExpr. Empty: the output columns are source columns.
+	OutputExprs []string `json:"output_exprs,omitempty"`
+	// Dedupe keeps one output row per key across the run; nil: no dedupe.
+	Dedupe *DedupePlan `json:"dedupe,omitempty"`
 	// Where is the residual row predicate as expr-lang text ("" keeps every
 	// row); the executor recompiles it with predicate.Compile.
 	Where  string      `json:"where,omitempty"`
@@ -114,6 +121,15 @@ type SinkSettings struct {
 	CSV            spec.CSVOptions  `json:"csv"`
 	// Partitioning is an iceberg sink's partition_by, parsed.
 	Partitioning []spec.PartitionField `json:"partitioning,omitempty"`
+}
+
+// DedupePlan is a pipeline's dedupe block: one row per Key (output
+// columns), the first or last by OrderBy (an output column, or "": input
+// order alone), ties broken by input order.
+type DedupePlan struct {
+	Key     []string  `json:"key"`
+	OrderBy string    `json:"order_by,omitempty"`
+	Keep    spec.Keep `json:"keep"`
 }
 
 // CheckPlan is one check, as text the executor recompiles.

@@ -195,20 +195,23 @@ func (l *loader) compileWhere(src *Source, at *hcl.Attribute) {
 	}
 }
 
-func (l *loader) compileCheck(c *Check, src *Source, at *hcl.Attribute) {
+func (l *loader) compileCheck(c *Check, p *Pipeline, at *hcl.Attribute) {
 	c.ExprRange = at.Expr.Range()
 	s, m, ok := l.predicateText(at)
 	if !ok {
 		return
 	}
 	c.ExprText, c.exprMap = s, m
+	src := p.Source
+	outs := p.OutputColumns()
 	switch {
 	case src == nil:
-	case src.Schema == nil && src.Format == FormatParquet:
+	case outs == nil && src.Format == FormatParquet && src.Schema == nil:
 		l.reportPredicate(predicate.CheckSyntax(s), m, "check")
-	case src.Schema == nil:
+	case outs == nil:
+		// Missing schema, or an output block with errors: already reported.
 	default:
-		pred, errs := predicate.Compile(s, predicate.Env{Columns: src.OutputColumns()})
+		pred, errs := predicate.Compile(s, predicate.Env{Columns: outs})
 		l.reportPredicate(errs, m, "check")
 		if len(errs) == 0 {
 			c.Expr = pred
@@ -216,31 +219,27 @@ func (l *loader) compileCheck(c *Check, src *Source, at *hcl.Attribute) {
 	}
 }
 
-func (l *loader) checkPartitionBy(sk *Sink, src *Source, a attrs) {
+func (l *loader) checkPartitionBy(sk *Sink, p *Pipeline, a attrs) {
+	src := p.Source
 	at := a.get("partition_by")
-	known := src.Schema != nil || src.Select != nil
-	var outputs []string
-	if src.Schema != nil {
-		for _, c := range src.OutputColumns() {
-			outputs = append(outputs, c.Name)
-		}
-	} else {
-		outputs = append(outputs, src.Select...)
-	}
+	outputs, known := p.outputNames()
+	outCols := p.OutputColumns()
 	for _, pb := range sk.PartitionBy {
 		if known && !contains(outputs, pb) {
-			if _, isCol := src.Schema.Column(pb); isCol || contains(src.Partitions, pb) {
+			if _, isCol := src.Schema.Column(pb); p.Output == nil && (isCol || contains(src.Partitions, pb)) {
 				l.errorf(elemRange(at, pb), "Partition column not selected",
 					"The sink partitions by %q, but source %q does not select it. Add %q to the source's select.", pb, src.Name, pb)
 			} else {
 				l.errorf(elemRange(at, pb), "Unknown partition column",
-					"The sink partitions by %q, which is not an output column of source %q.%s partition_by may name output columns: the selected columns and keys, or every column and key without select.", pb, src.Name, suggestion(pb, outputs))
+					"The sink partitions by %q, which is not an output column of pipeline %q.%s partition_by may name output columns: the output block's columns (derived ones included), else the selected columns and keys, or every column and key without select.", pb, p.Name, suggestion(pb, outputs))
 			}
 			continue
 		}
-		if c, ok := src.Schema.Column(pb); ok && !partitionKinds[c.Type.Kind] {
-			l.errorf(elemRange(at, pb), "Invalid partition column type",
-				"Column %q is a %s; outputs can be partitioned only by string, int32, int64 or date columns, whose values make readable key=value paths.", pb, c.Type)
+		for _, c := range outCols {
+			if c.Name == pb && !partitionKinds[c.Type.Kind] {
+				l.errorf(elemRange(at, pb), "Invalid partition column type",
+					"Column %q is a %s; outputs can be partitioned only by string, int32, int64 or date columns, whose values make readable key=value paths.", pb, c.Type)
+			}
 		}
 	}
 	if sk.Mode == ModeOverwritePartitions {

@@ -61,9 +61,13 @@ type Pipeline struct {
 	Name        string
 	Description string
 	Source      *Source
-	Checks      []*Check
-	Sink        *Sink
-	DeclRange   hcl.Range
+	// Output says which columns leave the pipeline; nil: the source's.
+	Output *Output
+	// Dedupe keeps one output row per key within a run; nil: no dedupe.
+	Dedupe    *Dedupe
+	Checks    []*Check
+	Sink      *Sink
+	DeclRange hcl.Range
 }
 
 // Format is a data file format.

@@ -266,7 +266,7 @@ func (l *loader) decodePipeline(b *hcl.Block) *Pipeline {
 	if s, _, ok := a.str("description"); ok {
 		p.Description = s
 	}
-	var sources, sinks, checks []*hcl.Block
+	var sources, sinks, checks, outputs, dedupes []*hcl.Block
 	for _, cb := range content.Blocks {
 		switch cb.Type {
 		case "source":
@@ -275,6 +275,19 @@ func (l *loader) decodePipeline(b *hcl.Block) *Pipeline {
 			sinks = append(sinks, cb)
 		case "check":
 			checks = append(checks, cb)
+		case "output":
+			outputs = append(outputs, cb)
+		case "dedupe":
+			dedupes = append(dedupes, cb)
+		}
+	}
+	for _, kind := range []struct {
+		name   string
+		blocks []*hcl.Block
+	}{{"output", outputs}, {"dedupe", dedupes}} {
+		if len(kind.blocks) > 1 {
+			l.errorf(kind.blocks[1].DefRange.Ptr(), "Duplicate "+kind.name+" block",
+				"Pipeline %q already has an %s block at %s; a pipeline has at most one.", p.Name, kind.name, kind.blocks[0].DefRange)
 		}
 	}
 	for _, kind := range []struct {
@@ -294,8 +307,19 @@ func (l *loader) decodePipeline(b *hcl.Block) *Pipeline {
 	if len(sources) > 0 {
 		p.Source = l.decodeSource(sources[0])
 	}
+	if len(outputs) > 0 {
+		p.Output = l.decodeOutput(outputs[0])
+		l.compileOutput(p, nil)
+	}
+	if len(dedupes) > 0 {
+		var keyAt *hcl.Attribute
+		p.Dedupe, keyAt = l.decodeDedupe(dedupes[0])
+		if p.Source != nil {
+			l.checkDedupe(p, keyAt)
+		}
+	}
 	if len(sinks) > 0 {
-		p.Sink = l.decodeSink(sinks[0], p.Source)
+		p.Sink = l.decodeSink(sinks[0], p)
 	}
 	seen := map[string]hcl.Range{}
 	for _, cb := range checks {
@@ -308,7 +332,7 @@ func (l *loader) decodePipeline(b *hcl.Block) *Pipeline {
 			continue
 		}
 		seen[cb.Labels[0]] = cb.DefRange
-		if c := l.decodeCheck(cb, p.Source); c != nil {
+		if c := l.decodeCheck(cb, p); c != nil {
 			p.Checks = append(p.Checks, c)
 		}
 	}
@@ -583,7 +607,8 @@ var s3SSE = []string{"AES256", "aws:kms", "aws:kms:dsse"}
 var s3ACLs = []string{"private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control"}
 var s3StorageClasses = []string{"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "EXPRESS_ONEZONE"}
 
-func (l *loader) decodeSink(b *hcl.Block, src *Source) *Sink {
+func (l *loader) decodeSink(b *hcl.Block, p *Pipeline) *Sink {
+	src := p.Source
 	sk := &Sink{
 		Name:           label0(b),
 		Format:         FormatParquet,
@@ -693,9 +718,9 @@ func (l *loader) decodeSink(b *hcl.Block, src *Source) *Sink {
 	}
 	if src != nil {
 		if sk.Format == FormatIceberg {
-			l.checkTablePartitioning(sk, src, a)
+			l.checkTablePartitioning(sk, p, a)
 		} else {
-			l.checkPartitionBy(sk, src, a)
+			l.checkPartitionBy(sk, p, a)
 		}
 		l.checkOverwriteBounded(sk, src)
 	}
@@ -845,7 +870,7 @@ func badChar(s string, sensitive bool) string {
 	return fmt.Sprintf("%q", s3TagChar.FindString(s))
 }
 
-func (l *loader) decodeCheck(b *hcl.Block, src *Source) *Check {
+func (l *loader) decodeCheck(b *hcl.Block, p *Pipeline) *Check {
 	c := &Check{Name: label0(b), MinRows: -1, Severity: SeverityError, DeclRange: b.DefRange}
 	content, d := b.Body.Content(checkSchema)
 	l.diags = append(l.diags, d...)
@@ -871,7 +896,7 @@ func (l *loader) decodeCheck(b *hcl.Block, src *Source) *Check {
 		}
 		return c
 	}
-	l.compileCheck(c, src, ex)
+	l.compileCheck(c, p, ex)
 	return c
 }
 

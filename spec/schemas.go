@@ -51,6 +51,33 @@ var pipelineSchema = &hcl.BodySchema{
 		{Type: "source", LabelNames: []string{"name"}},
 		{Type: "sink", LabelNames: []string{"name"}},
 		{Type: "check", LabelNames: []string{"name"}},
+		{Type: "output"},
+		{Type: "dedupe"},
+	},
+}
+
+var outputSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "rest"},
+		{Name: "drop"},
+		{Name: "flatten"},
+		{Name: "explode"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "column", LabelNames: []string{"name"}}},
+}
+
+var outputColumnSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "expr"},
+		{Name: "type"},
+	},
+}
+
+var dedupeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "key", Required: true},
+		{Name: "order_by"},
+		{Name: "keep"},
 	},
 }
 

@@ -122,12 +122,12 @@ func (l *loader) checkTableCommitter(sk *Sink, a attrs) {
 
 // checkTablePartitioning parses an iceberg sink's partition_by and checks
 // each field against the source's output columns (when they are known).
-func (l *loader) checkTablePartitioning(sk *Sink, src *Source, a attrs) {
+func (l *loader) checkTablePartitioning(sk *Sink, p *Pipeline, a attrs) {
+	src := p.Source
 	at := a.get("partition_by")
-	var outputs []schema.Column
-	if src.Schema != nil {
-		outputs = src.OutputColumns()
-	}
+	// The output columns: an output block's (derived ones included), else
+	// the source's; nil until the source's columns are known.
+	outputs := p.OutputColumns()
 	names := map[string]bool{}
 	for _, raw := range sk.PartitionBy {
 		f, msg := ParsePartitionField(raw)
@@ -141,9 +141,9 @@ func (l *loader) checkTablePartitioning(sk *Sink, src *Source, a attrs) {
 		}
 		names[f.Name()] = true
 		sk.Partitioning = append(sk.Partitioning, f)
-		if src.Schema == nil {
-			if src.Select != nil && !contains(src.Select, f.Column) {
-				l.errorf(elemRange(at, raw), "Unknown partition column", "%q is not among the source's selected columns.", f.Column)
+		if outputs == nil {
+			if names, known := p.outputNames(); known && !contains(names, f.Column) {
+				l.errorf(elemRange(at, raw), "Unknown partition column", "%q is not among the pipeline's output columns (%s).", f.Column, quoteList(names))
 			}
 			continue // typed at plan time, from the footers
 		}
@@ -159,7 +159,7 @@ func (l *loader) checkTablePartitioning(sk *Sink, src *Source, a attrs) {
 				known = append(known, c.Name)
 			}
 			l.errorf(elemRange(at, raw), "Unknown partition column",
-				"The sink partitions by %q, which is not an output column of source %q.%s", f.Column, src.Name, suggestion(f.Column, known))
+				"The sink partitions by %q, which is not an output column of pipeline %q.%s", f.Column, p.Name, suggestion(f.Column, known))
 			continue
 		}
 		ok := false

@@ -357,6 +357,9 @@ func (v *applyView) result(r apply.Result) cli.ExitCode {
 		if s.BadRecords > 0 || s.BadFiles > 0 {
 			bad = fmt.Sprintf(" %s and %s were %s.", plural(int(s.BadRecords), "bad record"), plural(int(s.BadFiles), "unreadable file"), policyVerb(pp))
 		}
+		if s.Deduped > 0 {
+			bad += " Dedupe left out " + plural(int(s.Deduped), "duplicate row") + "."
+		}
 		retried := ""
 		if r.Retries > 0 {
 			// Retries are logged one by one at info level; the count says

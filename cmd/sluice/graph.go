@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicedata/sluice/cmd/sluice/internal/cli"
+	"github.com/sluicedata/sluice/planner"
 	"github.com/sluicedata/sluice/spec"
 )
 
@@ -88,6 +89,9 @@ type graphJSON struct {
 	Data      []string        `json:"data"`
 	Pipelines []string        `json:"pipelines"`
 	Edges     []graphEdgeJSON `json:"edges"`
+	// Projects: pipeline name → its Project node's detail, for pipelines
+	// with an output or dedupe block.
+	Projects map[string]string `json:"projects,omitempty"`
 }
 
 type graphEdgeJSON struct {
@@ -98,7 +102,7 @@ type graphEdgeJSON struct {
 }
 
 func (g *dataGraph) jsonDoc() graphJSON {
-	doc := graphJSON{Data: append([]string{}, g.Data...), Pipelines: append([]string{}, g.Pipelines...), Edges: []graphEdgeJSON{}}
+	doc := graphJSON{Data: append([]string{}, g.Data...), Pipelines: append([]string{}, g.Pipelines...), Edges: []graphEdgeJSON{}, Projects: g.Projects}
 	for _, e := range g.Edges {
 		doc.Edges = append(doc.Edges, graphEdgeJSON{Kind: e.Kind.String(), From: e.From, To: e.To, Label: e.Label})
 	}
@@ -110,6 +114,10 @@ type dataGraph struct {
 	Data      []string // storage prefixes (display form), sorted
 	Pipelines []string // pipeline names, sorted (cfg order)
 	Edges     []graphEdge
+	// Projects holds, for a pipeline with an output or dedupe block, its
+	// plan's Project node: the output columns (renamed, derived with their
+	// type, passed through), the dropped columns and the dedupe.
+	Projects map[string]string
 }
 
 type graphEdgeKind int
@@ -155,6 +163,16 @@ func buildGraph(cfg *spec.Config) *dataGraph {
 	var sources, sinks []string
 	for _, p := range cfg.Pipelines {
 		g.Pipelines = append(g.Pipelines, p.Name)
+		if p.Source != nil && p.Sink != nil && (p.Output != nil || p.Dedupe != nil) {
+			if g.Projects == nil {
+				g.Projects = map[string]string{}
+			}
+			planner.Walk(planner.LogicalPlan(p), func(n planner.Node) {
+				if n.Kind() == planner.KindProject {
+					g.Projects[p.Name] = n.Detail()
+				}
+			})
+		}
 		if p.Source != nil {
 			d := addData(p.Source.URL)
 			sources = append(sources, d)
@@ -228,7 +246,11 @@ func (g *dataGraph) writeDot(w io.Writer) error {
 		fmt.Fprintf(&b, "  %s [shape=folder, label=%s];\n", dotQuote("data:"+d), dotQuote(d))
 	}
 	for _, p := range g.Pipelines {
-		fmt.Fprintf(&b, "  %s [shape=box, style=\"rounded,bold\", label=%s];\n", dotQuote("pipeline:"+p), dotQuote(p))
+		label := p
+		if d, ok := g.Projects[p]; ok {
+			label += "\nProject " + d
+		}
+		fmt.Fprintf(&b, "  %s [shape=box, style=\"rounded,bold\", label=%s];\n", dotQuote("pipeline:"+p), dotQuote(label))
 	}
 	b.WriteString("\n")
 	for _, e := range g.Edges {
@@ -264,7 +286,11 @@ func (g *dataGraph) writeMermaid(w io.Writer) error {
 	for i, p := range g.Pipelines {
 		id := fmt.Sprintf("p%d", i+1)
 		ids["pipeline:"+p] = id
-		fmt.Fprintf(&b, "  %s([\"%s\"])\n", id, mermaidLabel(p))
+		label := mermaidLabel(p)
+		if d, ok := g.Projects[p]; ok {
+			label += "<br/>Project " + mermaidLabel(d)
+		}
+		fmt.Fprintf(&b, "  %s([\"%s\"])\n", id, label)
 	}
 	for _, e := range g.Edges {
 		switch e.Kind {

@@ -23,6 +23,9 @@ type Pipeline struct {
 	TaskBytes    string // task_bytes; "" leaves the default
 	SinkURL      string
 	PartitionBy  []string
+	// Blocks is HCL added to the pipeline after its source, as written
+	// (output, dedupe and check blocks).
+	Blocks string
 }
 
 var tmpl = template.Must(template.New("config").Funcs(template.FuncMap{
@@ -67,6 +70,10 @@ pipeline "events" {
     }
 {{- end}}
   }
+{{- if .Blocks}}
+
+{{.Blocks}}
+{{- end}}
 
   sink "out" {
     url         = {{q .SinkURL}}

@@ -282,12 +282,20 @@ type scenario struct {
 	// temporal > 0: run through the Temporal executor on this many
 	// workers, next to -executor local (runTemporal).
 	temporal int
+	// shape (scenario 9): the output and dedupe blocks added to the
+	// pipeline, the schema they read (created_at as text, to parse), and
+	// DuckDB's whole SELECT for the same job ({raw} is the raw read), and
+	// the raw columns DuckDB reads as another type than WideColumns say.
+	blocks, schemaHCL, sqlSelect string
+	rawTypes                     map[string]string
 }
 
 // The goals of issue 19 (the plan scenario's are set per row, in runPlan).
 var (
 	duckGoal = Goal{Wall: 0.8, RSS: 0.5}
-	s3Goal   = Goal{Throughput: 0.7}
+	// shapeGoal is issue 16's for scenario 9 (derived columns and dedupe).
+	shapeGoal = Goal{Wall: 1.0}
+	s3Goal    = Goal{Throughput: 0.7}
 )
 
 var wideSelect = []string{"id", "user_id", "event", "country", "price", "qty", "discount", "is_member", "created_at", "note", "dt"}
@@ -365,7 +373,48 @@ func scenarios(o options) []scenario {
 		{num: 8, name: "8b 200 columns ndjson, 10 kept", data: manyJSON, selectCols: manySelect, partitionBy: []string{"dt"}, cols: typed(many, manySelect), goal: duckGoal},
 		{num: 10, name: "10a ndjson via Temporal, 1 worker", data: ndjson, where: where, sqlWhere: sqlWhere, minDT: minDT, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wide, wideSelect), temporal: 1},
 		{num: 10, name: "10b ndjson via Temporal, 2 workers", data: ndjson, where: where, sqlWhere: sqlWhere, minDT: minDT, selectCols: wideSelect, partitionBy: []string{"dt"}, cols: typed(wide, wideSelect), temporal: 2},
+		shapeScenario(ndjson),
 	}
+}
+
+// shapeScenario is scenario 9: the NDJSON data shaped on the way — five
+// derived columns (a timestamp parse, its truncation to the day used in
+// partition_by, a string function, arithmetic, a coalesce), a rename and a
+// dedupe keeping each user's latest event — next to DuckDB running the
+// same job in SQL (strptime, date_trunc, lower/trim, arithmetic, coalesce,
+// row_number() over the user).
+func shapeScenario(ndjson dataset) scenario {
+	const ts = "%Y-%m-%dT%H:%M:%S.%fZ"
+	blocks := `  output {
+    column "id" {}
+    column "user" { expr = "user_id" }
+    column "created" { expr = "parse_timestamp(created_at, '` + ts + `')" }
+    column "day" { expr = "date(trunc(parse_timestamp(created_at, '` + ts + `'), 'day'))" }
+    column "country" { expr = "lower(trim(country))" }
+    column "revenue" { expr = "price * qty * (1 - discount / 100)" }
+    column "note" { expr = "coalesce(note, 'none')" }
+    column "event" {}
+  }
+
+  dedupe {
+    key      = ["user"]
+    order_by = "created"
+    keep     = "last"
+  }`
+	schema := strings.Replace(lakegen.WideSchemaHCL("events"), `column "created_at" {
+    type = "timestamp(ms)"`, `column "created_at" {
+    type = "string"`, 1)
+	const sqlTS = "strptime(created_at, '%Y-%m-%dT%H:%M:%S.%gZ')"
+	sel := `SELECT id, "user", created, "day", country, revenue, note, event FROM (
+  SELECT id, user_id AS "user", ` + sqlTS + ` AS created, CAST(date_trunc('day', ` + sqlTS + `) AS DATE) AS "day",
+    lower(trim(country)) AS country, price * qty * (1 - discount / 100) AS revenue, coalesce(note, 'none') AS note, event,
+    row_number() OVER (PARTITION BY user_id ORDER BY ` + sqlTS + ` DESC NULLS LAST, id DESC) AS rn
+  FROM {raw} WHERE dt >= DATE '2026-01-04') WHERE rn = 1`
+	cols := []duck.Column{{Name: "id", SQLType: "BIGINT"}, {Name: "user", SQLType: "BIGINT"}, {Name: "created", SQLType: "TIMESTAMP"},
+		{Name: "day", SQLType: "DATE"}, {Name: "country", SQLType: "VARCHAR"}, {Name: "revenue", SQLType: "DOUBLE"},
+		{Name: "note", SQLType: "VARCHAR"}, {Name: "event", SQLType: "VARCHAR"}}
+	return scenario{num: 9, name: "9 ndjson shaped + dedupe", data: ndjson, where: "dt >= '2026-01-04'", partitionBy: []string{"day"},
+		cols: cols, blocks: blocks, schemaHCL: schema, sqlSelect: sel, rawTypes: map[string]string{"created_at": "VARCHAR"}, goal: shapeGoal}
 }
 
 // work is a fresh directory for one repetition (state and output), removed
@@ -409,6 +458,7 @@ func (sc scenario) sluiceRuns(o options, runs, threads int, sourceURL string, en
 		cfg := sluicecfg.Pipeline{
 			StateURL: filepath.Join(dir, "state"), SourceURL: sourceURL, Format: sc.data.format().String(),
 			Where: sc.where, Select: sc.selectCols, SinkURL: filepath.Join(dir, "out") + "/", PartitionBy: sc.partitionBy,
+			Blocks: sc.blocks,
 		}
 		if !sc.noHivePart {
 			cfg.Partitions = []string{"dt"}
@@ -418,7 +468,11 @@ func (sc scenario) sluiceRuns(o options, runs, threads int, sourceURL string, en
 		}
 		if !sc.noSchema && sc.data.format() != lakegen.WideParquet {
 			cfg.SchemaFile = filepath.Join(dir, "events.schema.hcl")
-			if err := os.WriteFile(cfg.SchemaFile, []byte(lakegen.SchemaHCL("events", sc.data.columns())), 0o644); err != nil {
+			schema := lakegen.SchemaHCL("events", sc.data.columns())
+			if sc.schemaHCL != "" {
+				schema = sc.schemaHCL
+			}
+			if err := os.WriteFile(cfg.SchemaFile, []byte(schema), 0o644); err != nil {
 				return smp, lastOut, nil, err
 			}
 		}
@@ -638,6 +692,11 @@ func rawRead(sc scenario, dir string) string {
 	raw = raw[:len(raw)-1] // dt comes from the path
 	switch d.format() {
 	case lakegen.WideJSON:
+		for i, c := range raw {
+			if t, ok := sc.rawTypes[c.Name]; ok {
+				raw[i].SQLType = t
+			}
+		}
 		return duck.ReadJSON(glob, raw)
 	case lakegen.WideCSVGzip:
 		return duck.ReadCSV(glob, raw)
@@ -655,6 +714,9 @@ func copySQL(sc scenario, srcDir, out string) string {
 	q := fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), rawRead(sc, srcDir))
 	if sc.sqlWhere != "" {
 		q += " WHERE " + sc.sqlWhere
+	}
+	if sc.sqlSelect != "" {
+		q = strings.Replace(sc.sqlSelect, "{raw}", rawRead(sc, srcDir), 1)
 	}
 	if len(sc.partitionBy) == 0 {
 		if err := os.MkdirAll(out, 0o755); err != nil {
