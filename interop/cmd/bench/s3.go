@@ -45,6 +45,11 @@ func startGateway(bin, dir string) (*gateway, error) {
 		secret:   hex.EncodeToString(b),
 		dataDir:  dir,
 	}
+	// A fresh server: a bucket left by an interrupted run (the posix
+	// backend keeps buckets as directories) makes CreateBucket fail.
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
