@@ -13,95 +13,9 @@ import (
 	"github.com/sluicedata/sluice/apply"
 	"github.com/sluicedata/sluice/dist"
 	"github.com/sluicedata/sluice/exec"
-	"github.com/sluicedata/sluice/objstore"
-	"github.com/sluicedata/sluice/planner"
-	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/internal/disttest"
 	"github.com/sluicedata/sluice/state"
 )
-
-// lake is a configuration with one pipeline over a local source of files
-// small tasks: one task per file.
-type lake struct {
-	t    *testing.T
-	root string
-	cfg  *spec.Config
-}
-
-func newLake(t *testing.T, files int) *lake {
-	t.Helper()
-	l := &lake{t: t, root: t.TempDir()}
-	for i := 0; i < files; i++ {
-		l.put(fmt.Sprintf("raw/dt=2026-01-%02d/f.json", i+1), fmt.Sprintf(`{"id":"a%d","amount":%d}`+"\n"+`{"id":"b%d","amount":null}`+"\n", i, i, i))
-	}
-	l.put("conf/main.hcl", `
-state { url = "../state" }
-pipeline "orders" {
-  source "raw" {
-    url        = "../raw"
-    format     = "json"
-    partitions = ["dt"]
-    task_bytes = "1"
-    column "id" { type = "string" }
-    column "amount" { type = "int64" }
-  }
-  check "amount_present" {
-    expr     = "amount != nil"
-    severity = "warn"
-  }
-  sink "out" {
-    url          = "../out"
-    format       = "json"
-    partition_by = ["dt"]
-  }
-}
-`)
-	cfg, diags := spec.Load(filepath.Join(l.root, "conf"), spec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	l.cfg = cfg
-	return l
-}
-
-func (l *lake) put(rel, body string) {
-	l.t.Helper()
-	p := filepath.Join(l.root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		l.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		l.t.Fatal(err)
-	}
-}
-
-func (l *lake) plan() *planner.Plan {
-	l.t.Helper()
-	p, err := planner.Build(context.Background(), l.cfg, planner.Options{Footers: exec.Footers{}, OpenCost: 1})
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return p
-}
-
-func (l *lake) pendingUploads() []objstore.PendingUpload {
-	l.t.Helper()
-	ups, err := objstore.NewLocal(filepath.Join(l.root, "out")).ListUploads(context.Background(), "")
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return ups
-}
-
-func (l *lake) outputs() int {
-	n := 0
-	_ = filepath.WalkDir(filepath.Join(l.root, "out"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), "part-") {
-			n++
-		}
-		return nil
-	})
-	return n
-}
 
 // jobs stands in for a Kubernetes Indexed Job: every task runs as two
 // racing attempts (`sluice task`), as a retried pod and a slow one would.
@@ -136,12 +50,12 @@ func jobs(t *testing.T, wg *sync.WaitGroup, won *[]string, mu *sync.Mutex) func(
 // and the run commits what the local executor would: the same rows and
 // the same checks.
 func TestExternalRunCommitsOneRecordPerTask(t *testing.T) {
-	l := newLake(t, 4)
+	l := disttest.NewLake(t, 4)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var won []string
 	ex := &dist.External{Poll: 20e6, Timeout: 20 * time.Second, Announce: jobs(t, &wg, &won, &mu)}
-	plan := l.plan()
+	plan := l.Plan()
 	if n := len(plan.Pipelines[0].Tasks); n != 4 {
 		t.Fatalf("%d tasks", n)
 	}
@@ -154,27 +68,27 @@ func TestExternalRunCommitsOneRecordPerTask(t *testing.T) {
 	if len(won) != 4 {
 		t.Fatalf("winning attempts %v, want one per task", won)
 	}
-	if r.Stats.RowsOut != 8 || r.Stats.FilesRead != 4 || l.outputs() != 4 {
-		t.Fatalf("stats %+v, %d outputs", r.Stats, l.outputs())
+	if r.Stats.RowsOut != 8 || r.Stats.FilesRead != 4 || l.Outputs() != 4 {
+		t.Fatalf("stats %+v, %d outputs", r.Stats, l.Outputs())
 	}
 	if c := r.Checks[0]; c.Passed || c.Failing != 4 || c.Message != "4 of 8 output rows fail amount != nil" || len(c.Examples) != 3 {
 		t.Fatalf("check %+v", c)
 	}
-	if ups := l.pendingUploads(); len(ups) != 0 {
+	if ups := l.PendingUploads(); len(ups) != 0 {
 		t.Fatalf("pending uploads left: %v", ups)
 	}
-	bm := state.New(objstore.NewLocal(filepath.Join(l.root, "state")), "", "orders", "raw")
+	bm := l.Bookmarks()
 	j, err := bm.ReadJournal(context.Background(), r.RunID)
 	if err != nil || j.Phase != state.PhaseDone || j.Executor != "external" {
 		t.Fatalf("journal %+v %v", j, err)
 	}
 
 	// A task started after its run ended does nothing.
-	rr, err := dist.OpenRun(context.Background(), "file://"+filepath.Join(l.root, "state", "orders", "raw"), r.RunID, nil)
+	rr, err := dist.OpenRun(context.Background(), "file://"+filepath.Join(l.Root, "state", "orders", "raw"), r.RunID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(filepath.Join(l.root, "state", "orders", "raw", "runs", r.RunID, "tasks", "0.json")); err != nil {
+	if err := os.Remove(filepath.Join(l.Root, "state", "orders", "raw", "runs", r.RunID, "tasks", "0.json")); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = dist.RunTask(context.Background(), rr, 0, dist.TaskOptions{Attempt: "late"})
@@ -187,9 +101,9 @@ func TestExternalRunCommitsOneRecordPerTask(t *testing.T) {
 // coordinator reads the failure record and the run ends stale (exit 5),
 // with nothing committed and no upload left.
 func TestExternalInputChangedIsStale(t *testing.T) {
-	l := newLake(t, 2)
-	plan := l.plan()
-	l.put("raw/dt=2026-01-02/f.json", `{"id":"changed","amount":1}`+"\n")
+	l := disttest.NewLake(t, 2)
+	plan := l.Plan()
+	l.Put("raw/dt=2026-01-02/f.json", `{"id":"changed","amount":1}`+"\n")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var won []string
@@ -200,10 +114,10 @@ func TestExternalInputChangedIsStale(t *testing.T) {
 	if r.Outcome != apply.Stale || !strings.Contains(r.Err.Error(), "changed since the plan") {
 		t.Fatalf("outcome %v: %v", r.Outcome, r.Err)
 	}
-	if l.outputs() != 0 {
-		t.Fatalf("%d outputs visible", l.outputs())
+	if l.Outputs() != 0 {
+		t.Fatalf("%d outputs visible", l.Outputs())
 	}
-	if ups := l.pendingUploads(); len(ups) != 0 {
+	if ups := l.PendingUploads(); len(ups) != 0 {
 		t.Fatalf("pending uploads left: %v", ups)
 	}
 }

@@ -3,13 +3,13 @@ package dist_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/sluicedata/sluice/dist"
 	"github.com/sluicedata/sluice/exec"
 	"github.com/sluicedata/sluice/exec/decode"
+	"github.com/sluicedata/sluice/internal/disttest"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/state"
 )
@@ -20,8 +20,8 @@ import (
 // still pending.
 func TestRacingAttemptsOneWins(t *testing.T) {
 	t.Setenv("SLUICE_TEST_TASK_DELAY", "300ms")
-	l := newLake(t, 1)
-	plan := l.plan()
+	l := disttest.NewLake(t, 1)
+	plan := l.Plan()
 	pp := plan.Pipelines[0]
 	ctx := context.Background()
 	open := func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
@@ -36,7 +36,7 @@ func TestRacingAttemptsOneWins(t *testing.T) {
 	if err := dist.SavePlan(ctx, r, job); err != nil {
 		t.Fatal(err)
 	}
-	bm := state.New(objstore.NewLocal(filepath.Join(l.root, "state")), "", "orders", "raw")
+	bm := l.Bookmarks()
 	if err := bm.WriteJournal(ctx, &state.Journal{RunID: plan.RunID, Kind: "apply", Phase: state.PhaseWriting}); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestRacingAttemptsOneWins(t *testing.T) {
 		t.Fatalf("won %v/%v, records by %s/%s: want one winner both report", res[0].won, res[1].won, res[0].rec.Attempt, res[1].rec.Attempt)
 	}
 	winner := res[0].rec
-	pending := l.pendingUploads()
+	pending := l.PendingUploads()
 	if len(pending) != len(winner.Result.Uploads()) {
 		t.Fatalf("%d uploads pending, want the winner's %d", len(pending), len(winner.Result.Uploads()))
 	}

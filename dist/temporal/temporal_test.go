@@ -2,9 +2,6 @@ package temporal_test
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,91 +11,14 @@ import (
 
 	"github.com/sluicedata/sluice/apply"
 	"github.com/sluicedata/sluice/exec"
+	"github.com/sluicedata/sluice/internal/disttest"
 	"github.com/sluicedata/sluice/internal/temporaltest"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/planner"
-	"github.com/sluicedata/sluice/spec"
 	"github.com/sluicedata/sluice/state"
 
 	"github.com/sluicedata/sluice/dist/temporal"
 )
-
-// lake is a configuration with one pipeline over local files, one task
-// per file.
-type lake struct {
-	t    *testing.T
-	root string
-	cfg  *spec.Config
-}
-
-func newLake(t *testing.T, files int) *lake {
-	t.Helper()
-	l := &lake{t: t, root: t.TempDir()}
-	for i := 0; i < files; i++ {
-		l.put(fmt.Sprintf("raw/dt=2026-01-%02d/f.json", i+1), fmt.Sprintf(`{"id":"a%d","amount":%d}`+"\n"+`{"id":"b%d","amount":null}`+"\n", i, i, i))
-	}
-	l.put("conf/main.hcl", `
-state { url = "../state" }
-pipeline "orders" {
-  source "raw" {
-    url        = "../raw"
-    format     = "json"
-    partitions = ["dt"]
-    task_bytes = "1"
-    column "id" { type = "string" }
-    column "amount" { type = "int64" }
-  }
-  check "amount_present" {
-    expr     = "amount != nil"
-    severity = "warn"
-  }
-  sink "out" {
-    url          = "../out"
-    format       = "json"
-    partition_by = ["dt"]
-  }
-}
-`)
-	cfg, diags := spec.Load(filepath.Join(l.root, "conf"), spec.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	l.cfg = cfg
-	return l
-}
-
-func (l *lake) put(rel, body string) {
-	l.t.Helper()
-	p := filepath.Join(l.root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		l.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		l.t.Fatal(err)
-	}
-}
-
-func (l *lake) plan() *planner.Plan {
-	l.t.Helper()
-	p, err := planner.Build(context.Background(), l.cfg, planner.Options{Footers: exec.Footers{}, OpenCost: 1})
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return p
-}
-
-func (l *lake) bookmarks() *state.Bookmarks {
-	return state.New(objstore.NewLocal(filepath.Join(l.root, "state")), "", "orders", "raw")
-}
-
-func (l *lake) pendingUploads() []objstore.PendingUpload {
-	l.t.Helper()
-	ups, err := objstore.NewLocal(filepath.Join(l.root, "out")).ListUploads(context.Background(), "")
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return ups
-}
 
 // env is a dev server with n in-process workers on a queue of the test's own.
 type env struct {
@@ -135,11 +55,11 @@ func (e *env) executor() *temporal.Executor {
 // run commits, and the workflow id cannot be started again.
 func TestRunOnWorkers(t *testing.T) {
 	e := newEnv(t, 2)
-	l := newLake(t, 5)
+	l := disttest.NewLake(t, 5)
 	var done []int
 	ex := e.executor()
 	ex.Batch = 2 // 5 tasks: three child workflows
-	plan := l.plan()
+	plan := l.Plan()
 	res := apply.Run(context.Background(), plan, apply.Options{Executor: ex, Hooks: apply.Hooks{Progress: func(p exec.Progress) {
 		if p.Event == "task_done" {
 			done = append(done, p.Task)
@@ -155,10 +75,10 @@ func TestRunOnWorkers(t *testing.T) {
 	if c := r.Checks[0]; c.Failing != 5 || c.Message != "5 of 10 output rows fail amount != nil" {
 		t.Fatalf("check %+v", c)
 	}
-	if ups := l.pendingUploads(); len(ups) != 0 {
+	if ups := l.PendingUploads(); len(ups) != 0 {
 		t.Fatalf("uploads left: %v", ups)
 	}
-	j, err := l.bookmarks().ReadJournal(context.Background(), r.RunID)
+	j, err := l.Bookmarks().ReadJournal(context.Background(), r.RunID)
 	wid := "sluice/orders/raw/" + r.RunID
 	if err != nil || j.Phase != state.PhaseDone || j.Executor != "temporal" || j.ExecutorRef != wid {
 		t.Fatalf("journal %+v %v", j, err)
@@ -186,9 +106,9 @@ func open(ctx context.Context, url string) (objstore.Location, error) { return o
 // and the run ends stale with nothing committed and no upload left.
 func TestInputChangedIsStale(t *testing.T) {
 	e := newEnv(t, 1)
-	l := newLake(t, 3)
-	plan := l.plan()
-	l.put("raw/dt=2026-01-02/f.json", `{"id":"changed","amount":1}`+"\n")
+	l := disttest.NewLake(t, 3)
+	plan := l.Plan()
+	l.Put("raw/dt=2026-01-02/f.json", `{"id":"changed","amount":1}`+"\n")
 	// As apply DIR does (a saved plan's inputs are checked before the run
 	// starts): the change is found by the task that reads the input.
 	replan := func(ctx context.Context, name string) (*planner.Plan, error) { return plan, nil }
@@ -197,10 +117,10 @@ func TestInputChangedIsStale(t *testing.T) {
 	if r.Outcome != apply.Stale || !strings.Contains(r.Err.Error(), "changed since the plan") {
 		t.Fatalf("outcome %v: %v", r.Outcome, r.Err)
 	}
-	if ups := l.pendingUploads(); len(ups) != 0 {
+	if ups := l.PendingUploads(); len(ups) != 0 {
 		t.Fatalf("uploads left: %v", ups)
 	}
-	j, _ := l.bookmarks().ReadJournal(context.Background(), r.RunID)
+	j, _ := l.Bookmarks().ReadJournal(context.Background(), r.RunID)
 	if j == nil || j.Phase != state.PhaseAborted {
 		t.Fatalf("journal %+v", j)
 	}
@@ -210,10 +130,10 @@ func TestInputChangedIsStale(t *testing.T) {
 // here, so the run would wait forever) and the run is aborted.
 func TestInterruptTerminatesTheWorkflow(t *testing.T) {
 	e := newEnv(t, 0)
-	l := newLake(t, 2)
+	l := disttest.NewLake(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	res := apply.Run(ctx, l.plan(), apply.Options{Executor: e.executor()})
+	res := apply.Run(ctx, l.Plan(), apply.Options{Executor: e.executor()})
 	r := res[len(res)-1]
 	if r.Outcome != apply.Interrupted {
 		t.Fatalf("outcome %v: %v", r.Outcome, r.Err)
