@@ -7,9 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/sluicedata/sluice/internal/testtool"
 )
 
 // Region is the region the gateway is started with and Env reports.
@@ -138,43 +137,7 @@ func (s *Server) CreateBucket(t testing.TB, name string) {
 
 // Binary finds the versitygw binary: $SLUICE_VERSITYGW, else
 // <module root>/.tools/versitygw, else versitygw on PATH.
-func Binary() (string, error) {
-	if p := os.Getenv("SLUICE_VERSITYGW"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("SLUICE_VERSITYGW=%s: %v", p, err)
-		}
-		return p, nil
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, ".tools", "versitygw")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("versitygw not found (looked at $SLUICE_VERSITYGW, <module root>/.tools/versitygw and PATH): run `make tools`")
-}
-
-// moduleRoot is the nearest directory above the working directory with a
-// go.mod (tests run in their package directory).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+func Binary() (string, error) { return testtool.Find("SLUICE_VERSITYGW", "versitygw", "versitygw") }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -210,17 +173,8 @@ func StartWith(t testing.TB, o Options) *Server {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func start(t testing.TB, bin string, o Options) (*Server, error) {
-	port, err := freePort()
+	port, err := testtool.FreePort()
 	if err != nil {
 		return nil, err
 	}

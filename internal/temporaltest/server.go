@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicedata/sluice/internal/testtool"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 )
@@ -40,53 +40,14 @@ func (s *Server) Env() []string {
 	return []string{"TEMPORAL_ADDRESS=" + s.Address(), "TEMPORAL_NAMESPACE=" + Namespace}
 }
 
-// DB is the server's database file (with its -wal and -shm companions).
-func (s *Server) DB() string { return s.db }
-
 // Binary finds the Temporal CLI: $SLUICE_TEMPORAL, else <module
 // root>/.tools/temporal, else temporal on PATH.
 func Binary() (string, error) {
-	if p := os.Getenv("SLUICE_TEMPORAL"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("SLUICE_TEMPORAL=%s: %v", p, err)
-		}
-		return p, nil
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, ".tools", "temporal")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("temporal"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("the Temporal CLI was not found (looked at $SLUICE_TEMPORAL, <module root>/.tools/temporal and PATH): run `make tools`")
+	return testtool.Find("SLUICE_TEMPORAL", "temporal", "the Temporal CLI")
 }
 
-// moduleRoot is the nearest directory above the working directory with a
-// go.mod whose parent has none (interop/ is a module inside the main one).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	found := ""
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			found = dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if found == "" {
-		return "", errors.New("no go.mod above the working directory")
-	}
-	return found, nil
-}
+// DB is the server's database file (with its -wal and -shm companions).
+func (s *Server) DB() string { return s.db }
 
 // Start runs a dev server for the test and kills it at cleanup. It fails
 // the test (never skips) when the CLI is missing or the server does not
@@ -113,7 +74,7 @@ func New(bin, dir string) (*Server, error) {
 	for range 3 {
 		s := &Server{bin: bin, db: filepath.Join(dir, "temporal.db"), log: &syncBuffer{}}
 		for i := range s.ports {
-			p, err := freePort()
+			p, err := testtool.FreePort()
 			if err != nil {
 				return nil, err
 			}
@@ -124,15 +85,6 @@ func New(bin, dir string) (*Server, error) {
 		}
 	}
 	return nil, lastErr
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (s *Server) start() error {
