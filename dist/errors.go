@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/sluicedata/sluice/exec"
-	"github.com/sluicedata/sluice/exec/decode"
-	"github.com/sluicedata/sluice/objstore"
 )
 
 // Failure kinds of a task that no retry can mend: the scheduler must fail
@@ -41,8 +39,6 @@ func (e *Error) Unwrap() error { return e.Err }
 func Classify(err error) string {
 	var de *Error
 	var ic *exec.InputChangedError
-	var br *decode.BadRecordError
-	var mm *decode.SchemaMismatchError
 	switch {
 	case err == nil:
 		return ""
@@ -50,7 +46,7 @@ func Classify(err error) string {
 		return de.Kind
 	case errors.As(err, &ic):
 		return KindInputChanged
-	case errors.As(err, &br), errors.As(err, &mm), errors.Is(err, objstore.ErrNotExist):
+	case exec.BadInput(err):
 		return KindBadInput
 	}
 	return ""

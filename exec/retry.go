@@ -12,20 +12,27 @@ import (
 )
 
 // Permanent reports whether a task's failure is one no retry can mend:
-// an input that changed since the plan, a bad record or schema drift that
-// the pipeline's policy says stops the run, an input that vanished, a
-// corrupt file, a cancelled run. Anything else — storage trouble that
-// outlasted the SDK's own retries, a connection reset mid-stream, a
-// worker's error — may be transient, and a retry reads the same inputs
-// into the same keys again.
+// an input that changed since the plan, bad input (BadInput), a corrupt
+// file, a conditional write that lost, a cancelled run. Anything else —
+// storage trouble that outlasted the SDK's own retries, a connection reset
+// mid-stream, a worker's error — may be transient, and a retry reads the
+// same inputs into the same keys again.
 func Permanent(err error) bool {
 	var ic *InputChangedError
+	var cp *decode.CorruptParquetError
+	return errors.As(err, &ic) || BadInput(err) || errors.As(err, &cp) ||
+		errors.Is(err, objstore.ErrPrecondition) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// BadInput reports a task stopped by its inputs as the pipeline's policies
+// say: a bad record or schema drift under "fail", or an input that
+// vanished since the plan. Reading them again gives the same answer; the
+// distributed executors classify it too (dist.Classify).
+func BadInput(err error) bool {
 	var br *decode.BadRecordError
 	var mm *decode.SchemaMismatchError
-	var cp *decode.CorruptParquetError
-	return errors.As(err, &ic) || errors.As(err, &br) || errors.As(err, &mm) || errors.As(err, &cp) ||
-		errors.Is(err, objstore.ErrNotExist) || errors.Is(err, objstore.ErrPrecondition) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return errors.As(err, &br) || errors.As(err, &mm) || errors.Is(err, objstore.ErrNotExist)
 }
 
 // retryBackoff is the pause before a task's first retry; it doubles with
