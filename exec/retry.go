@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicedata/sluice/exec/decode"
+	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
 )
@@ -81,7 +82,7 @@ func (r *runner) runAttempts(ctx context.Context, t Task) (*TaskResult, error) {
 // undoAttempt takes a failed attempt back: its writer's uploads are
 // aborted now (a retry writes the same keys; a failed run aborts them all
 // again, harmlessly), and its counts leave the run's progress totals.
-func (r *runner) undoAttempt(ctx context.Context, w interface{ Abort(context.Context) error }, c *taskCounts) {
+func (r *runner) undoAttempt(ctx context.Context, w *write.Writer, c *taskCounts) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if err := w.Abort(actx); err != nil {
