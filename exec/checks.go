@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -23,7 +24,9 @@ func (c *checkState) observe(ctx context.Context, b arrow.RecordBatch) error {
 	if c.prog == nil {
 		return nil
 	}
-	mask, err := c.prog.Eval(ctx, b)
+	// A row on which a cast or parse without try_ failed does not pass:
+	// its value is null, and its example says why.
+	mask, rowErrs, err := c.prog.EvalRows(ctx, b)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", c.spec.Name, err)
 	}
@@ -36,7 +39,11 @@ func (c *checkState) observe(ctx context.Context, b arrow.RecordBatch) error {
 		}
 		failing++
 		if len(examples) < maxCheckExamples {
-			examples = append(examples, formatRow(b, i))
+			ex := formatRow(b, i)
+			if j := sort.Search(len(rowErrs), func(j int) bool { return rowErrs[j].Row >= i }); j < len(rowErrs) && rowErrs[j].Row == i {
+				ex += " (" + rowErrs[j].Msg + ")"
+			}
+			examples = append(examples, ex)
 		}
 	}
 	if failing == 0 {

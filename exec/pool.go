@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
+	"github.com/sluicedata/sluice/spec/predicate"
 )
 
 // Options tune a run. The zero value is usable.
@@ -101,6 +103,10 @@ type runner struct {
 	dedupe *deduper
 	table  *tableWrite // an iceberg sink's conversion; nil for files
 	filter *eval.Program
+	// whereColumns, when the where applies a cast or parse without try_,
+	// are the columns those read: a row it fails on is a bad record
+	// naming them (task.filter).
+	whereColumns string
 	// dictionaries are the file columns a Parquet reader may hand over
 	// as dictionary arrays (decode.Options.Dictionaries): strings and
 	// binaries neither the filter nor an output expression reads,
@@ -140,9 +146,15 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	r := &runner{job: job, o: o, alloc: alloc}
 	fields := append([]arrow.Field(nil), job.Source.FileSchema.Fields()...)
 	fields = append(fields, job.Source.PartitionFields...)
-	// With an output block or a dedupe, rows carry their provenance
-	// (project.go).
+	// With an output block, a dedupe or a where that can fail on a row,
+	// rows carry their provenance (project.go).
 	r.prov = job.Output != nil || job.Dedupe != nil
+	if job.Filter != nil {
+		if fails, cols := predicate.FailingColumns(job.Filter.Root); fails {
+			r.prov = true
+			r.whereColumns = strings.Join(cols, ", ")
+		}
+	}
 	if r.prov {
 		fields = append(fields, provenanceFields()...)
 	}

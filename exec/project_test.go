@@ -333,3 +333,75 @@ func TestDedupeWithTaskRetry(t *testing.T) {
 		t.Fatalf("rows %s, want %s", got, want)
 	}
 }
+
+// A where that cannot decide a row (a failed cast) makes the row a bad
+// record named by its object, even when the task merged several objects'
+// rows into one batch before filtering; a check counts such a row as
+// failing and says why.
+func TestRunWhereCastFailures(t *testing.T) {
+	good := `{"id":"12","amount":1}` + "\n" + `{"id":"5","amount":2}` + "\n"
+	bad := `{"id":"30","amount":3}` + "\n" + `{"id":"x7","amount":4}` + "\n" + `{"id":"40","amount":5}` + "\n"
+	for _, c := range []struct {
+		policy spec.BadRecordPolicy
+		where  string
+		rows   string
+		bad    int64
+		err    string
+	}{
+		{spec.BadRecordFail, "int(id) > 10", "", 0, `on_bad_record = "fail": bad record: dt=2026-01-02/b.json row 2: column "id": where: int('x7'): not an integer`},
+		{spec.BadRecordSkip, "int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5", 1, ""},
+		{spec.BadRecordQuarantine, "amount > 0 && int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5", 1, ""},
+		{spec.BadRecordFail, "try_int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5", 0, ""},
+		// The branch not taken is no error, as in the reference evaluator.
+		{spec.BadRecordFail, "id == 'x7' || int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5,2026-01-02|x7|4", 0, ""},
+	} {
+		t.Run(c.policy.String()+" "+c.where, func(t *testing.T) {
+			ctx := context.Background()
+			l := newLake(t)
+			a := l.put("dt=2026-01-01/a.json", good, false)
+			a.Partition = []any{"2026-01-01"}
+			b := l.put("dt=2026-01-02/b.json", bad, false)
+			b.Partition, b.Seq = []any{"2026-01-02"}, 1 // the plan numbers inputs
+			job := orderJob(t, l, c.where, []Task{{Index: 0, Inputs: []Input{a, b}}})
+			job.Source.OnBadRecord = c.policy
+			res, err := Run(ctx, job, Options{Alloc: checked(t)})
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Stats.BadRecords != c.bad {
+				t.Fatalf("bad records %d, want %d", res.Stats.BadRecords, c.bad)
+			}
+			if (c.policy == spec.BadRecordQuarantine) != (len(res.Quarantine) == 1) {
+				t.Fatalf("quarantine %v", res.Quarantine)
+			}
+			commit(t, l, res, nil)
+			got := l.readOutput()
+			sort.Strings(got)
+			if g := strings.Join(got, ","); g != c.rows {
+				t.Fatalf("rows\n got %s\nwant %s", g, c.rows)
+			}
+		})
+	}
+	t.Run("check", func(t *testing.T) {
+		ctx := context.Background()
+		l := newLake(t)
+		b := l.put("dt=2026-01-02/b.json", bad, false)
+		b.Partition = []any{"2026-01-02"}
+		job := outputJob(t, l, []Task{{Index: 0, Inputs: []Input{b}}}, [2]string{"id", "id"}, [2]string{"amount", "amount"}, [2]string{"dt", "dt"})
+		job.Checks = []CheckSpec{{Name: "numeric", Expr: compileOut(t, job, "int(id) > 0"), Severity: spec.SeverityError, MinRows: -1}}
+		res, err := Run(ctx, job, Options{Alloc: checked(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Checks) != 1 || res.Checks[0].Failing != 1 || len(res.Checks[0].Examples) != 1 ||
+			!strings.HasSuffix(res.Checks[0].Examples[0], "(int('x7'): not an integer)") {
+			t.Fatalf("checks %+v", res.Checks)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/sluicedata/sluice/exec/decode"
+	"github.com/sluicedata/sluice/exec/eval"
 	"github.com/sluicedata/sluice/exec/write"
 	"github.com/sluicedata/sluice/objstore"
 	"github.com/sluicedata/sluice/spec"
@@ -453,9 +454,9 @@ func (tk *task) process(b arrow.RecordBatch) error {
 	r, ctx := tk.r, tk.ctx
 	kept := b
 	if r.filter != nil {
-		f, err := r.filter.Filter(ctx, b)
+		f, err := tk.filter(b)
 		if err != nil {
-			return fmt.Errorf("where: %w", err)
+			return err
 		}
 		defer f.Release()
 		kept = f
@@ -473,6 +474,36 @@ func (tk *task) process(b arrow.RecordBatch) error {
 		return r.dedupe.add(ctx, out)
 	}
 	return tk.writeOut(out)
+}
+
+// filter applies the where to b (not consumed). The where cannot decide a
+// row on which a cast or parse without try_ failed: that row is a bad
+// record under on_bad_record, named by object, row and the columns the
+// cast reads (from the provenance columns, which such a where turns on),
+// and is left out.
+func (tk *task) filter(b arrow.RecordBatch) (arrow.RecordBatch, error) {
+	r := tk.r
+	f, errs, err := r.filter.FilterRows(tk.ctx, b)
+	if err != nil {
+		return nil, fmt.Errorf("where: %w", err)
+	}
+	if errs == nil {
+		return f, nil
+	}
+	if !r.prov {
+		f.Release()
+		return nil, fmt.Errorf("where: %w", &eval.BadRowsError{Rows: errs})
+	}
+	where, onBad := tk.where(b), r.onBad(tk.q)
+	for _, re := range errs {
+		key, pos := where(re.Row)
+		rec := decode.BadRecord{Key: key, Row: pos + 1, Column: r.whereColumns, Reason: "where: " + re.Msg}
+		if err := onBad(rec); err != nil {
+			f.Release()
+			return nil, fmt.Errorf("on_bad_record = %q: %w", spec.BadRecordFail, err)
+		}
+	}
+	return f, nil
 }
 
 // writeOut runs the checks on output rows and hands them to the writer.

@@ -71,54 +71,83 @@ func (p *Program) Columns() []string {
 }
 
 // Eval returns the predicate's value for every row of b, null where it is
-// unknown. The caller releases the result; b is not consumed. Buffers are
-// allocated from compute.GetAllocator(ctx) (set it with
-// compute.WithAllocator).
+// unknown; when a cast or parse without try_ failed on some rows it fails
+// with a *BadRowsError naming them. The caller releases the result; b is
+// not consumed. Buffers are allocated from compute.GetAllocator(ctx) (set
+// it with compute.WithAllocator).
 func (p *Program) Eval(ctx context.Context, b arrow.RecordBatch) (*array.Boolean, error) {
-	if err := ctx.Err(); err != nil {
+	mask, errs, err := p.EvalRows(ctx, b)
+	if err != nil {
 		return nil, err
 	}
+	if errs != nil {
+		mask.Release()
+		return nil, &BadRowsError{Rows: errs}
+	}
+	return mask, nil
+}
+
+// EvalRows is Eval for callers that decide about failed rows themselves
+// (bad records): the rows on which a cast or parse without try_ failed are
+// null in the result and returned, sorted, as row errors.
+func (p *Program) EvalRows(ctx context.Context, b arrow.RecordBatch) (*array.Boolean, []RowError, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	if err := checkBatch(p.cols, b); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ec := &evalCtx{ctx: ctx, mem: compute.GetAllocator(ctx), b: b, n: int(b.NumRows())}
 	if ec.n == 0 {
-		return array.MakeArrayOfNull(ec.mem, arrow.FixedWidthTypes.Boolean, 0).(*array.Boolean), nil
+		return array.MakeArrayOfNull(ec.mem, arrow.FixedWidthTypes.Boolean, 0).(*array.Boolean), nil, nil
 	}
 	arr, err := p.root.eval(ec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if errs := ec.rowErrors(); errs != nil {
-		arr.Release()
-		return nil, &BadRowsError{Rows: errs}
+	errs := ec.rowErrors()
+	if errs != nil {
+		arr = nullRows(ec.mem, arr, errs)
 	}
-	return arr.(*array.Boolean), nil
+	return arr.(*array.Boolean), errs, nil
 }
 
 // Filter returns the rows of b for which the predicate is true (unknown
-// drops the row). The caller releases the result; b is not consumed. When
-// every row passes, the result is b itself with one more reference (no
-// copy); when none does, it is an empty batch of b's schema.
+// drops the row); like Eval it fails with a *BadRowsError when a cast or
+// parse failed. The caller releases the result; b is not consumed.
 func (p *Program) Filter(ctx context.Context, b arrow.RecordBatch) (arrow.RecordBatch, error) {
-	mask, err := p.Eval(ctx, b)
+	out, errs, err := p.FilterRows(ctx, b)
 	if err != nil {
 		return nil, err
+	}
+	if errs != nil {
+		out.Release()
+		return nil, &BadRowsError{Rows: errs}
+	}
+	return out, nil
+}
+
+// FilterRows is Filter leaving out the rows on which a cast or parse
+// failed, and returning those as row errors (see EvalRows).
+func (p *Program) FilterRows(ctx context.Context, b arrow.RecordBatch) (arrow.RecordBatch, []RowError, error) {
+	mask, errs, err := p.EvalRows(ctx, b)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer mask.Release()
 	n := mask.Len()
 	switch kept := trueCount(mask); kept {
 	case n:
 		b.Retain()
-		return b, nil
+		return b, errs, nil
 	case 0:
-		return emptyBatch(compute.GetAllocator(ctx), b.Schema()), nil
+		return emptyBatch(compute.GetAllocator(ctx), b.Schema()), errs, nil
 	}
 	out, err := compute.FilterRecordBatch(ctx, b, mask, compute.DefaultFilterOptions())
 	if err != nil {
-		return nil, fmt.Errorf("filter %s: %w", p, err)
+		return nil, nil, fmt.Errorf("filter %s: %w", p, err)
 	}
-	return out, nil
+	return out, errs, nil
 }
 
 // trueCount counts the rows that are valid and true.

@@ -69,6 +69,29 @@ func (f Func) CanFail() bool {
 	return false
 }
 
+// FailingColumns reports whether evaluating e can make a row a bad record
+// (it applies a cast or parse without try_), and the columns those calls
+// read, in source order without repeats, to name in the bad record.
+func FailingColumns(e Expr) (fails bool, columns []string) {
+	seen := map[string]bool{}
+	walk(e, func(x Expr) {
+		ap, ok := x.(*Apply)
+		if !ok || ap.Try || !ap.Fn.CanFail() {
+			return
+		}
+		fails = true
+		for _, arg := range ap.Args {
+			walk(arg, func(y Expr) {
+				if ref, ok := y.(*ColumnRef); ok && !seen[ref.Name] {
+					seen[ref.Name] = true
+					columns = append(columns, ref.Name)
+				}
+			})
+		}
+	})
+	return fails, columns
+}
+
 // Cond is If ? Then : Else. An unknown (null) condition takes Else, as SQL's
 // CASE WHEN does. Only the branch taken is evaluated for a row: a cast that
 // would fail in the other branch is no error.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,6 +217,31 @@ func BenchmarkTimeFormatParse(b *testing.B) {
 	for b.Loop() {
 		if reason := tf.Parse(v, &c); reason != "" {
 			b.Fatal(reason)
+		}
+	}
+}
+
+// FailingColumns finds the casts and parses without try_ and the columns
+// they read; try_ forms and other functions cannot fail.
+func TestFailingColumns(t *testing.T) {
+	for _, c := range []struct {
+		src   string
+		fails bool
+		cols  string
+	}{
+		{"qty > 1", false, ""},
+		{"try_int(order_id) > 1", false, ""},
+		{"lower(region) == 'eu'", false, ""},
+		{"int(order_id) > 1", true, "order_id"},
+		{"paid || parse_timestamp(concat(region, order_id), '%Y') > timestamp('2026-01-01') || int(order_id) > qty", true, "region,order_id"},
+	} {
+		e, errs := Compile(c.src, testEnv())
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", c.src, errs)
+		}
+		fails, cols := FailingColumns(e.Root)
+		if fails != c.fails || strings.Join(cols, ",") != c.cols {
+			t.Errorf("%s: FailingColumns = %v %q, want %v %q", c.src, fails, cols, c.fails, c.cols)
 		}
 	}
 }
