@@ -76,6 +76,25 @@ func (Footers) ReadFooter(ctx context.Context, store objstore.Store, key string,
 	return f, nil
 }
 
+// ReadColumns implements planner.FooterReader: the footer's columns, its
+// row groups cut out before they are parsed (decode.ReadParquetColumns).
+func (Footers) ReadColumns(ctx context.Context, store objstore.Store, key string, size int64) ([]schema.Column, error) {
+	rs := &readErrStore{Store: store}
+	r := objstore.NewReaderAt(ctx, rs, key, size)
+	sc, err := decode.ReadParquetColumns(r, size, key)
+	if err != nil {
+		if rs.err != nil || ctx.Err() != nil {
+			return nil, err // the store failed, not the file
+		}
+		return nil, &planner.UnreadableError{Key: key, Err: err}
+	}
+	cols, err := arrowtype.FromArrowSchema(sc)
+	if err != nil {
+		return nil, &planner.UnreadableError{Key: key, Err: fmt.Errorf("%s: %w", key, err)}
+	}
+	return cols, nil
+}
+
 // minMax converts statistics to the predicate.Literal representation of
 // the column's type. Types whose statistics order differs from the value
 // order (decimals in byte arrays, unsigned integers, float16) report no

@@ -79,7 +79,7 @@ func reportDrift(ctx context.Context, cfg *spec.Config, rc *RuleContext, in *Inp
 		}
 	}
 	n := min(in.Len(), maxFooters)
-	footers := make([]*Footer, n)
+	footers := make([][]schema.Column, n)
 	errs := make([]error, n)
 	sem := make(chan struct{}, footerConcurrency)
 	var wg sync.WaitGroup
@@ -89,12 +89,12 @@ func reportDrift(ctx context.Context, cfg *spec.Config, rc *RuleContext, in *Inp
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			f, err := rc.Footers.ReadFooter(ctx, rc.Store, key, size)
+			cols, err := rc.Footers.ReadColumns(ctx, rc.Store, key, size)
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			footers[i] = &f
+			footers[i] = cols
 		}()
 	}
 	wg.Wait()
@@ -121,7 +121,7 @@ func reportDrift(ctx context.Context, cfg *spec.Config, rc *RuleContext, in *Inp
 			add(driftGroup{kind: driftUnreadable, fileType: errs[i].Error()}, key)
 			continue
 		}
-		cols := footers[i].Columns
+		cols := footers[i]
 		for _, want := range read {
 			j := slices.IndexFunc(cols, func(c schema.Column) bool { return c.Name == want.Name })
 			switch {

@@ -17,6 +17,12 @@ import (
 // the store's (unreachable, denied, vanished) and stops the plan.
 type FooterReader interface {
 	ReadFooter(ctx context.Context, store objstore.Store, key string, size int64) (Footer, error)
+	// ReadColumns is ReadFooter without the row groups, for callers that
+	// need the columns only: much cheaper on a wide file, whose footer is
+	// mostly column chunk statistics. A footer whose row groups alone are
+	// broken may give its columns; the executor refuses it when it reads
+	// the file.
+	ReadColumns(ctx context.Context, store objstore.Store, key string, size int64) ([]schema.Column, error)
 }
 
 // UnreadableError is a footer whose bytes were read but cannot be used.

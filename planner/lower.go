@@ -98,11 +98,11 @@ func schemaFromFirstInput(ctx context.Context, rcPipeline *spec.Pipeline, root N
 	}
 	in := scan.Selection.Inputs
 	key := scan.Prefix + in.Rel(0)
-	ft, err := footers.ReadFooter(ctx, store, key, in.Size(0))
+	cols, err := footers.ReadColumns(ctx, store, key, in.Size(0))
 	if err != nil {
 		return nil, fmt.Errorf("schema from the footer of %s: %w", key, err)
 	}
-	shape := spec.NewSourceShape(ft.Columns, src.Partitions, src.Select)
+	shape := spec.NewSourceShape(cols, src.Partitions, src.Select)
 	out, _, err := Transform(root, func(n Node) (Node, bool, error) {
 		switch x := n.(type) {
 		case *Scan:

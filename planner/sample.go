@@ -102,12 +102,12 @@ func SampleKeys(ctx context.Context, store objstore.Store, keys []string, o Samp
 			if err != nil {
 				return nil, err
 			}
-			f, err := footers.ReadFooter(ctx, store, key, info.Size)
+			cols, err := footers.ReadColumns(ctx, store, key, info.Size)
 			if err != nil {
 				return nil, err
 			}
 			inf.record()
-			for _, c := range f.Columns {
+			for _, c := range cols {
 				inf.add(c.Name, typeValue{t: c.Type, null: c.Nullable})
 			}
 			s.Records++

@@ -101,19 +101,31 @@ func ReadParquetSchema(r parquet.ReaderAtSeeker, size int64, key string) (*arrow
 	}
 	defer pf.Close()
 	md := pf.MetaData()
+	sc, err := schemaOf(md, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The footer itself, not the one rewritten for arrow-go: NewParquet
+	// rewrites what it is given.
+	return sc, md, nil
+}
+
+// schemaOf is the Arrow schema sluice reads a footer's columns as.
+func schemaOf(md *metadata.FileMetaData, key string) (*arrow.Schema, error) {
 	schemaMD := md
 	maps := optionalKeyMaps(md)
+	var err error
 	if maps != nil {
 		if schemaMD, err = mapsAsLists(context.Background(), md); err != nil {
-			return nil, nil, fmt.Errorf("%s: parquet schema: %w", key, err)
+			return nil, fmt.Errorf("%s: parquet schema: %w", key, err)
 		}
 	}
 	sc, err := pqarrow.FromParquet(schemaMD.Schema, &pqarrow.ArrowReadProperties{}, schemaMD.KeyValueMetadata())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: parquet schema: %w", key, err)
+		return nil, fmt.Errorf("%s: parquet schema: %w", key, err)
 	}
 	if sc, err = readableSchema(sc, schemaMD); err != nil {
-		return nil, nil, fmt.Errorf("%s: parquet schema: %w", key, err)
+		return nil, fmt.Errorf("%s: parquet schema: %w", key, err)
 	}
 	if maps != nil {
 		fields := sc.Fields()
@@ -123,9 +135,7 @@ func ReadParquetSchema(r parquet.ReaderAtSeeker, size int64, key string) (*arrow
 		meta := sc.Metadata()
 		sc = arrow.NewSchema(fields, &meta)
 	}
-	// The footer itself, not the one rewritten for arrow-go: NewParquet
-	// rewrites what it is given.
-	return sc, md, nil
+	return sc, nil
 }
 
 // readableSchema is sc with the types sluice has no column type for

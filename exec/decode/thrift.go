@@ -224,21 +224,12 @@ func (d *tdecoder) value(typ byte, depth int) (tval, error) {
 		}
 		var last int16
 		for {
-			h, err := d.byte()
+			id, ft, err := d.fieldHeader(last)
 			if err != nil {
 				return v, err
 			}
-			if h == tStop {
+			if ft == tStop {
 				return v, nil
-			}
-			ft := h & 0x0f
-			id := last + int16(h>>4)
-			if h>>4 == 0 {
-				x, err := d.zigzag()
-				if err != nil {
-					return v, err
-				}
-				id = int16(x)
 			}
 			last = id
 			f, err := d.value(ft, depth+1)
@@ -251,6 +242,113 @@ func (d *tdecoder) value(typ byte, depth int) (tval, error) {
 		return v, fmt.Errorf("%w: unknown type %d", errThrift, typ)
 	}
 	return v, err
+}
+
+// skip moves past one value of type typ without building it (see
+// fileMetaDataWithoutRowGroups). Its checks are value's.
+func (d *tdecoder) skip(typ byte, depth int) error {
+	if depth >= maxTDeep {
+		return errThrift
+	}
+	switch typ {
+	case tTrue, tFalse:
+		return nil // a struct field's bool is in its header
+	case tByte:
+		_, err := d.byte()
+		return err
+	case tI16, tI32, tI64:
+		_, err := d.uvarint()
+		return err
+	case tDouble:
+		return d.advance(8)
+	case tBinary:
+		n, err := d.size()
+		if err != nil {
+			return err
+		}
+		return d.advance(n)
+	case tList, tSet:
+		h, err := d.byte()
+		if err != nil {
+			return err
+		}
+		n, elem := int(h>>4), h&0x0f
+		if n == 15 {
+			if n, err = d.size(); err != nil {
+				return err
+			}
+		} else if n > len(d.b)-d.off {
+			return errThrift
+		}
+		for range n {
+			if err := d.skipElem(elem, depth); err != nil {
+				return err
+			}
+		}
+		return nil
+	case tMap:
+		n, err := d.size()
+		if err != nil || n == 0 {
+			return err
+		}
+		h, err := d.byte()
+		if err != nil {
+			return err
+		}
+		for range n {
+			if err := d.skipElem(h>>4, depth); err != nil {
+				return err
+			}
+			if err := d.skipElem(h&0x0f, depth); err != nil {
+				return err
+			}
+		}
+		return nil
+	case tStruct:
+		var last int16
+		for {
+			id, ft, err := d.fieldHeader(last)
+			if err != nil || ft == tStop {
+				return err
+			}
+			last = id
+			if err := d.skip(ft, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("%w: unknown type %d", errThrift, typ)
+}
+
+// skipElem skips a container element: there a bool is a byte of its own.
+func (d *tdecoder) skipElem(typ byte, depth int) error {
+	if typ == tTrue || typ == tFalse {
+		_, err := d.byte()
+		return err
+	}
+	return d.skip(typ, depth+1)
+}
+
+// fieldHeader reads a struct field header after field last: the field's
+// id and type, tStop at the struct's end.
+func (d *tdecoder) fieldHeader(last int16) (id int16, typ byte, err error) {
+	h, err := d.byte()
+	if err != nil || h == tStop {
+		return 0, tStop, err
+	}
+	if h>>4 == 0 {
+		x, err := d.zigzag()
+		return int16(x), h & 0x0f, err
+	}
+	return last + int16(h>>4), h & 0x0f, nil
+}
+
+func (d *tdecoder) advance(n int) error {
+	if n > len(d.b)-d.off {
+		return errThrift
+	}
+	d.off += n
+	return nil
 }
 
 func putZigzag(dst []byte, x int64) []byte {
