@@ -3,6 +3,7 @@ package decode
 import (
 	"encoding/binary"
 	"io"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -10,31 +11,49 @@ import (
 )
 
 // ReadParquetColumns is ReadParquetSchema for callers that need the schema
-// only (the planner's drift report): the footer's row groups — for a wide
-// file nearly all of it, one column chunk with statistics per column and
-// row group — are cut out of the Thrift bytes before arrow-go parses them,
-// which allocates every chunk's metadata. A 200-column footer parses in a
-// tenth of the time. A footer this cannot cut (encrypted, or not the
-// Thrift it should be) goes through ReadParquetSchema, which reports it as
-// it reports any footer.
+// only (the planner's drift report, schema inference): the footer's row
+// groups — for a wide file nearly all of it, a column chunk with its
+// statistics per column and row group — are cut out of the Thrift bytes
+// before arrow-go parses them, which allocates every chunk's metadata; and
+// the schema of a footer whose schema and key-value bytes were seen lately
+// (the files of one source usually share them) is not built again. A
+// footer this cannot cut (encrypted, or not the Thrift it should be) goes
+// through ReadParquetSchema, which reports it as it reports any footer.
 func ReadParquetColumns(r parquet.ReaderAtSeeker, size int64, key string) (*arrow.Schema, error) {
-	if md, ok := schemaOnlyFooter(r, size); ok {
-		if sc, err := schemaOf(md, key); err == nil {
-			return sc, nil
-		}
+	if sc, ok := columnsFast(r, size, key); ok {
+		return sc, nil
 	}
 	sc, _, err := ReadParquetSchema(r, size, key)
 	return sc, err
 }
 
-// schemaOnlyFooter reads the footer of a Parquet object and parses it
-// without its row groups; ok is false when that is not possible.
-func schemaOnlyFooter(r io.ReaderAt, size int64) (md *metadata.FileMetaData, ok bool) {
-	defer func() {
-		if p := recover(); p != nil { // arrow-go panics on some malformed footers
-			md, ok = nil, false
-		}
-	}()
+// columnsFast is ReadParquetColumns without the fallback; ok is false when
+// the footer could not be cut or parsed so.
+func columnsFast(r io.ReaderAt, size int64, key string) (sc *arrow.Schema, ok bool) {
+	raw, ok := readFooterBytes(r, size)
+	if !ok {
+		return nil, false
+	}
+	cut, id, err := withoutRowGroups(raw)
+	if err != nil {
+		return nil, false
+	}
+	if sc := footerSchemas.get(id); sc != nil {
+		return sc, true
+	}
+	md, ok := parseFooter(cut)
+	if !ok {
+		return nil, false
+	}
+	if sc, err = schemaOf(md, key); err != nil {
+		return nil, false
+	}
+	footerSchemas.put(id, sc)
+	return sc, true
+}
+
+// readFooterBytes returns the serialized FileMetaData of a Parquet object.
+func readFooterBytes(r io.ReaderAt, size int64) ([]byte, bool) {
 	if size < 12 {
 		return nil, false
 	}
@@ -51,63 +70,110 @@ func schemaOnlyFooter(r io.ReaderAt, size int64) (md *metadata.FileMetaData, ok 
 	if n <= 0 || n > size-12 {
 		return nil, false
 	}
-	var raw []byte
 	if n <= int64(len(tail))-8 {
-		raw = tail[int64(len(tail))-8-n : len(tail)-8]
-	} else {
-		raw = make([]byte, n)
-		if _, err := r.ReadAt(raw, size-8-n); err != nil {
-			return nil, false
+		return tail[int64(len(tail))-8-n : len(tail)-8], true
+	}
+	raw := make([]byte, n)
+	if _, err := r.ReadAt(raw, size-8-n); err != nil {
+		return nil, false
+	}
+	return raw, true
+}
+
+// parseFooter is metadata.NewFileMetaData with its panics (on some
+// malformed footers) as a failure.
+func parseFooter(b []byte) (md *metadata.FileMetaData, ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			md, ok = nil, false
 		}
+	}()
+	md, err := metadata.NewFileMetaData(b, nil)
+	return md, err == nil
+}
+
+// footerSchemas remembers the Arrow schemas of recent footers by the bytes
+// that decide them (schemaOf reads the schema elements and the key-value
+// metadata, nothing else). It holds at most maxCachedSchemas entries, each
+// key at most maxCachedSchemaKey bytes, and starts afresh when full.
+var footerSchemas schemaCache
+
+const (
+	maxCachedSchemas   = 64
+	maxCachedSchemaKey = 1 << 20
+)
+
+type schemaCache struct {
+	mu sync.Mutex
+	m  map[string]*arrow.Schema
+}
+
+func (c *schemaCache) get(id []byte) *arrow.Schema {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[string(id)]
+}
+
+func (c *schemaCache) put(id []byte, sc *arrow.Schema) {
+	if len(id) > maxCachedSchemaKey {
+		return
 	}
-	cut, err := withoutRowGroups(raw)
-	if err != nil {
-		return nil, false
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedSchemas {
+		c.m = map[string]*arrow.Schema{}
 	}
-	md, err = metadata.NewFileMetaData(cut, nil)
-	if err != nil {
-		return nil, false
-	}
-	return md, true
+	c.m[string(id)] = sc
 }
 
 // footerTailRead is how much of an object's end the first read takes.
 const footerTailRead = 64 << 10
 
-// rowGroupsField is FileMetaData's field 4, list<RowGroup>.
-const rowGroupsField = 4
+// FileMetaData fields: row_groups (list<RowGroup>), and the two that
+// decide the Arrow schema, schema (list<SchemaElement>) and
+// key_value_metadata (the ARROW:schema sluice and arrow writers store).
+const (
+	schemaField    = 2
+	rowGroupsField = 4
+	keyValueField  = 5
+)
 
 // withoutRowGroups re-encodes a serialized FileMetaData with an empty
-// row_groups list; the other fields are decoded and written back as they
-// were. The row groups are skipped, never built.
-func withoutRowGroups(b []byte) ([]byte, error) {
+// row_groups list. Every other field's value bytes are copied as they are,
+// behind a field header in its long form (valid whatever field came
+// before); nothing is decoded into a tree. id is the encoded schema and
+// key-value fields, which decide the Arrow schema.
+func withoutRowGroups(b []byte) (cut, id []byte, err error) {
 	d := tdecoder{b: b}
-	fm := tval{typ: tStruct}
+	cut = make([]byte, 0, 1024)
 	var last int16
 	for {
-		id, ft, err := d.fieldHeader(last)
+		fid, ft, err := d.fieldHeader(last)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ft == tStop {
-			break
+			return append(cut, tStop), id, nil
 		}
-		last = id
-		if id == rowGroupsField {
+		last = fid
+		start := len(cut)
+		cut = append(cut, ft)
+		cut = putZigzag(cut, int64(fid))
+		from := d.off
+		if err := d.skip(ft, 1); err != nil {
+			return nil, nil, err
+		}
+		switch fid {
+		case rowGroupsField:
 			if ft != tList {
-				return nil, errThrift
+				return nil, nil, errThrift
 			}
-			if err := d.skip(ft, 1); err != nil {
-				return nil, err
-			}
-			fm.fields = append(fm.fields, tfield{id: id, v: tval{typ: tList, elem: tStruct}})
-			continue
+			cut = append(cut, tStruct) // a list of no structs
+		default:
+			cut = append(cut, b[from:d.off]...)
 		}
-		v, err := d.value(ft, 1)
-		if err != nil {
-			return nil, err
+		if fid == schemaField || fid == keyValueField {
+			id = append(id, cut[start:]...)
 		}
-		fm.fields = append(fm.fields, tfield{id: id, v: v})
 	}
-	return fm.encode(nil), nil
 }
