@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/sluicedata/sluice/exec/arrowtype"
@@ -88,11 +91,43 @@ func (Footers) ReadColumns(ctx context.Context, store objstore.Store, key string
 		}
 		return nil, &planner.UnreadableError{Key: key, Err: err}
 	}
+	if cols := lastColumns.get(sc); cols != nil {
+		return cols, nil
+	}
 	cols, err := arrowtype.FromArrowSchema(sc)
 	if err != nil {
 		return nil, &planner.UnreadableError{Key: key, Err: fmt.Errorf("%s: %w", key, err)}
 	}
-	return cols, nil
+	lastColumns.put(sc, cols)
+	return slices.Clone(cols), nil
+}
+
+// lastColumns holds the columns of the last schema ReadColumns converted:
+// decode.ReadParquetColumns hands back the same *arrow.Schema for files
+// that share a schema, the usual case, and a wide one is costly to convert
+// file after file.
+var lastColumns columnsMemo
+
+type columnsMemo struct {
+	mu   sync.Mutex
+	sc   *arrow.Schema
+	cols []schema.Column
+}
+
+// get returns a copy of the columns of sc, or nil.
+func (m *columnsMemo) get(sc *arrow.Schema) []schema.Column {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sc != sc {
+		return nil
+	}
+	return slices.Clone(m.cols)
+}
+
+func (m *columnsMemo) put(sc *arrow.Schema, cols []schema.Column) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sc, m.cols = sc, cols
 }
 
 // minMax converts statistics to the predicate.Literal representation of
