@@ -462,6 +462,9 @@ func nodesJSON(root Node) []NodeJSON {
 	visit = func(n Node) int {
 		id := len(out) + 1
 		out = append(out, NodeJSON{ID: id, Kind: n.Kind().String(), Detail: n.Detail(), Estimates: n.Estimates()})
+		if p, ok := n.(*Project); ok {
+			out[id-1].Project = p.json()
+		}
 		for _, c := range n.Children() {
 			cid := visit(c)
 			out[id-1].Children = append(out[id-1].Children, cid)

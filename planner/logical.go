@@ -240,6 +240,35 @@ func (p *Project) Detail() string {
 	return strings.Join(parts, "; ")
 }
 
+// json is the node's columns for plan -json; nil for a Project that only
+// keeps the source's output columns.
+func (p *Project) json() *ProjectJSON {
+	if (p.Output == nil || p.Output.Items == nil) && p.Dedupe == nil {
+		return nil
+	}
+	pj := &ProjectJSON{Columns: []OutputColumnJSON{}, Dropped: append([]string{}, p.Dropped...), Flatten: []string{}}
+	if p.Output != nil && p.Output.Items != nil {
+		for _, it := range p.Output.Items {
+			c := OutputColumnJSON{Name: it.Name, Type: it.Column.Type.String(), Kept: it.Kept, Exploded: it.Exploded}
+			if src := it.Source(); src != "" {
+				c.From = src
+			} else {
+				c.Expr = it.Text
+			}
+			pj.Columns = append(pj.Columns, c)
+		}
+		pj.Flatten = append(pj.Flatten, p.Output.Flatten...)
+	} else {
+		for _, name := range p.Columns {
+			pj.Columns = append(pj.Columns, OutputColumnJSON{Name: name, From: name})
+		}
+	}
+	if d := p.Dedupe; d != nil {
+		pj.Dedupe = &DedupeJSON{Key: append([]string{}, d.Key...), OrderBy: d.OrderBy, Keep: d.Keep.String()}
+	}
+	return pj
+}
+
 // Check evaluates the pipeline's checks on the output before commit.
 type Check struct {
 	Input  Node

@@ -201,6 +201,36 @@ type NodeJSON struct {
 	Detail    string    `json:"detail"`
 	Estimates Estimates `json:"estimates"`
 	Children  []int     `json:"children,omitempty"`
+	// Project is a Project node's columns, for tools: the Detail text
+	// says the same for people.
+	Project *ProjectJSON `json:"project,omitempty"`
+}
+
+// ProjectJSON is what a Project node writes: its output columns in order,
+// the source columns that leave under no name, and the dedupe.
+type ProjectJSON struct {
+	Columns []OutputColumnJSON `json:"columns"`
+	Dropped []string           `json:"dropped"`
+	Flatten []string           `json:"flatten"`
+	Dedupe  *DedupeJSON        `json:"dedupe,omitempty"`
+}
+
+// OutputColumnJSON is one output column: passed through from a source
+// column (From, the same name unless renamed) or derived (Expr).
+type OutputColumnJSON struct {
+	Name     string `json:"name"`
+	Type     string `json:"type,omitempty"` // empty: as the source declares it
+	From     string `json:"from,omitempty"`
+	Expr     string `json:"expr,omitempty"`
+	Kept     bool   `json:"kept,omitempty"`     // by rest = "keep"
+	Exploded bool   `json:"exploded,omitempty"` // one row per element
+}
+
+// DedupeJSON is a Project node's dedupe.
+type DedupeJSON struct {
+	Key     []string `json:"key"`
+	OrderBy string   `json:"order_by,omitempty"`
+	Keep    string   `json:"keep"`
 }
 
 // NewRunID returns a time-sortable run id like 20261121T232147.123Z-a1b2c3:

@@ -205,11 +205,12 @@ type outputs struct {
 }
 
 type nodeJSON struct {
-	ID        int       `json:"id"`
-	Kind      string    `json:"kind"`
-	Detail    string    `json:"detail"`
-	Estimates Estimates `json:"estimates"`
-	Children  []int     `json:"children"`
+	ID        int          `json:"id"`
+	Kind      string       `json:"kind"`
+	Detail    string       `json:"detail"`
+	Estimates Estimates    `json:"estimates"`
+	Children  []int        `json:"children"`
+	Project   *ProjectJSON `json:"project,omitempty"`
 }
 
 // WriteJSON renders plan -json. Rows estimates are -1 when unknown.
@@ -237,7 +238,7 @@ func WriteJSON(w io.Writer, p *Plan) error {
 			if ch == nil {
 				ch = []int{}
 			}
-			pj.Nodes = append(pj.Nodes, nodeJSON{ID: n.ID, Kind: n.Kind, Detail: n.Detail, Estimates: n.Estimates, Children: ch})
+			pj.Nodes = append(pj.Nodes, nodeJSON{ID: n.ID, Kind: n.Kind, Detail: n.Detail, Estimates: n.Estimates, Children: ch, Project: n.Project})
 		}
 		doc.Pipelines = append(doc.Pipelines, pj)
 	}
