@@ -58,9 +58,15 @@ type Sample struct {
 	// Mixed lists, per column, the types seen when they had to be widened
 	// to string (a JSON value of another type than string in such a column
 	// is a bad record when read).
-	Mixed   map[string][]string
-	Objects []string // keys sampled
-	Records int64
+	Mixed map[string][]string
+	// NeverNull lists the JSON or CSV columns present and non-null in
+	// every record sampled. They are nullable all the same: a sample never
+	// proves that a later file has no null, and a null in a column that is
+	// not nullable is a bad record. Parquet columns take their nullability
+	// from the footers instead.
+	NeverNull []string
+	Objects   []string // keys sampled
+	Records   int64
 }
 
 // InferSchema samples the first objects (in key order) of loc's prefix and
@@ -91,6 +97,7 @@ func InferSchema(ctx context.Context, store objstore.Store, prefix string, o Sam
 // SampleKeys infers the columns of the given objects.
 func SampleKeys(ctx context.Context, store objstore.Store, keys []string, o SampleOptions, footers FooterReader, sampler Sampler) (*Sample, error) {
 	inf := newInferrer()
+	inf.text = o.Format != spec.FormatParquet
 	s := &Sample{}
 	for _, key := range keys {
 		switch o.Format {
@@ -142,7 +149,7 @@ func SampleKeys(ctx context.Context, store objstore.Store, keys []string, o Samp
 		}
 		s.Objects = append(s.Objects, key)
 	}
-	s.Columns, s.Mixed = inf.columns()
+	s.Columns, s.Mixed, s.NeverNull = inf.columns()
 	for _, p := range o.Partitions {
 		s.Columns = slices.DeleteFunc(s.Columns, func(c schema.Column) bool { return c.Name == p })
 	}
@@ -169,6 +176,7 @@ type inferrer struct {
 	cols    []*inferred
 	byName  map[string]*inferred
 	records int64
+	text    bool // JSON or CSV: every column is nullable (Sample.NeverNull)
 }
 
 func newInferrer() *inferrer { return &inferrer{byName: map[string]*inferred{}} }
@@ -203,19 +211,23 @@ func (f *inferrer) add(name string, v typeValue) {
 }
 
 // columns are the inferred columns in first-seen order: a column missing
-// from some record, or null in one, is nullable; one never typed (only
-// nulls) is a string.
-func (f *inferrer) columns() ([]schema.Column, map[string][]string) {
-	var out []schema.Column
-	mixed := map[string][]string{}
+// from some record, or null in one, is nullable, and so is every column of
+// a text sample (neverNull names those seen in every record, never null);
+// one never typed (only nulls) is a string.
+func (f *inferrer) columns() (out []schema.Column, mixed map[string][]string, neverNull []string) {
+	mixed = map[string][]string{}
 	for _, c := range f.cols {
 		t := untyped(c.t)
-		out = append(out, schema.Column{Name: c.name, Type: t, Nullable: c.null || c.seen < f.records})
+		seenNull := c.null || c.seen < f.records
+		if f.text && !seenNull {
+			neverNull = append(neverNull, c.name)
+		}
+		out = append(out, schema.Column{Name: c.name, Type: t, Nullable: seenNull || f.text})
 		if c.widened {
 			mixed[c.name] = c.kinds
 		}
 	}
-	return out, mixed
+	return out, mixed, neverNull
 }
 
 // untyped types what only nulls (or empty lists and objects) left

@@ -84,9 +84,14 @@ func TestSampleJSONAndCSV(t *testing.T) {
 		cols = append(cols, c.Name+" "+c.Type.String()+map[bool]string{true: "?", false: ""}[c.Nullable])
 	}
 	// b.json is cut at 100 bytes: its last, partial line is not read.
-	want := "id int64|v string|u struct(x int64, y string)?|l list(int64)?|n string?|w timestamp(us)?"
+	// Every column of a text sample is nullable; NeverNull names those
+	// present and non-null in every record.
+	want := "id int64?|v string?|u struct(x int64, y string)?|l list(int64)?|n string?|w timestamp(us)?"
 	if strings.Join(cols, "|") != want {
 		t.Errorf("columns\n got %s\nwant %s", strings.Join(cols, "|"), want)
+	}
+	if g := strings.Join(got.NeverNull, ","); g != "id,v" {
+		t.Errorf("never null %s, want id,v", g)
 	}
 	if got.Records != 3 || len(got.Mixed["v"]) != 3 {
 		t.Errorf("records %d, mixed %v", got.Records, got.Mixed)
@@ -99,8 +104,11 @@ func TestSampleJSONAndCSV(t *testing.T) {
 	for _, c := range got.Columns {
 		cols = append(cols, c.Name+" "+c.Type.String()+map[bool]string{true: "?", false: ""}[c.Nullable])
 	}
-	if want := "id int64|when date?|flag bool"; strings.Join(cols, "|") != want {
+	if want := "id int64?|when date?|flag bool?"; strings.Join(cols, "|") != want {
 		t.Errorf("csv columns %s, want %s", strings.Join(cols, "|"), want)
+	}
+	if g := strings.Join(got.NeverNull, ","); g != "id,flag" {
+		t.Errorf("csv never null %s, want id,flag", g)
 	}
 }
 

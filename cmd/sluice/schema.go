@@ -75,6 +75,9 @@ type columnJSON struct {
 	Name     string `json:"name"`
 	Type     string `json:"type"`
 	Nullable bool   `json:"nullable"`
+	// NeverNull: a JSON or CSV column non-null in every record sampled
+	// (nullable all the same; planner.Sample.NeverNull).
+	NeverNull bool `json:"never_null,omitempty"`
 }
 
 func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, out, name string) cli.ExitCode {
@@ -164,8 +167,15 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 	}
 	sc := &schema.Schema{Name: name, Columns: s.Columns}
 	for i, c := range sc.Columns {
+		var notes []string
 		if kinds := s.Mixed[c.Name]; len(kinds) > 0 {
-			sc.Columns[i].Description = "mixed types in the sample (" + strings.Join(kinds, ", ") + "): review"
+			notes = append(notes, "mixed types in the sample ("+strings.Join(kinds, ", ")+"): review")
+		}
+		if slices.Contains(s.NeverNull, c.Name) {
+			notes = append(notes, "never null in the sample: add nullable = false if it never may be")
+		}
+		if len(notes) > 0 {
+			sc.Columns[i].Description = strings.Join(notes, "; ")
 		}
 	}
 	comment := []string{
@@ -189,7 +199,7 @@ func runSchemaInfer(inv *cli.Invocation, url, format string, objects, rows int, 
 			doc.Partitions = []string{}
 		}
 		for _, c := range sc.Columns {
-			doc.Columns = append(doc.Columns, columnJSON{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable})
+			doc.Columns = append(doc.Columns, columnJSON{Name: c.Name, Type: c.Type.String(), Nullable: c.Nullable, NeverNull: slices.Contains(s.NeverNull, c.Name)})
 		}
 		return inv.WriteJSON(doc)
 	}
