@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -139,8 +140,13 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 		job.Checks = append(job.Checks, cs)
 	}
 
+	// The inputs of a partition share one parsed tuple of partition values
+	// (never modified): a backlog of half a million small files holds a few
+	// hundred distinct tuples, not half a million.
+	tuples := map[string][]any{}
+	var id []byte
 	for _, t := range pp.Tasks {
-		task := Task{Index: t.ID}
+		task := Task{Index: t.ID, Inputs: make([]Input, 0, len(t.Inputs))}
 		for _, idx := range t.Inputs {
 			in := pp.Input(int(idx))
 			if in.NoRowGroups {
@@ -148,25 +154,46 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 				// processed without being read.
 				in.RowGroups = []int{}
 			}
-			vals := make([]any, len(partTypes))
+			id = tupleID(id[:0], in.Partitions)
+			vals, ok := tuples[string(id)]
 			var perr error
-			for i := range partTypes {
-				if i >= len(in.Partitions) {
-					continue // not under a hive path for this key: null
+			if !ok {
+				vals = make([]any, len(partTypes))
+				for i := range partTypes {
+					if i >= len(in.Partitions) {
+						continue // not under a hive path for this key: null
+					}
+					v, err := predicate.ParsePartitionValue(in.Partitions[i], partTypes[i])
+					if err != nil && perr == nil {
+						// plan keeps such an input (and warns); reading it is
+						// the object's failure, for on_bad_record to decide.
+						perr = fmt.Errorf("%s: partition %s: %w", in.Key, pp.Source.Partitions[i], err)
+					}
+					vals[i] = v
 				}
-				v, err := predicate.ParsePartitionValue(in.Partitions[i], partTypes[i])
-				if err != nil && perr == nil {
-					// plan keeps such an input (and warns); reading it is
-					// the object's failure, for on_bad_record to decide.
-					perr = fmt.Errorf("%s: partition %s: %w", in.Key, pp.Source.Partitions[i], err)
+				if perr == nil && len(tuples) < maxSharedTuples {
+					tuples[string(id)] = vals
 				}
-				vals[i] = v
 			}
 			task.Inputs = append(task.Inputs, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups, PartitionErr: perr, Seq: int(idx)})
 		}
 		job.Tasks = append(job.Tasks, task)
 	}
 	return job, nil
+}
+
+// maxSharedTuples bounds the partition tuples JobFromPlan shares.
+const maxSharedTuples = 1 << 16
+
+// tupleID appends an unambiguous encoding of raw partition values to dst:
+// each value's length, then the value.
+func tupleID(dst []byte, values []string) []byte {
+	for _, v := range values {
+		dst = strconv.AppendInt(dst, int64(len(v)), 10)
+		dst = append(dst, ':')
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 // SinkObjectOptions are the object settings of a sink's s3 block: none
