@@ -188,45 +188,58 @@ func TestRunDedupeAcrossTasks(t *testing.T) {
 func TestRunOutputCastFailures(t *testing.T) {
 	body := `{"id":"12","amount":1}` + "\n" + `{"id":"x7","amount":2}` + "\n" + `{"id":"30","amount":3}` + "\n"
 	for _, c := range []struct {
-		policy spec.BadRecordPolicy
-		expr   string
-		rows   string
-		bad    int64
-		err    string
+		expr string
+		badRecordCase
 	}{
-		{spec.BadRecordFail, "int(id)", "", 0, `on_bad_record = "fail": bad record: dt=2026-01-01/a.json row 2: column "n": `},
-		{spec.BadRecordSkip, "int(id)", "2026-01-01|12|1,2026-01-01|30|3", 1, ""},
-		{spec.BadRecordQuarantine, "int(id)", "2026-01-01|12|1,2026-01-01|30|3", 1, ""},
-		{spec.BadRecordFail, "try_int(id)", "2026-01-01|(null)|2,2026-01-01|12|1,2026-01-01|30|3", 0, ""},
+		{"int(id)", badRecordCase{policy: spec.BadRecordFail, err: `on_bad_record = "fail": bad record: dt=2026-01-01/a.json row 2: column "n": int('x7'): not an integer`}},
+		{"int(id)", badRecordCase{policy: spec.BadRecordSkip, rows: "2026-01-01|12|1,2026-01-01|30|3", bad: 1}},
+		{"int(id)", badRecordCase{policy: spec.BadRecordQuarantine, rows: "2026-01-01|12|1,2026-01-01|30|3", bad: 1}},
+		{"try_int(id)", badRecordCase{policy: spec.BadRecordFail, rows: "2026-01-01|(null)|2,2026-01-01|12|1,2026-01-01|30|3"}},
 	} {
 		t.Run(c.policy.String()+" "+c.expr, func(t *testing.T) {
-			ctx := context.Background()
 			l := newLake(t)
 			a := l.put("dt=2026-01-01/a.json", body, false)
 			a.Partition = []any{"2026-01-01"}
 			job := outputJob(t, l, []Task{{Index: 0, Inputs: []Input{a}}}, [2]string{"n", c.expr}, [2]string{"amount", "amount"}, [2]string{"dt", "dt"})
-			job.Source.OnBadRecord = c.policy
-			res, err := Run(ctx, job, Options{Alloc: checked(t)})
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "'x7'") {
-					t.Fatalf("error %v, want one containing %q and the value", err, c.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Stats.BadRecords != c.bad {
-				t.Fatalf("bad records %d, want %d", res.Stats.BadRecords, c.bad)
-			}
-			if (c.policy == spec.BadRecordQuarantine) != (len(res.Quarantine) == 1) {
-				t.Fatalf("quarantine %v", res.Quarantine)
-			}
-			commit(t, l, res, nil)
-			if got := strings.Join(l.readOutput(), ","); got != c.rows {
-				t.Fatalf("rows\n got %s\nwant %s", got, c.rows)
-			}
+			c.run(t, l, job)
 		})
+	}
+}
+
+// badRecordCase is the outcome of a run under an on_bad_record policy:
+// the error wanted (a substring; "" for success), else the bad records
+// counted and the rows written (in readOutput's form).
+type badRecordCase struct {
+	policy spec.BadRecordPolicy
+	err    string
+	bad    int64
+	rows   string
+}
+
+// run runs job under c.policy and checks the outcome; a quarantine
+// policy must have written the bad records' file.
+func (c badRecordCase) run(t *testing.T, l *lake, job *Job) {
+	t.Helper()
+	job.Source.OnBadRecord = c.policy
+	res, err := Run(context.Background(), job, Options{Alloc: checked(t)})
+	if c.err != "" {
+		if err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Fatalf("error %v, want one containing %q", err, c.err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.BadRecords != c.bad {
+		t.Fatalf("bad records %d, want %d", res.Stats.BadRecords, c.bad)
+	}
+	if (c.policy == spec.BadRecordQuarantine) != (len(res.Quarantine) == 1) {
+		t.Fatalf("quarantine %v", res.Quarantine)
+	}
+	commit(t, l, res, nil)
+	if got := strings.Join(l.readOutput(), ","); got != c.rows {
+		t.Fatalf("rows\n got %s\nwant %s", got, c.rows)
 	}
 }
 
@@ -341,51 +354,25 @@ func TestDedupeWithTaskRetry(t *testing.T) {
 func TestRunWhereCastFailures(t *testing.T) {
 	good := `{"id":"12","amount":1}` + "\n" + `{"id":"5","amount":2}` + "\n"
 	bad := `{"id":"30","amount":3}` + "\n" + `{"id":"x7","amount":4}` + "\n" + `{"id":"40","amount":5}` + "\n"
+	kept := "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5"
 	for _, c := range []struct {
-		policy spec.BadRecordPolicy
-		where  string
-		rows   string
-		bad    int64
-		err    string
+		where string
+		badRecordCase
 	}{
-		{spec.BadRecordFail, "int(id) > 10", "", 0, `on_bad_record = "fail": bad record: dt=2026-01-02/b.json row 2: column "id": where: int('x7'): not an integer`},
-		{spec.BadRecordSkip, "int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5", 1, ""},
-		{spec.BadRecordQuarantine, "amount > 0 && int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5", 1, ""},
-		{spec.BadRecordFail, "try_int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5", 0, ""},
+		{"int(id) > 10", badRecordCase{policy: spec.BadRecordFail, err: `on_bad_record = "fail": bad record: dt=2026-01-02/b.json row 2: column "id": where: int('x7'): not an integer`}},
+		{"int(id) > 10", badRecordCase{policy: spec.BadRecordSkip, rows: kept, bad: 1}},
+		{"amount > 0 && int(id) > 10", badRecordCase{policy: spec.BadRecordQuarantine, rows: kept, bad: 1}},
+		{"try_int(id) > 10", badRecordCase{policy: spec.BadRecordFail, rows: kept}},
 		// The branch not taken is no error, as in the reference evaluator.
-		{spec.BadRecordFail, "id == 'x7' || int(id) > 10", "2026-01-01|12|1,2026-01-02|30|3,2026-01-02|40|5,2026-01-02|x7|4", 0, ""},
+		{"id == 'x7' || int(id) > 10", badRecordCase{policy: spec.BadRecordFail, rows: kept + ",2026-01-02|x7|4"}},
 	} {
 		t.Run(c.policy.String()+" "+c.where, func(t *testing.T) {
-			ctx := context.Background()
 			l := newLake(t)
 			a := l.put("dt=2026-01-01/a.json", good, false)
 			a.Partition = []any{"2026-01-01"}
 			b := l.put("dt=2026-01-02/b.json", bad, false)
 			b.Partition, b.Seq = []any{"2026-01-02"}, 1 // the plan numbers inputs
-			job := orderJob(t, l, c.where, []Task{{Index: 0, Inputs: []Input{a, b}}})
-			job.Source.OnBadRecord = c.policy
-			res, err := Run(ctx, job, Options{Alloc: checked(t)})
-			if c.err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.err) {
-					t.Fatalf("error %v, want one containing %q", err, c.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Stats.BadRecords != c.bad {
-				t.Fatalf("bad records %d, want %d", res.Stats.BadRecords, c.bad)
-			}
-			if (c.policy == spec.BadRecordQuarantine) != (len(res.Quarantine) == 1) {
-				t.Fatalf("quarantine %v", res.Quarantine)
-			}
-			commit(t, l, res, nil)
-			got := l.readOutput()
-			sort.Strings(got)
-			if g := strings.Join(got, ","); g != c.rows {
-				t.Fatalf("rows\n got %s\nwant %s", g, c.rows)
-			}
+			c.run(t, l, orderJob(t, l, c.where, []Task{{Index: 0, Inputs: []Input{a, b}}}))
 		})
 	}
 	t.Run("check", func(t *testing.T) {
