@@ -582,7 +582,7 @@ func SinkOf(pp *planner.PipelinePlan) txn.Sink {
 func inputEntries(job *exec.Job) []state.Entry {
 	var out []state.Entry
 	for _, t := range job.Tasks {
-		for _, in := range t.Inputs {
+		for _, in := range job.TaskInputs(t) {
 			out = append(out, state.Entry{Key: strings.TrimPrefix(in.Key, job.Source.Loc.Prefix), ETag: in.ETag, Size: in.Size, RunID: job.RunID})
 		}
 	}

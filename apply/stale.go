@@ -29,7 +29,7 @@ func CheckInputs(ctx context.Context, job *exec.Job, concurrency int) error {
 	var first error
 	set := func(err error) { once.Do(func() { first = err; cancel() }) }
 	for _, t := range job.Tasks {
-		for _, in := range t.Inputs {
+		for _, in := range job.TaskInputs(t) {
 			if ctx.Err() != nil {
 				break
 			}

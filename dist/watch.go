@@ -30,10 +30,9 @@ func NewWatcher(r Run, job *exec.Job, progress func(exec.Progress)) *Watcher {
 	w.total.Pipeline = job.Pipeline
 	for _, t := range job.Tasks {
 		w.want[t.Index] = true
-		w.total.FilesTotal += int64(len(t.Inputs))
-		for _, in := range t.Inputs {
-			w.total.BytesTotal += in.Size
-		}
+		files, bytes := job.TaskSize(t)
+		w.total.FilesTotal += int64(files)
+		w.total.BytesTotal += bytes
 	}
 	return w
 }

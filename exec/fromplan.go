@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -140,14 +141,27 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 		job.Checks = append(job.Checks, cs)
 	}
 
-	// The inputs of a partition share one parsed tuple of partition values
-	// (never modified): a backlog of half a million small files holds a few
-	// hundred distinct tuples, not half a million.
-	tuples := map[string][]any{}
-	var id []byte
+	// A task's Inputs are built when it runs (Job.TaskInputs), from the
+	// plan's compact input list.
 	for _, t := range pp.Tasks {
-		task := Task{Index: t.ID, Inputs: make([]Input, 0, len(t.Inputs))}
-		for _, idx := range t.Inputs {
+		job.Tasks = append(job.Tasks, Task{Index: t.ID, plan: t.Inputs, bytes: t.Bytes})
+	}
+	job.build = inputBuilder(pp, partTypes)
+	return job, nil
+}
+
+// inputBuilder returns the function that makes the Inputs of plan
+// indexes. The inputs of a partition share one parsed tuple of partition
+// values (never modified): a backlog of half a million small files holds a
+// few hundred distinct tuples, not half a million. It is safe for
+// concurrent use: tasks build their inputs as they start.
+func inputBuilder(pp *planner.PipelinePlan, partTypes []schema.Type) func([]int32) []Input {
+	var mu sync.Mutex
+	tuples := map[string][]any{}
+	return func(plan []int32) []Input {
+		out := make([]Input, 0, len(plan))
+		var id []byte
+		for _, idx := range plan {
 			in := pp.Input(int(idx))
 			if in.NoRowGroups {
 				// Every row group was pruned: the file is recorded as
@@ -155,7 +169,9 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 				in.RowGroups = []int{}
 			}
 			id = tupleID(id[:0], in.Partitions)
+			mu.Lock()
 			vals, ok := tuples[string(id)]
+			mu.Unlock()
 			var perr error
 			if !ok {
 				vals = make([]any, len(partTypes))
@@ -171,15 +187,18 @@ func JobFromPlan(ctx context.Context, runID string, pp *planner.PipelinePlan, op
 					}
 					vals[i] = v
 				}
-				if perr == nil && len(tuples) < maxSharedTuples {
-					tuples[string(id)] = vals
+				if perr == nil {
+					mu.Lock()
+					if len(tuples) < maxSharedTuples {
+						tuples[string(id)] = vals
+					}
+					mu.Unlock()
 				}
 			}
-			task.Inputs = append(task.Inputs, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups, PartitionErr: perr, Seq: int(idx)})
+			out = append(out, Input{Key: in.Key, Size: in.Size, ETag: in.ETag, Partition: vals, RowGroups: in.RowGroups, PartitionErr: perr, Seq: int(idx)})
 		}
-		job.Tasks = append(job.Tasks, task)
+		return out
 	}
-	return job, nil
 }
 
 // maxSharedTuples bounds the partition tuples JobFromPlan shares.

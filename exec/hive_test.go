@@ -25,16 +25,7 @@ func TestPercentInPartitionValueFromPlan(t *testing.T) {
 	l.put("dt=50%off/a.json", `{"id":"a1","amount":1}`+"\n", false)
 	l.put("dt=50%25off/b.json", `{"id":"b1","amount":2}`+"\n", false)
 	l.put("dt=%zz/c.json", `{"id":"c1","amount":3}`+"\n", false)
-	cfg := &spec.Config{Dir: l.root, State: &spec.State{URL: filepath.Join(l.root, "state")}, Digest: "d", Pipelines: []*spec.Pipeline{{
-		Name: "p",
-		Source: &spec.Source{Name: "s", URL: filepath.Join(l.root, "raw"), Format: spec.FormatJSON, Compression: spec.CompressionAuto,
-			Schema: &schema.Schema{Name: "orders", Columns: orderCols}, Partitions: []string{"dt"},
-			OnBadRecord: spec.BadRecordSkip, OnChange: spec.ChangeIgnore, OnSchemaChange: spec.SchemaChangeFail, TaskBytes: 128 << 20},
-		Sink: &spec.Sink{Name: "k", URL: filepath.Join(l.root, "out"), Format: spec.FormatParquet, Compression: spec.CompressionSnappy,
-			PartitionBy: []string{"dt"}, Mode: spec.ModeOverwritePartitions, Committer: spec.CommitterAtomic,
-			TargetFileSize: 128 << 20, RowGroupSize: 64 << 20},
-	}}}
-	open := func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
+	cfg := hiveConfig(l)
 	run := func(runID string) {
 		t.Helper()
 		plan, err := planner.Build(ctx, cfg, planner.Options{RunID: runID})
@@ -45,15 +36,18 @@ func TestPercentInPartitionValueFromPlan(t *testing.T) {
 		for _, w := range pp.Summary.Warnings {
 			t.Errorf("plan warns: %s", w)
 		}
-		job, err := JobFromPlan(ctx, plan.RunID, pp, open)
+		job, err := JobFromPlan(ctx, plan.RunID, pp, openLocation)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]any{}
 		for _, task := range job.Tasks {
-			for _, in := range task.Inputs {
+			for _, in := range job.TaskInputs(task) {
 				got[in.Key] = in.Partition[0]
 			}
+		}
+		if len(got) == 0 {
+			t.Fatal("the job has no inputs")
 		}
 		for key, want := range map[string]string{"dt=50%off/a.json": "50%off", "dt=50%25off/b.json": "50%off", "dt=%zz/c.json": "%zz", "dt=50%off/d.json": "50%off"} {
 			if v, ok := got[key]; ok && v != want {
@@ -107,8 +101,7 @@ func TestMistypedPartitionValueIsABadFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			open := func(ctx context.Context, url string) (objstore.Location, error) { return objstore.Open(ctx, url) }
-			job, err := JobFromPlan(ctx, plan.RunID, plan.Pipelines[0], open)
+			job, err := JobFromPlan(ctx, plan.RunID, plan.Pipelines[0], openLocation)
 			if err != nil {
 				t.Fatalf("a mistyped partition value fails the whole job: %v", err)
 			}
@@ -131,4 +124,23 @@ func TestMistypedPartitionValueIsABadFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hiveConfig is a pipeline over l's raw/ with dt partitions, written to
+// out/ partitioned by dt, replacing partitions.
+func hiveConfig(l *lake) *spec.Config {
+	return &spec.Config{Dir: l.root, State: &spec.State{URL: filepath.Join(l.root, "state")}, Digest: "d", Pipelines: []*spec.Pipeline{{
+		Name: "p",
+		Source: &spec.Source{Name: "s", URL: filepath.Join(l.root, "raw"), Format: spec.FormatJSON, Compression: spec.CompressionAuto,
+			Schema: &schema.Schema{Name: "orders", Columns: orderCols}, Partitions: []string{"dt"},
+			OnBadRecord: spec.BadRecordSkip, OnChange: spec.ChangeIgnore, OnSchemaChange: spec.SchemaChangeFail, TaskBytes: 128 << 20},
+		Sink: &spec.Sink{Name: "k", URL: filepath.Join(l.root, "out"), Format: spec.FormatParquet, Compression: spec.CompressionSnappy,
+			PartitionBy: []string{"dt"}, Mode: spec.ModeOverwritePartitions, Committer: spec.CommitterAtomic,
+			TargetFileSize: 128 << 20, RowGroupSize: 64 << 20},
+	}}}
+}
+
+// openLocation is JobFromPlan's OpenFunc over the real stores.
+func openLocation(ctx context.Context, url string) (objstore.Location, error) {
+	return objstore.Open(ctx, url)
 }

@@ -36,6 +36,8 @@ type Job struct {
 	// dedupe.
 	Dedupe *DedupeSpec
 	Tasks  []Task
+	// build makes the Inputs of plan indexes (JobFromPlan's tasks).
+	build func(plan []int32) []Input
 	// Plan is the plan the job was built from (JobFromPlan), which an
 	// executor running the tasks in other processes ships to them; nil for
 	// a job built by hand.
@@ -117,6 +119,34 @@ type CheckSpec struct {
 type Task struct {
 	Index  int
 	Inputs []Input
+	// plan and bytes stand for Inputs when JobFromPlan left them unbuilt:
+	// the task's indexes into the plan's input list and their total size.
+	// A run over half a million small files would otherwise hold half a
+	// million Inputs from start to commit; see Job.TaskInputs.
+	plan  []int32
+	bytes int64
+}
+
+// TaskInputs returns t's inputs, building them from the plan when
+// JobFromPlan left them unbuilt. Callers hold them only while they work
+// on t.
+func (j *Job) TaskInputs(t Task) []Input {
+	if t.Inputs != nil || t.plan == nil || j.build == nil {
+		return t.Inputs
+	}
+	return j.build(t.plan)
+}
+
+// TaskSize is how many input files t has and their bytes, without
+// building its inputs.
+func (j *Job) TaskSize(t Task) (files int, bytes int64) {
+	if t.Inputs == nil && t.plan != nil {
+		return len(t.plan), t.bytes
+	}
+	for _, in := range t.Inputs {
+		bytes += in.Size
+	}
+	return len(t.Inputs), bytes
 }
 
 // Input is one pinned input object.

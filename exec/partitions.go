@@ -31,7 +31,7 @@ func affectedPartitions(job *Job) []string {
 	var out []string
 	vals := make([]string, len(pos))
 	for _, t := range job.Tasks {
-		for _, in := range t.Inputs {
+		for _, in := range job.TaskInputs(t) {
 			for i, p := range pos {
 				if p < 0 || p >= len(in.Partition) {
 					vals[i] = ""
@@ -68,7 +68,7 @@ func (job *Job) OutputPartitionValues() [][]*string {
 	seen := map[string]bool{}
 	var out [][]*string
 	for _, t := range job.Tasks {
-		for _, in := range t.Inputs {
+		for _, in := range job.TaskInputs(t) {
 			vals := make([]*string, len(pos))
 			key := ""
 			for i, p := range pos {

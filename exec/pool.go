@@ -206,10 +206,9 @@ func newRunner(job *Job, o Options) (*runner, error) {
 	r.fetchMem = newByteBudget(o.MemoryLimit / 2)
 	r.writeMem = write.NewBudget(o.MemoryLimit / 2)
 	for _, t := range job.Tasks {
-		r.filesTotal += int64(len(t.Inputs))
-		for _, in := range t.Inputs {
-			r.bytesTotal += in.Size
-		}
+		files, bytes := job.TaskSize(t)
+		r.filesTotal += int64(files)
+		r.bytesTotal += bytes
 	}
 	return r, nil
 }
@@ -379,6 +378,7 @@ func (r *runner) dedupeWorker(ctx context.Context, t Task, w, p int) (*TaskResul
 func (r *runner) runOne(ctx context.Context, t Task) (*TaskResult, error) {
 	r.report("task_started", t.Index)
 	start := time.Now()
+	t.Inputs = r.job.TaskInputs(t) // built now, dropped when the task ends
 	slog.DebugContext(ctx, "task started", "pipeline", r.job.Pipeline, "task", t.Index, "inputs", len(t.Inputs))
 	tr, err := r.runAttempts(ctx, t)
 	if err != nil {

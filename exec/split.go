@@ -32,6 +32,11 @@ func (r *runner) splitTasks(ctx context.Context) []Task {
 	if r.job.Source.Format != spec.FormatParquet || len(tasks) >= r.o.Parallelism {
 		return tasks
 	}
+	for i, t := range tasks {
+		if files, _ := r.job.TaskSize(t); files == 1 {
+			tasks[i].Inputs = r.job.TaskInputs(t) // one input to look at: cheap
+		}
+	}
 	next := 0
 	splittable := func(t Task) bool {
 		return len(t.Inputs) == 1 && t.Inputs[0].Size >= SplitParquetAbove && t.Inputs[0].PartitionErr == nil
