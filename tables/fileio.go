@@ -73,43 +73,37 @@ func pathErr(op, name string, err error) error {
 }
 
 func (s *storeIO) ReadFile(name string) ([]byte, error) {
-	k, err := s.key(name)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	rc, _, err := s.store.Get(ctx, k)
-	if err != nil {
-		return nil, pathErr("open", name, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, pathErr("read", name, err)
-	}
-	return b, nil
+	b, _, _, err := s.readAll(name)
+	return b, err
 }
 
 // Open reads the whole object: iceberg-go opens metadata files, manifest
 // lists and manifests (sluice never has it read data files).
 func (s *storeIO) Open(name string) (iceio.File, error) {
-	k, err := s.key(name)
+	b, k, info, err := s.readAll(name)
 	if err != nil {
 		return nil, err
 	}
+	return &memFile{Reader: bytes.NewReader(b), info: objInfo{name: path.Base(k), size: int64(len(b)), mod: info.LastModified}}, nil
+}
+
+// readAll is the whole object name, its key in the store and what the
+// store says of it.
+func (s *storeIO) readAll(name string) (b []byte, key string, info objstore.ObjectInfo, err error) {
+	if key, err = s.key(name); err != nil {
+		return nil, "", info, err
+	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	rc, info, err := s.store.Get(ctx, k)
+	rc, info, err := s.store.Get(ctx, key)
 	if err != nil {
-		return nil, pathErr("open", name, err)
+		return nil, "", info, pathErr("open", name, err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, pathErr("read", name, err)
+	if b, err = io.ReadAll(rc); err != nil {
+		return nil, "", info, pathErr("read", name, err)
 	}
-	return &memFile{Reader: bytes.NewReader(b), info: objInfo{name: path.Base(k), size: int64(len(b)), mod: info.LastModified}}, nil
+	return b, key, info, nil
 }
 
 func (s *storeIO) Remove(name string) error {
