@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicedata/sluice/spec/predicate"
 	"github.com/sluicedata/sluice/spec/schema"
@@ -72,6 +73,13 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 			ec.addRowError(i, predicate.NewValueError(cv.name, v, reason))
 		}
 	}
+	// unsupported gives up on an argument type no case converts (the
+	// checker refuses them), releasing the result's buffer.
+	unsupported := func(result *memory.Buffer) (arrow.Array, error) {
+		result.Release()
+		valid.Release()
+		return nil, fmt.Errorf("%s: cannot convert %s", cv.name, x.DataType())
+	}
 	fc := classOf(x.DataType())
 	var bx bytesArg
 	if fc == clsBytes {
@@ -129,9 +137,7 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 				out[i] = q.Int64()
 			}
 		default:
-			buf.Release()
-			valid.Release()
-			return nil, fmt.Errorf("%s: cannot convert %s", cv.name, x.DataType())
+			return unsupported(buf)
 		}
 		return makeArray(cv.dt, n, dropAllValid(valid, n), buf), nil
 	case predicate.ToFloat:
@@ -170,9 +176,7 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 				}
 			}
 		default:
-			buf.Release()
-			valid.Release()
-			return nil, fmt.Errorf("%s: cannot convert %s", cv.name, x.DataType())
+			return unsupported(buf)
 		}
 		return makeArray(cv.dt, n, dropAllValid(valid, n), buf), nil
 	case predicate.ToBool:
@@ -206,9 +210,7 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 				}
 			}
 		default:
-			out.Release()
-			valid.Release()
-			return nil, fmt.Errorf("%s: cannot convert %s", cv.name, x.DataType())
+			return unsupported(out)
 		}
 		return makeArray(cv.dt, n, dropAllValid(valid, n), out), nil
 	case predicate.ToDate:
@@ -232,9 +234,7 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 				}
 			}
 		default:
-			buf.Release()
-			valid.Release()
-			return nil, fmt.Errorf("%s: cannot convert %s", cv.name, x.DataType())
+			return unsupported(buf)
 		}
 		return makeArray(cv.dt, n, dropAllValid(valid, n), buf), nil
 	case predicate.ToTimestamp:
@@ -269,9 +269,7 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 				}
 			}
 		default:
-			buf.Release()
-			valid.Release()
-			return nil, fmt.Errorf("%s: cannot convert %s", cv.name, x.DataType())
+			return unsupported(buf)
 		}
 		return makeArray(cv.dt, n, dropAllValid(valid, n), buf), nil
 	case predicate.ToDecimal:
@@ -291,9 +289,7 @@ func (cv *convNode) eval(ec *evalCtx) (arrow.Array, error) {
 			case clsDecimal:
 				v = valuesOf[decimal128.Num](x)[i].BigInt()
 			default:
-				buf.Release()
-				valid.Release()
-				return nil, fmt.Errorf("%s: cannot convert %s", cv.name, x.DataType())
+				return unsupported(buf)
 			}
 			d, verr := predicate.CastDecimal(cv.name, v, cv.from, cv.to)
 			if verr != nil {
