@@ -29,18 +29,18 @@ var _ planner.FooterReader = Footers{}
 // ReadFooter implements planner.FooterReader with ranged reads: only the
 // footer is fetched, never the column chunks.
 func (Footers) ReadFooter(ctx context.Context, store objstore.Store, key string, size int64) (planner.Footer, error) {
-	rs := &readErrStore{Store: store}
-	r := objstore.NewReaderAt(ctx, rs, key, size)
-	sc, md, err := decode.ReadParquetSchema(r, size, key)
+	var sc *arrow.Schema
+	var md *metadata.FileMetaData
+	err := readFooter(ctx, store, key, size, func(r *objstore.ObjectReader) (err error) {
+		sc, md, err = decode.ReadParquetSchema(r, size, key)
+		return err
+	})
 	if err != nil {
-		if rs.err != nil || ctx.Err() != nil {
-			return planner.Footer{}, err // the store failed, not the file
-		}
-		return planner.Footer{}, &planner.UnreadableError{Key: key, Err: err}
+		return planner.Footer{}, err
 	}
-	cols, err := arrowtype.FromArrowSchema(sc)
+	cols, err := columnsOf(key, sc)
 	if err != nil {
-		return planner.Footer{}, &planner.UnreadableError{Key: key, Err: fmt.Errorf("%s: %w", key, err)}
+		return planner.Footer{}, err
 	}
 	types := make(map[string]schema.Type, len(cols))
 	for _, c := range cols {
@@ -82,24 +82,45 @@ func (Footers) ReadFooter(ctx context.Context, store objstore.Store, key string,
 // ReadColumns implements planner.FooterReader: the footer's columns, its
 // row groups cut out before they are parsed (decode.ReadParquetColumns).
 func (Footers) ReadColumns(ctx context.Context, store objstore.Store, key string, size int64) ([]schema.Column, error) {
-	rs := &readErrStore{Store: store}
-	r := objstore.NewReaderAt(ctx, rs, key, size)
-	sc, err := decode.ReadParquetColumns(r, size, key)
+	var sc *arrow.Schema
+	err := readFooter(ctx, store, key, size, func(r *objstore.ObjectReader) (err error) {
+		sc, err = decode.ReadParquetColumns(r, size, key)
+		return err
+	})
 	if err != nil {
-		if rs.err != nil || ctx.Err() != nil {
-			return nil, err // the store failed, not the file
-		}
-		return nil, &planner.UnreadableError{Key: key, Err: err}
+		return nil, err
 	}
 	if cols := lastColumns.get(sc); cols != nil {
 		return cols, nil
 	}
+	cols, err := columnsOf(key, sc)
+	if err != nil {
+		return nil, err
+	}
+	lastColumns.put(sc, cols)
+	return slices.Clone(cols), nil
+}
+
+// readFooter runs read over ranged reads of key and tells whose failure it
+// is: the store's (or the context's) is returned as it is and stops the
+// plan; any other makes the file unreadable, for on_bad_record to decide.
+func readFooter(ctx context.Context, store objstore.Store, key string, size int64, read func(*objstore.ObjectReader) error) error {
+	rs := &readErrStore{Store: store}
+	err := read(objstore.NewReaderAt(ctx, rs, key, size))
+	if err == nil || rs.err != nil || ctx.Err() != nil {
+		return err
+	}
+	return &planner.UnreadableError{Key: key, Err: err}
+}
+
+// columnsOf is a footer's schema as sluice's columns; a type sluice has no
+// column type for makes the file unreadable.
+func columnsOf(key string, sc *arrow.Schema) ([]schema.Column, error) {
 	cols, err := arrowtype.FromArrowSchema(sc)
 	if err != nil {
 		return nil, &planner.UnreadableError{Key: key, Err: fmt.Errorf("%s: %w", key, err)}
 	}
-	lastColumns.put(sc, cols)
-	return slices.Clone(cols), nil
+	return cols, nil
 }
 
 // lastColumns holds the columns of the last schema ReadColumns converted:
